@@ -1,0 +1,264 @@
+// Package store defines how Parley keeps durable state — accounts, rooms,
+// memberships, the per-room message log, read markers and sign-in sessions —
+// and the contract every backend must honour. Implementations live in
+// sub-packages named for their technology (sqlite, postgres) and prove
+// themselves by passing the shared conformance suite in storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned (possibly wrapped) by every Store implementation.
+// Callers test them with errors.Is; the protocol and API layers map them to
+// wire error codes in one place.
+var (
+	// ErrNotFound means the user, room, message or session does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a unique constraint would be broken: a username
+	// (case-insensitively) or a room name that is already taken.
+	ErrConflict = errors.New("already exists")
+	// ErrForbidden means the actor may not change the target, for example
+	// editing someone else's message.
+	ErrForbidden = errors.New("forbidden")
+	// ErrSchemaTooNew means the database was migrated by a newer Parley than
+	// this binary; the binary refuses to run against it.
+	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+	// ErrClosed is returned by calls made after Close.
+	ErrClosed = errors.New("store closed")
+)
+
+// RoomKind tells rooms apart from two-person conversations.
+type RoomKind string
+
+const (
+	// KindRoom is a named room, public or private.
+	KindRoom RoomKind = "room"
+	// KindDirect is a private two-person conversation. Its name is derived
+	// from the two user ids by DirectRoomName.
+	KindDirect RoomKind = "direct"
+)
+
+// Role is a member's standing in a room.
+type Role string
+
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// EventKind says what a room log entry records.
+type EventKind string
+
+const (
+	EventMessage  EventKind = "message"  // a new message
+	EventEdit     EventKind = "edit"     // the message's text changed
+	EventDelete   EventKind = "delete"   // the message was deleted (text cleared)
+	EventReaction EventKind = "reaction" // a reaction was added or removed
+)
+
+// User is an account. Guests and users from an integrating app's JWTs are
+// not stored as accounts; they exist only as ids on messages and members.
+type User struct {
+	ID           string // opaque, assigned by the caller (auth), unique
+	Username     string // as typed at sign-up; unique case-insensitively
+	DisplayName  string
+	PasswordHash string // argon2id PHC string, never the password
+	Admin        bool
+	CreatedAt    time.Time
+}
+
+// Room is a named room or a direct conversation.
+type Room struct {
+	Name      string // normalised key (see protocol.NormaliseRoom); primary key
+	Kind      RoomKind
+	Private   bool // members only; always true for KindDirect
+	Owner     string
+	Topic     string
+	CreatedAt time.Time
+	LastSeq   int64 // sequence of the newest event in the room's log; 0 when empty
+}
+
+// Member is one user's membership of a room.
+type Member struct {
+	Room     string
+	UserID   string
+	Role     Role
+	JoinedAt time.Time
+	ReadSeq  int64 // the read marker: every event up to and including it is read
+}
+
+// Reaction is one emoji on a message and the users who added it, in the order
+// they reacted.
+type Reaction struct {
+	Emoji string
+	Users []string
+}
+
+// Message is a chat or private message in its current state: edits,
+// deletion and reactions are applied.
+type Message struct {
+	ID         string // assigned by the store; unique across rooms; sorts by creation
+	Room       string
+	Seq        int64 // the room sequence assigned when the message was created
+	Sender     string
+	SenderName string
+	Guest      bool   // sender was a guest
+	ClientID   string // the sender's idempotency key; "" when none was given
+	Text       string
+	CreatedAt  time.Time
+	EditedAt   time.Time // zero when never edited
+	Deleted    bool      // text is "" once deleted
+	Reactions  []Reaction
+}
+
+// Event is one entry of a room's log. Every event takes the room's next
+// sequence number, so the log is gap-free and strictly increasing; a client
+// that saw sequence N recovers by reading the events after N. Message is the
+// message's state right after the event.
+type Event struct {
+	Room    string
+	Seq     int64
+	Kind    EventKind
+	Actor   string // who caused the event
+	Emoji   string // for EventReaction
+	Added   bool   // for EventReaction: added (true) or removed (false)
+	At      time.Time
+	Message Message
+}
+
+// NewMessage is what Append needs; the store fills in the rest.
+type NewMessage struct {
+	Room       string
+	Sender     string
+	SenderName string
+	Guest      bool
+	ClientID   string
+	Text       string
+}
+
+// HistoryQuery pages through a room's messages by sequence number.
+// With Before > 0, messages with Seq < Before, newest first.
+// With After >= 0 and Forward, messages with Seq > After, oldest first.
+// With neither, the newest Limit messages, newest first.
+type HistoryQuery struct {
+	Before  int64
+	After   int64
+	Forward bool
+	Limit   int // 1..1000; values outside are clamped
+}
+
+// Session is a sign-in: a refresh token's hash and its life.
+type Session struct {
+	ID        string
+	UserID    string
+	TokenHash string // SHA-256 hex of the refresh token
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Unread is one room's unread state for a user.
+type Unread struct {
+	Room    string
+	Kind    RoomKind
+	LastSeq int64
+	ReadSeq int64
+	Count   int64 // messages (EventMessage events by others) after ReadSeq
+}
+
+// Store is Parley's durable state. All methods are safe for concurrent use.
+// A method that returns without error has committed its change durably
+// (fsync'd on SQLite with synchronous=FULL; committed on PostgreSQL), so an
+// acknowledgement sent after it survives a crash.
+type Store interface {
+	// Append stores a new message and returns its EventMessage event with the
+	// room's next sequence number, assigned in the same transaction. The room
+	// must exist (ErrNotFound otherwise). When msg.ClientID is non-empty and the
+	// same sender already stored a message with that ClientID in this room, the
+	// existing event is returned with dup true and nothing is written.
+	// Implementations may batch concurrent Appends into one transaction
+	// (group commit); each caller still returns only after its batch commits.
+	Append(ctx context.Context, msg NewMessage) (ev Event, dup bool, err error)
+	// Edit replaces the text of a message sent by actor (ErrForbidden
+	// otherwise; ErrNotFound if missing or deleted) and logs an EventEdit.
+	Edit(ctx context.Context, room, messageID, actor, text string) (Event, error)
+	// Delete clears a message. The sender may delete their own message; when
+	// moderator is true (the caller checked the actor's role) anyone's.
+	Delete(ctx context.Context, room, messageID, actor string, moderator bool) (Event, error)
+	// React adds (add=true) or removes a user's emoji on a message and logs an
+	// EventReaction. Adding twice or removing an absent reaction still logs
+	// nothing and returns the current state with Seq 0.
+	React(ctx context.Context, room, messageID, user, emoji string, add bool) (Event, error)
+	// Events returns the room's log entries with Seq > after, oldest first, at
+	// most limit of them.
+	Events(ctx context.Context, room string, after int64, limit int) ([]Event, error)
+	// History returns messages (current state, deleted ones included with
+	// empty text) as described by HistoryQuery.
+	History(ctx context.Context, room string, q HistoryQuery) ([]Message, error)
+	// Message returns one message by id.
+	Message(ctx context.Context, room, id string) (Message, error)
+
+	// CreateRoom creates a room; ErrConflict if the name exists. The owner, if
+	// set, becomes a member with RoleOwner in the same transaction.
+	CreateRoom(ctx context.Context, r Room) (Room, error)
+	// EnsureDirect returns the direct conversation between two users,
+	// creating it (private, both members) on first use.
+	EnsureDirect(ctx context.Context, userA, userB string) (Room, error)
+	// Room returns a room with its LastSeq.
+	Room(ctx context.Context, name string) (Room, error)
+	// UpdateRoom changes a room's topic and privacy.
+	UpdateRoom(ctx context.Context, r Room) (Room, error)
+	// Rooms lists public rooms and every room userID is a member of, by name.
+	Rooms(ctx context.Context, userID string) ([]Room, error)
+	// AddMember adds or re-roles a member; adding an existing member keeps
+	// their read marker.
+	AddMember(ctx context.Context, room, userID string, role Role) error
+	// RemoveMember removes a member; ErrNotFound if they were not one.
+	RemoveMember(ctx context.Context, room, userID string) error
+	// Member returns one membership; ErrNotFound if userID is not a member.
+	Member(ctx context.Context, room, userID string) (Member, error)
+	// Members lists a room's members by user id.
+	Members(ctx context.Context, room string) ([]Member, error)
+	// MarkRead moves userID's read marker in room forward to seq (never
+	// back, never past LastSeq) and returns the marker now in force.
+	MarkRead(ctx context.Context, room, userID string, seq int64) (int64, error)
+	// Unread returns, for every room userID is a member of, its unread state.
+	Unread(ctx context.Context, userID string) ([]Unread, error)
+
+	// CreateUser stores an account; ErrConflict if the username is taken
+	// case-insensitively.
+	CreateUser(ctx context.Context, u User) (User, error)
+	// User returns an account by id.
+	User(ctx context.Context, id string) (User, error)
+	// UserByName returns an account by username, case-insensitively.
+	UserByName(ctx context.Context, username string) (User, error)
+
+	// CreateSession stores a sign-in session.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByTokenHash finds a live (unexpired) session.
+	SessionByTokenHash(ctx context.Context, hash string) (Session, error)
+	// SessionByID finds a live session by id (access tokens carry it, so
+	// signing out revokes them).
+	SessionByID(ctx context.Context, id string) (Session, error)
+	// RotateSession replaces a session's refresh token hash and expiry.
+	RotateSession(ctx context.Context, id, newHash string, expires time.Time) error
+	// DeleteSession revokes a session; deleting a missing one is not an error.
+	DeleteSession(ctx context.Context, id string) error
+
+	// Ping checks that the backend answers; /readyz uses it.
+	Ping(ctx context.Context) error
+	// Close waits for in-flight writes and releases the backend.
+	Close() error
+}
+
+// DirectRoomName is the room key of the conversation between two users: the
+// same whichever way round they are given.
+func DirectRoomName(userA, userB string) string {
+	if userB < userA {
+		userA, userB = userB, userA
+	}
+	return "@" + userA + "+" + userB
+}
