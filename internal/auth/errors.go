@@ -1,0 +1,29 @@
+package auth
+
+import "errors"
+
+// Sentinel errors returned, wrapped with context, by this package. Test them
+// with errors.Is, never by comparing strings.
+var (
+	// ErrInvalidToken means a token (own access token, external token or
+	// refresh token) is malformed, has a bad signature, uses an algorithm
+	// other than the pinned one, lacks a required claim, or names the wrong
+	// audience or issuer. An expired token gives ErrTokenExpired instead.
+	ErrInvalidToken = errors.New("invalid token")
+	// ErrTokenExpired means a token was well formed and correctly signed but
+	// its exp (plus the allowed leeway) has passed; the client should refresh
+	// or sign in again.
+	ErrTokenExpired = errors.New("token expired")
+	// ErrBadCredentials means a username and password did not match an
+	// account. It is returned the same way whether the user exists or not.
+	ErrBadCredentials = errors.New("bad credentials")
+	// ErrRateLimited means too many sign-in attempts were made for an account
+	// or from an address; the caller should wait before trying again.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrInvalidUsername means a username (or a guest's requested name) breaks
+	// the username rules: 3..32 letters, digits, '_', '-' or '.'.
+	ErrInvalidUsername = errors.New("invalid username")
+	// ErrInvalidPassword means a password breaks the password rules: 8..256
+	// bytes of valid UTF-8.
+	ErrInvalidPassword = errors.New("invalid password")
+)

@@ -1,0 +1,90 @@
+package auth
+
+import (
+	"crypto/rand"
+	"fmt"
+	"time"
+)
+
+// GuestIDPrefix starts the UserID of every guest, so guest ids never collide
+// with account ids or with the subjects of external tokens (which may not
+// start with it).
+const GuestIDPrefix = "guest:"
+
+// Identity is who a connection or request acts as, whichever way they
+// authenticated: an account's access token, a guest name or an external
+// token.
+type Identity struct {
+	// UserID is the stable id: an account's id, "guest:"+key for guests, or
+	// an external token's sub as is.
+	UserID string
+	// Name is the display name.
+	Name string
+	// Guest is true for guests: no account, nothing stored about them but
+	// their id on messages and memberships.
+	Guest bool
+	// External is true when an integrating app's token vouched for the user.
+	External bool
+	// Admin is true for accounts with the server admin flag (own access
+	// tokens only).
+	Admin bool
+	// Rooms lists the room names the token allows the user to join; nil means
+	// the token places no restriction (the usual room rules still apply).
+	// An empty non-nil slice allows no rooms at all.
+	Rooms []string
+	// SessionID is the sign-in session behind an own access token; signing
+	// out deletes it, which revokes the token. Empty for guests and external
+	// tokens.
+	SessionID string
+	// ExpiresAt is when the token stops being valid; zero means no expiry
+	// (guests).
+	ExpiresAt time.Time
+}
+
+// guestAlphabet spells random guest names: lower-case letters and digits
+// without look-alikes (0/o, 1/l/i).
+const guestAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+
+// GuestIdentity returns the identity of a guest asking to be called name.
+// The name must follow the username rules (NormaliseUsername); its key gives
+// the UserID "guest:"+key, so two guests asking for the same name, in any
+// case, share an identity — callers that want one connection per guest name
+// must check. An empty name picks a random "guest-xxxxxx". The error wraps
+// ErrInvalidUsername.
+func GuestIdentity(name string) (Identity, error) {
+	if name == "" {
+		suffix, err := randomGuestSuffix()
+		if err != nil {
+			return Identity{}, err
+		}
+		name = "guest-" + suffix
+	}
+	display, err := normaliseDisplay(name)
+	if err != nil {
+		return Identity{}, fmt.Errorf("auth: guest %w", err)
+	}
+	key, err := NormaliseUsername(display)
+	if err != nil {
+		return Identity{}, err
+	}
+	return Identity{UserID: GuestIDPrefix + key, Name: display, Guest: true}, nil
+}
+
+// randomGuestSuffix returns six characters of guestAlphabet, uniformly
+// (rejection sampling, no modulo bias).
+func randomGuestSuffix() (string, error) {
+	const limit = 256 - 256%len(guestAlphabet)
+	out := make([]byte, 0, 6)
+	var buf [16]byte
+	for len(out) < cap(out) {
+		if _, err := rand.Read(buf[:]); err != nil {
+			return "", fmt.Errorf("auth: guest name: %w", err)
+		}
+		for _, c := range buf {
+			if int(c) < limit && len(out) < cap(out) {
+				out = append(out, guestAlphabet[int(c)%len(guestAlphabet)])
+			}
+		}
+	}
+	return string(out), nil
+}
