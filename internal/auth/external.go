@@ -42,12 +42,14 @@ type ExternalConfig struct {
 	// PublicKeyPEM is a PEM "PUBLIC KEY" (PKIX), "RSA PUBLIC KEY" (PKCS #1)
 	// or "CERTIFICATE" block whose key fits Algorithm: RSA of at least 2048
 	// bits for RS*, the matching curve for ES* (P-256, P-384, P-521), Ed25519
-	// for EdDSA.
+	// for EdDSA. Only the first block is read; a token's kid header is
+	// ignored.
 	PublicKeyPEM []byte
 	// JWKS is a JSON Web Key Set ({"keys":[…]}). Keys whose kty, crv, alg or
 	// use do not fit Algorithm are ignored; at least one must fit. A token's
-	// kid header picks the key; a token without kid is accepted only when
-	// exactly one key fits.
+	// kid header picks the key. When exactly one key fits, it also verifies
+	// tokens without a kid, and a key without a kid verifies any token; a key
+	// without a kid beside other fitting keys is a configuration error.
 	JWKS []byte
 	// Audience, when set, must appear in the token's aud claim.
 	Audience string
@@ -69,7 +71,8 @@ var externalAlgorithms = map[string]bool{
 type ExternalVerifier struct {
 	alg    string
 	secret []byte                      // HS*
-	keys   map[string]crypto.PublicKey // by kid; "" for a PEM key or a lone kid-less JWKS key
+	single crypto.PublicKey            // a PEM key: used whatever the token's kid
+	keys   map[string]crypto.PublicKey // JWKS keys that fit alg, by kid ("" for a lone kid-less key)
 	parser *jwt.Parser
 	now    func() time.Time // time.Now outside tests
 }
@@ -107,7 +110,7 @@ func NewExternalVerifier(cfg ExternalConfig) (*ExternalVerifier, error) {
 			if err := keyFits(alg, key); err != nil {
 				return nil, fmt.Errorf("auth: external tokens: public key: %w", err)
 			}
-			v.keys = map[string]crypto.PublicKey{"": key}
+			v.single = key
 		case len(cfg.JWKS) > 0:
 			keys, err := parseJWKS(cfg.JWKS, alg)
 			if err != nil {
@@ -186,12 +189,22 @@ func (v *ExternalVerifier) keyFor(t *jwt.Token) (any, error) {
 	if v.secret != nil {
 		return v.secret, nil
 	}
+	if v.single != nil {
+		return v.single, nil
+	}
 	kid, _ := t.Header["kid"].(string)
 	if key, ok := v.keys[kid]; ok {
 		return key, nil
 	}
+	if len(v.keys) == 1 {
+		for only, key := range v.keys {
+			if kid == "" || only == "" {
+				return key, nil
+			}
+		}
+	}
 	if kid == "" {
-		return nil, fmt.Errorf("token has no kid and the key set holds %d keys", len(v.keys))
+		return nil, fmt.Errorf("token has no kid and %d keys fit", len(v.keys))
 	}
 	return nil, fmt.Errorf("no key with kid %q", kid)
 }

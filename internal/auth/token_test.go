@@ -1,0 +1,205 @@
+package auth
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func TestLoadOrCreateKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nested", "deeper", "jwt.key")
+	key, err := LoadOrCreateKey(path)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if len(key) != 32 {
+		t.Fatalf("key is %d bytes, want 32", len(key))
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("stat: %v", err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", st.Mode().Perm())
+	}
+	raw, _ := os.ReadFile(path)
+	if string(raw) != hex.EncodeToString(key)+"\n" {
+		t.Fatalf("key file holds %q, want the hex key and a newline", raw)
+	}
+	again, err := LoadOrCreateKey(path)
+	if err != nil || !bytes.Equal(again, key) {
+		t.Fatalf("reload = %x, %v; want %x", again, err, key)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("key directory holds %d entries, want only the key (temp file left behind?)", len(entries))
+	}
+
+	bad := []struct {
+		name, content string
+	}{
+		{"not hex", strings.Repeat("zz", 32)},
+		{"too short", strings.Repeat("ab", 16)},
+		{"empty", ""},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name)
+			if err := os.WriteFile(p, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if k, err := LoadOrCreateKey(p); err == nil {
+				t.Fatalf("LoadOrCreateKey accepted %q as %x", tc.content, k)
+			}
+		})
+	}
+}
+
+func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+
+func TestIssuerRoundTrip(t *testing.T) {
+	iss := NewIssuer(testKey(1), time.Hour, "parley-test")
+	before := time.Now()
+	tok, exp, err := iss.Issue("u123", "Alice", "s456", true)
+	if err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+	if d := exp.Sub(before); d < time.Hour-time.Second || d > time.Hour+time.Second {
+		t.Fatalf("exp is %v from now, want 1h", d)
+	}
+	id, err := iss.Verify(tok)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	want := Identity{UserID: "u123", Name: "Alice", Admin: true, SessionID: "s456", ExpiresAt: exp}
+	if id.UserID != want.UserID || id.Name != want.Name || id.Admin != want.Admin || id.SessionID != want.SessionID ||
+		!id.ExpiresAt.Equal(want.ExpiresAt) || id.Guest || id.External || id.Rooms != nil {
+		t.Fatalf("Verify = %+v, want %+v", id, want)
+	}
+	plain, _, _ := iss.Issue("u1", "Bob", "s1", false)
+	if id, err := iss.Verify(plain); err != nil || id.Admin {
+		t.Fatalf("non-admin token verifies as %+v, %v", id, err)
+	}
+	if iss.TTL() != time.Hour {
+		t.Fatalf("TTL = %v", iss.TTL())
+	}
+}
+
+func TestIssuerRefuses(t *testing.T) {
+	key := testKey(1)
+	iss := NewIssuer(key, time.Minute, "parley-test")
+	good, _, err := iss.Issue("u1", "Alice", "s1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	past := NewIssuer(key, time.Minute, "parley-test")
+	past.now = func() time.Time { return time.Now().Add(-2 * time.Minute) }
+	expired, _, _ := past.Issue("u1", "Alice", "s1", false)
+	inLeeway := NewIssuer(key, time.Minute, "parley-test")
+	inLeeway.now = func() time.Time { return time.Now().Add(-time.Minute - 10*time.Second) }
+	justExpired, _, _ := inLeeway.Issue("u1", "Alice", "s1", false)
+
+	otherKey, _, _ := NewIssuer(testKey(2), time.Minute, "parley-test").Issue("u1", "Alice", "s1", false)
+	otherIss, _, _ := NewIssuer(key, time.Minute, "someone-else").Issue("u1", "Alice", "s1", false)
+	sign := func(m jwt.SigningMethod, claims jwt.MapClaims, k any) string {
+		s, err := jwt.NewWithClaims(m, claims).SignedString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	exp := time.Now().Add(time.Minute).Unix()
+	noExp := sign(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "u1", "iss": "parley-test"}, key)
+	noSub := sign(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "parley-test", "exp": exp}, key)
+	hs512 := sign(jwt.SigningMethodHS512, jwt.MapClaims{"sub": "u1", "iss": "parley-test", "exp": exp}, key)
+	none := sign(jwt.SigningMethodNone, jwt.MapClaims{"sub": "u1", "iss": "parley-test", "exp": exp}, jwt.UnsafeAllowNoneSignatureType)
+	parts := strings.Split(good, ".")
+	tamperedSig := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
+
+	tests := []struct {
+		name  string
+		token string
+		want  error
+	}{
+		{"expired", expired, ErrTokenExpired},
+		{"wrong key", otherKey, ErrInvalidToken},
+		{"wrong issuer", otherIss, ErrInvalidToken},
+		{"missing exp", noExp, ErrInvalidToken},
+		{"missing sub", noSub, ErrInvalidToken},
+		{"HS512", hs512, ErrInvalidToken},
+		{"alg none", none, ErrInvalidToken},
+		{"tampered signature", tamperedSig, ErrInvalidToken},
+		{"garbage", "not.a.token", ErrInvalidToken},
+		{"empty", "", ErrInvalidToken},
+		{"huge", strings.Repeat("a", MaxTokenLen+1), ErrInvalidToken},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id, err := iss.Verify(tc.token)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Verify = %+v, %v; want %v", id, err, tc.want)
+			}
+			if errors.Is(tc.want, ErrTokenExpired) == errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("error %v matches both or neither of ErrTokenExpired and ErrInvalidToken", err)
+			}
+		})
+	}
+	t.Run("expired within leeway", func(t *testing.T) {
+		if _, err := iss.Verify(justExpired); err != nil {
+			t.Fatalf("token 10s past exp refused despite 30s leeway: %v", err)
+		}
+	})
+	t.Run("short key", func(t *testing.T) {
+		short := NewIssuer([]byte("short"), time.Minute, "")
+		if _, _, err := short.Issue("u1", "A", "s", false); err == nil {
+			t.Fatal("Issue with a 5-byte key succeeded")
+		}
+		if _, err := short.Verify(good); err == nil {
+			t.Fatal("Verify with a 5-byte key succeeded")
+		}
+	})
+}
+
+func TestRefreshToken(t *testing.T) {
+	tok, hash, err := NewRefreshToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok) != 43 || len(hash) != 64 {
+		t.Fatalf("token %d chars, hash %d chars; want 43 and 64", len(tok), len(hash))
+	}
+	if HashRefreshToken(tok) != hash {
+		t.Fatal("HashRefreshToken disagrees with NewRefreshToken")
+	}
+	// SHA-256("abc"), FIPS 180-2 test vector.
+	if got := HashRefreshToken("abc"); got != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Fatalf("HashRefreshToken(abc) = %s", got)
+	}
+	tok2, _, _ := NewRefreshToken()
+	if tok2 == tok {
+		t.Fatal("two refresh tokens are equal")
+	}
+}
+
+func BenchmarkVerifyToken(b *testing.B) {
+	iss := NewIssuer(testKey(1), time.Hour, "parley")
+	tok, _, err := iss.Issue("u123", "Alice", "s456", false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := iss.Verify(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
