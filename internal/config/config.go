@@ -1,0 +1,265 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the complete configuration of a Parley server. The zero value is
+// not usable; start from Default or Load.
+//
+// Each field's `flag` tag is its name as a flag, as a config-file key and,
+// upper-cased with a PARLEY_ prefix and dashes turned into underscores, as an
+// environment variable. The `usage` tag is its one-line -h text.
+// docs/CONFIG.md documents every field; a test fails when it does not.
+type Config struct {
+	// ConfigFile is the YAML file read by Load, beneath the environment and
+	// the flags. It can be set only by --config or PARLEY_CONFIG, not from
+	// the file itself. Default "": no file.
+	ConfigFile string `flag:"config,nofile" usage:"YAML config file; flags and PARLEY_* variables override its keys"`
+
+	// Addr is the TCP address the HTTP and WebSocket listener binds, as
+	// host:port. Default "localhost:8080", which is reachable only from this
+	// machine; use ":8080" to listen on every interface.
+	Addr string `flag:"addr" usage:"listen address (host:port) for HTTP and WebSocket"`
+
+	// DataDir is the directory that holds the SQLite database and the
+	// generated token signing key. It is created on first start.
+	// Default "./parley-data", relative to the working directory.
+	DataDir string `flag:"data-dir" usage:"directory for the SQLite database and generated signing key"`
+
+	// DatabaseURL selects the store. Empty (the default) means SQLite at
+	// <DataDir>/parley.db; "sqlite:PATH" means SQLite at PATH;
+	// "postgres://…" or "postgresql://…" means PostgreSQL, which is what
+	// several nodes must share. See DatabaseDSN. The URL may contain a
+	// password; prefer the environment variable to the flag, which other
+	// local users can read from the process list.
+	DatabaseURL string `flag:"database-url" usage:"empty = SQLite in data-dir; sqlite:PATH; or postgres://user:pass@host/db"`
+
+	// Broker carries events between nodes. Default "": in-process, for a
+	// single node. "nats://host:4222" (several comma-separated URLs allowed,
+	// as NATS accepts) shares events through NATS so that any node can serve
+	// any client; every node must then also share a PostgreSQL database.
+	Broker string `flag:"broker" usage:"empty = in-process (one node); nats://host:4222 to share events between nodes"`
+
+	// LogFormat is the log encoding: "text" (default, for people) or "json"
+	// (for log collectors).
+	LogFormat string `flag:"log-format" usage:"log format: text or json"`
+
+	// LogLevel is the lowest level logged: "debug", "info" (default), "warn"
+	// or "error". Debug logs every frame and costs throughput under load.
+	LogLevel string `flag:"log-level" usage:"log level: debug, info, warn or error"`
+
+	// AllowedOrigins lists extra browser Origins (such as
+	// "https://chat.example.com") allowed to open WebSockets, besides pages
+	// served from the same host, which are always allowed. Default empty.
+	// "*" allows every origin, which lets any web page a signed-in user
+	// visits act as that user if auth rides on cookies: unsafe outside
+	// development.
+	AllowedOrigins []string `flag:"allowed-origins" usage:"extra Origins allowed to open WebSockets, comma-separated (* = any; unsafe)"`
+
+	// HeartbeatInterval is how often the server pings each connection.
+	// Default 25s, under the 30s idle cut-off of common proxies. Shorter
+	// finds dead peers sooner at the cost of one small frame per
+	// connection per interval.
+	HeartbeatInterval time.Duration `flag:"heartbeat-interval" usage:"how often the server pings each connection"`
+
+	// HeartbeatTimeout is the grace after a missed heartbeat: a connection
+	// from which nothing has been read for HeartbeatInterval +
+	// HeartbeatTimeout is closed. Default 10s.
+	HeartbeatTimeout time.Duration `flag:"heartbeat-timeout" usage:"a connection silent for heartbeat-interval + this is closed"`
+
+	// WriteTimeout is the deadline for one write to one client; a client
+	// that cannot take a frame in this time is disconnected. Default 10s.
+	WriteTimeout time.Duration `flag:"write-timeout" usage:"deadline for one write to a client"`
+
+	// ReadHeaderTimeout bounds how long a client may take to send its HTTP
+	// request headers (a slowloris guard). Default 5s.
+	ReadHeaderTimeout time.Duration `flag:"read-header-timeout" usage:"time allowed to read HTTP request headers"`
+
+	// ShutdownTimeout is how long the server drains connections and
+	// in-flight writes after SIGTERM before closing them. Default 10s.
+	ShutdownTimeout time.Duration `flag:"shutdown-timeout" usage:"time to drain connections on shutdown"`
+
+	// MaxFrameBytes is the largest WebSocket message accepted from a
+	// client, in bytes; a larger one closes the connection with 1009.
+	// Default 65536. The reader may buffer up to this much per connection
+	// while a frame arrives.
+	MaxFrameBytes int `flag:"max-frame-bytes" usage:"largest WebSocket message accepted from a client, in bytes"`
+
+	// MaxMessageLength is the longest chat text, in characters (Unicode
+	// code points, not bytes). Default 4000.
+	MaxMessageLength int `flag:"max-message-length" usage:"longest chat message, in characters"`
+
+	// MaxRoomNameLength is the longest room name, in characters.
+	// Default 64.
+	MaxRoomNameLength int `flag:"max-room-name-length" usage:"longest room name, in characters"`
+
+	// MaxRoomsPerConn is how many rooms one connection may have joined at
+	// once. Default 100. Each membership costs hub memory and fan-out work.
+	MaxRoomsPerConn int `flag:"max-rooms-per-conn" usage:"rooms one connection may join at once"`
+
+	// MaxConnsPerUser is how many connections one user may hold open at
+	// once across tabs and devices. Default 16.
+	MaxConnsPerUser int `flag:"max-conns-per-user" usage:"simultaneous connections per user"`
+
+	// RateMessages is the sustained rate of frames per second each
+	// connection may send; frames beyond it and RateBurst are refused with
+	// a rate-limit error. Default 10.
+	RateMessages float64 `flag:"rate-messages" usage:"sustained frames per second per connection"`
+
+	// RateBurst is how many frames a connection may send at once above
+	// RateMessages before being limited. Default 20.
+	RateBurst int `flag:"rate-burst" usage:"burst of frames per connection above rate-messages"`
+
+	// SendQueueBytes bounds the bytes queued for one connection that the
+	// client has not yet taken; past it the client is disconnected as too
+	// slow and recovers from history on reconnect. Default 1 MiB. This is
+	// the worst-case memory per slow connection.
+	SendQueueBytes int `flag:"send-queue-bytes" usage:"outgoing queue bound per connection, in bytes; past it the client is dropped as too slow"`
+
+	// TypingTimeout is how long a "typing" indicator lasts without being
+	// renewed. Default 6s.
+	TypingTimeout time.Duration `flag:"typing-timeout" usage:"how long a typing indicator lasts without renewal"`
+
+	// Guests allows unauthenticated connections that pick a display name
+	// (?name=alice). Default false. Guests are not verified: anyone can
+	// claim any free name.
+	Guests bool `flag:"guests" usage:"allow unauthenticated guests (?name=alice)"`
+
+	// Accounts enables built-in sign-up and sign-in with passwords.
+	// Default true. Each sign-up and sign-in costs one argon2id hash, tens
+	// of MiB of memory and tens of milliseconds of CPU.
+	Accounts bool `flag:"accounts" usage:"enable built-in sign-up and sign-in"`
+
+	// TokenTTL is the lifetime of the access tokens Parley issues.
+	// Default 15m. Longer means fewer refreshes but slower revocation.
+	TokenTTL time.Duration `flag:"token-ttl" usage:"lifetime of issued access tokens"`
+
+	// RefreshTTL is the lifetime of refresh tokens, which is how long a
+	// device stays signed in without use. Default 720h (30 days).
+	RefreshTTL time.Duration `flag:"refresh-ttl" usage:"lifetime of refresh tokens"`
+
+	// SigningKeyFile is the file holding the key Parley signs its own
+	// tokens with. Default "": <DataDir>/signing.key, generated on first
+	// start. Every node of a cluster must use the same key.
+	SigningKeyFile string `flag:"signing-key-file" usage:"key for Parley's own tokens (default <data-dir>/signing.key, generated)"`
+
+	// JWTAlgorithm turns on sign-in with tokens issued by another system
+	// and pins the one algorithm accepted: HS256, HS384, HS512, RS256,
+	// RS384, RS512, ES256, ES384, ES512 or EdDSA. Default "": external
+	// tokens off. HS* need JWTSecret or JWTSecretFile; the others need
+	// JWTPublicKeyFile or JWTJWKSFile.
+	JWTAlgorithm string `flag:"jwt-algorithm" usage:"accept external JWTs signed with this algorithm (empty = off)"`
+
+	// JWTSecret is the shared secret for HS* external tokens, at least as
+	// long as the hash (32, 48 or 64 bytes). Default "". Prefer
+	// JWTSecretFile: flags are visible in the process list.
+	JWTSecret string `flag:"jwt-secret" usage:"shared secret for HS* external JWTs (prefer jwt-secret-file)"`
+
+	// JWTSecretFile is a file holding the HS* shared secret; surrounding
+	// whitespace is ignored. Default "".
+	JWTSecretFile string `flag:"jwt-secret-file" usage:"file holding the shared secret for HS* external JWTs"`
+
+	// JWTPublicKeyFile is a PEM file with the public key that verifies
+	// RS*, ES* or EdDSA external tokens. Default "".
+	JWTPublicKeyFile string `flag:"jwt-public-key-file" usage:"PEM public key for RS*/ES*/EdDSA external JWTs"`
+
+	// JWTJWKSFile is a JSON Web Key Set file with the public keys that
+	// verify RS*, ES* or EdDSA external tokens, chosen by the token's
+	// "kid". Default "".
+	JWTJWKSFile string `flag:"jwt-jwks-file" usage:"JWKS file for RS*/ES*/EdDSA external JWTs"`
+
+	// JWTAudience, when set, is required in the "aud" claim of external
+	// tokens. Default "": not checked. Setting it is recommended whenever
+	// the issuer serves more than one application.
+	JWTAudience string `flag:"jwt-audience" usage:"required aud claim of external JWTs (empty = not checked)"`
+
+	// JWTIssuer, when set, is required as the "iss" claim of external
+	// tokens. Default "": not checked.
+	JWTIssuer string `flag:"jwt-issuer" usage:"required iss claim of external JWTs (empty = not checked)"`
+
+	// RecoveryWindow is the most events replayed to a client re-joining a
+	// room from its last seen sequence; if it missed more, the server
+	// replays none and says recovery is incomplete, and the client reloads
+	// history instead. Default 1000. Larger windows cost store reads and
+	// queue bytes on reconnect storms.
+	RecoveryWindow int `flag:"recovery-window" usage:"most events replayed when a client re-joins a room"`
+
+	// HistoryLimit is the page size of history requests that do not give
+	// one. Default 100; at most 1000, which is also the largest page a
+	// client may ask for.
+	HistoryLimit int `flag:"history-limit" usage:"default history page size (at most 1000)"`
+
+	// LoginRatePerMinute is how many sign-in attempts are allowed per
+	// minute, separately per account and per client address. Default 10.
+	// It bounds password guessing and the argon2id CPU an attacker can
+	// burn.
+	LoginRatePerMinute int `flag:"login-rate" usage:"sign-in attempts per minute, per account and per address"`
+
+	// MetricsAddr is a separate host:port for Prometheus metrics at
+	// /metrics. Default "": metrics are served on Addr at /metrics. A
+	// separate, private address keeps them off the public listener.
+	MetricsAddr string `flag:"metrics-addr" usage:"separate listen address for /metrics (empty = on addr)"`
+}
+
+// Default returns the configuration used when nothing is set: a single node
+// on localhost:8080 with SQLite in ./parley-data and built-in accounts.
+func Default() Config {
+	return Config{
+		Addr:               "localhost:8080",
+		DataDir:            "./parley-data",
+		LogFormat:          "text",
+		LogLevel:           "info",
+		HeartbeatInterval:  25 * time.Second,
+		HeartbeatTimeout:   10 * time.Second,
+		WriteTimeout:       10 * time.Second,
+		ReadHeaderTimeout:  5 * time.Second,
+		ShutdownTimeout:    10 * time.Second,
+		MaxFrameBytes:      65536,
+		MaxMessageLength:   4000,
+		MaxRoomNameLength:  64,
+		MaxRoomsPerConn:    100,
+		MaxConnsPerUser:    16,
+		RateMessages:       10,
+		RateBurst:          20,
+		SendQueueBytes:     1 << 20,
+		TypingTimeout:      6 * time.Second,
+		Guests:             false,
+		Accounts:           true,
+		TokenTTL:           15 * time.Minute,
+		RefreshTTL:         720 * time.Hour,
+		RecoveryWindow:     1000,
+		HistoryLimit:       100,
+		LoginRatePerMinute: 10,
+	}
+}
+
+// Database drivers returned by DatabaseDSN.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// DatabaseDSN returns the store driver and its data source: DriverSQLite and
+// the database file path (<DataDir>/parley.db when DatabaseURL is empty,
+// PATH for "sqlite:PATH"), or DriverPostgres and the URL unchanged for
+// postgres:// and postgresql:// URLs. It returns "" as the driver for any
+// other URL, which Validate rejects.
+func (c Config) DatabaseDSN() (driver string, dsn string) {
+	u := c.DatabaseURL
+	switch {
+	case u == "":
+		return DriverSQLite, filepath.Join(c.DataDir, "parley.db")
+	case hasPrefixFold(u, "sqlite:"):
+		return DriverSQLite, u[len("sqlite:"):]
+	case hasPrefixFold(u, "postgres://"), hasPrefixFold(u, "postgresql://"):
+		return DriverPostgres, u
+	}
+	return "", u
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}

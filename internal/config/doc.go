@@ -1,0 +1,16 @@
+// Package config holds the one Config struct that configures a Parley
+// server, and loads it from defaults, an optional YAML config file, PARLEY_*
+// environment variables and command-line flags, in that order of increasing
+// precedence.
+//
+// Every setting has a single name used three ways: as a flag (--max-frame-bytes),
+// as an environment variable (PARLEY_MAX_FRAME_BYTES) and as a key in the config
+// file (max-frame-bytes). The name is the field's `flag` struct tag; flags, the
+// environment, the file format, the -h text and the test that keeps
+// docs/CONFIG.md complete are all derived from those tags, so adding a field
+// with a tag is all it takes to expose a new setting everywhere.
+//
+// Load parses and validates; Validate range-checks every field and names the
+// offending setting in each error. The package does no other I/O: it never
+// opens the database, the data directory or key files.
+package config

@@ -1,0 +1,306 @@
+package config
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeFile writes a config file in a temporary directory and returns its path.
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "parley.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	file := writeFile(t, `
+addr: ":1001"
+log-level: debug
+max-frame-bytes: 100000
+rate-messages: 2.5
+guests: true
+heartbeat-interval: 30s
+allowed-origins: [https://file.example]
+`)
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(t *testing.T, c Config)
+	}{
+		{
+			name: "file over defaults",
+			args: []string{"--config", file},
+			check: func(t *testing.T, c Config) {
+				want(t, "addr", c.Addr, ":1001")
+				want(t, "log-level", c.LogLevel, "debug")
+				want(t, "max-frame-bytes", c.MaxFrameBytes, 100000)
+				want(t, "rate-messages", c.RateMessages, 2.5)
+				want(t, "guests", c.Guests, true)
+				want(t, "heartbeat-interval", c.HeartbeatInterval, 30*time.Second)
+				want(t, "allowed-origins", strings.Join(c.AllowedOrigins, ","), "https://file.example")
+				want(t, "config", c.ConfigFile, file)
+				want(t, "write-timeout (unset keeps default)", c.WriteTimeout, 10*time.Second)
+			},
+		},
+		{
+			name: "file named by PARLEY_CONFIG",
+			env:  map[string]string{"PARLEY_CONFIG": file},
+			check: func(t *testing.T, c Config) {
+				want(t, "addr", c.Addr, ":1001")
+				want(t, "config", c.ConfigFile, file)
+			},
+		},
+		{
+			name: "--config over PARLEY_CONFIG",
+			args: []string{"--config", file},
+			env:  map[string]string{"PARLEY_CONFIG": "/does/not/exist.yaml"},
+			check: func(t *testing.T, c Config) {
+				want(t, "addr", c.Addr, ":1001")
+			},
+		},
+		{
+			name: "env over file",
+			args: []string{"--config", file},
+			env: map[string]string{
+				"PARLEY_ADDR":               ":2002",
+				"PARLEY_GUESTS":             "false",
+				"PARLEY_HEARTBEAT_INTERVAL": "40s",
+				"PARLEY_ALLOWED_ORIGINS":    "https://env1.example, https://env2.example",
+				"PARLEY_RATE_MESSAGES":      "7",
+				"PARLEY_LOG_LEVEL":          "", // empty counts as unset
+			},
+			check: func(t *testing.T, c Config) {
+				want(t, "addr", c.Addr, ":2002")
+				want(t, "guests", c.Guests, false)
+				want(t, "heartbeat-interval", c.HeartbeatInterval, 40*time.Second)
+				want(t, "allowed-origins", strings.Join(c.AllowedOrigins, ","), "https://env1.example,https://env2.example")
+				want(t, "rate-messages", c.RateMessages, 7.0)
+				want(t, "log-level", c.LogLevel, "debug")
+				want(t, "max-frame-bytes", c.MaxFrameBytes, 100000)
+			},
+		},
+		{
+			name: "flags over env over file",
+			args: []string{"--config", file, "--addr", ":3003", "--guests=false", "-heartbeat-interval=50s",
+				"--allowed-origins", "https://f1.example", "--allowed-origins", "https://f2.example,https://f3.example"},
+			env: map[string]string{"PARLEY_ADDR": ":2002", "PARLEY_GUESTS": "true", "PARLEY_LOG_LEVEL": "warn"},
+			check: func(t *testing.T, c Config) {
+				want(t, "addr", c.Addr, ":3003")
+				want(t, "guests", c.Guests, false)
+				want(t, "heartbeat-interval", c.HeartbeatInterval, 50*time.Second)
+				want(t, "allowed-origins", strings.Join(c.AllowedOrigins, ","), "https://f1.example,https://f2.example,https://f3.example")
+				want(t, "log-level (env)", c.LogLevel, "warn")
+				want(t, "max-frame-bytes (file)", c.MaxFrameBytes, 100000)
+			},
+		},
+		{
+			name: "flag equal to the default still wins",
+			args: []string{"--config", file, "--addr", "localhost:8080"},
+			env:  map[string]string{"PARLEY_ADDR": ":2002"},
+			check: func(t *testing.T, c Config) {
+				want(t, "addr", c.Addr, "localhost:8080")
+			},
+		},
+		{
+			name: "bool flag alone means true",
+			args: []string{"--guests", "--accounts=false"},
+			check: func(t *testing.T, c Config) {
+				want(t, "guests", c.Guests, true)
+				want(t, "accounts", c.Accounts, false)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load("serve", tt.args, env(tt.env), io.Discard)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func want[T comparable](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+func TestLoadFileErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // substrings of the error
+	}{
+		{"unknown key names key and line", "addr: \":1\"\nmax-frame-byte: 10\n", []string{`:2: unknown key "max-frame-byte"`}},
+		{"config key not allowed in file", "config: other.yaml\n", []string{`:1: unknown key "config"`}},
+		{"repeated key", "addr: \":1\"\naddr: \":2\"\n", []string{"2", `"addr"`}},
+		{"bad duration", "heartbeat-interval: 5q\n", []string{`:1: heartbeat-interval: want a duration`, `"5q"`}},
+		{"bare number for duration", "typing-timeout: 6\n", []string{`:1: typing-timeout: want a duration`, "got a int"}},
+		{"float for int", "rate-burst: 1.5\n", []string{`:1: rate-burst: want an integer, got a float`}},
+		{"string for int", "rate-burst: lots\n", []string{`rate-burst: want an integer, got a string`}},
+		{"int overflow", "rate-burst: 99999999999999999999\n", []string{"rate-burst:", "overflow"}},
+		{"number for string", "jwt-audience: 12345\n", []string{"jwt-audience: want a string, got a int (quote it)"}},
+		{"string for bool", "guests: maybe\n", []string{"guests: want true or false"}},
+		{"scalar for list", "allowed-origins: https://a.example\n", []string{"allowed-origins: want a list"}},
+		{"list of non-strings", "allowed-origins: [[a]]\n", []string{"allowed-origins: want a list of strings"}},
+		{"two documents", "addr: \":1\"\n---\naddr: \":2\"\n", []string{":3: only one YAML document"}},
+		{"not a mapping", "- addr\n", []string{":1: want a mapping", "got a sequence"}},
+		{"alias", "addr: &a \":1\"\nmetrics-addr: *a\n", []string{"addr: want a string, got a anchor"}},
+		{"syntax error", "addr: [\n", []string{"config: "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeFile(t, tt.yaml)
+			_, err := load("serve", []string{"--config", path}, env(nil), io.Discard)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("error %q does not name the file", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadFileAccepts(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		check func(t *testing.T, c Config)
+	}{
+		{"empty file", "", func(t *testing.T, c Config) { want(t, "addr", c.Addr, "localhost:8080") }},
+		{"comments only", "# nothing\n", func(t *testing.T, c Config) { want(t, "addr", c.Addr, "localhost:8080") }},
+		{"one key", "addr: \":9\"\n", func(t *testing.T, c Config) { want(t, "addr", c.Addr, ":9") }},
+		{"null keeps default", "log-level:\n", func(t *testing.T, c Config) { want(t, "log-level", c.LogLevel, "info") }},
+		{"block list", "allowed-origins:\n  - https://a.example\n  - https://b.example\n", func(t *testing.T, c Config) {
+			want(t, "allowed-origins", strings.Join(c.AllowedOrigins, ","), "https://a.example,https://b.example")
+		}},
+		{"quoted and block strings", "jwt-issuer: 'https://id.example'\njwt-audience: \"parley\"\njwt-algorithm: EdDSA\njwt-public-key-file: |-\n  /k.pem\n",
+			func(t *testing.T, c Config) {
+				want(t, "jwt-issuer", c.JWTIssuer, "https://id.example")
+				want(t, "jwt-public-key-file", c.JWTPublicKeyFile, "/k.pem")
+			}},
+		{"integer for float", "rate-messages: 3\n", func(t *testing.T, c Config) { want(t, "rate-messages", c.RateMessages, 3.0) }},
+		{"document marker", "---\naddr: \":9\"\n", func(t *testing.T, c Config) { want(t, "addr", c.Addr, ":9") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load("serve", []string{"--config", writeFile(t, tt.yaml)}, env(nil), io.Discard)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{"bad duration flag", []string{"--token-ttl", "5x"}, nil, []string{"token-ttl", "want a duration", `"5x"`}},
+		{"bad int flag", []string{"--rate-burst=many"}, nil, []string{"rate-burst", "want an integer"}},
+		{"unknown flag", []string{"--no-such-flag"}, nil, []string{"no-such-flag"}},
+		{"positional argument", []string{"extra"}, nil, []string{`unexpected argument "extra"`}},
+		{"bad duration env", nil, map[string]string{"PARLEY_HEARTBEAT_TIMEOUT": "10"}, []string{"PARLEY_HEARTBEAT_TIMEOUT", "want a duration"}},
+		{"bad bool env", nil, map[string]string{"PARLEY_GUESTS": "yes please"}, []string{"PARLEY_GUESTS", "want true or false"}},
+		{"bad float env", nil, map[string]string{"PARLEY_RATE_MESSAGES": "fast"}, []string{"PARLEY_RATE_MESSAGES", "want a number"}},
+		{"missing config file", []string{"--config", "/does/not/exist.yaml"}, nil, []string{"/does/not/exist.yaml"}},
+		{"invalid result is validated", []string{"--history-limit", "5000"}, nil, []string{"history-limit 5000"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load("serve", tt.args, env(tt.env), io.Discard)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "-help"} {
+		t.Run(arg, func(t *testing.T) {
+			var out bytes.Buffer
+			_, err := load("parley serve", []string{arg}, env(nil), &out)
+			if err != flag.ErrHelp {
+				t.Fatalf("Load(%s) error = %v, want flag.ErrHelp", arg, err)
+			}
+			for _, s := range settings {
+				listed := regexp.MustCompile(`(?m)^  -` + regexp.QuoteMeta(s.name) + `( |$)`)
+				if !listed.MatchString(out.String()) || !strings.Contains(out.String(), "["+s.env+"]") {
+					t.Errorf("usage does not list -%s with %s", s.name, s.env)
+				}
+			}
+			if !strings.Contains(out.String(), "(default 25s)") || !strings.Contains(out.String(), "(default 15m)") {
+				t.Errorf("usage does not show durations as set:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestApplyEnv(t *testing.T) {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	server := fs.String("server", "http://localhost:8080", "")
+	room := fs.String("room", "", "")
+	token := fs.String("token", "", "")
+	if err := fs.Parse([]string{"--room", "flag-room"}); err != nil {
+		t.Fatal(err)
+	}
+	err := ApplyEnv(fs, env(map[string]string{
+		"PARLEY_SERVER": "http://env:1",
+		"PARLEY_ROOM":   "env-room",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, "server (env)", *server, "http://env:1")
+	want(t, "room (flag wins)", *room, "flag-room")
+	want(t, "token (unset)", *token, "")
+
+	fs = flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.Int("count", 1, "")
+	if err := ApplyEnv(fs, env(map[string]string{"PARLEY_COUNT": "x"})); err == nil || !strings.Contains(err.Error(), "PARLEY_COUNT") {
+		t.Fatalf("ApplyEnv error = %v, want one naming PARLEY_COUNT", err)
+	}
+}
+
+func TestLoadDoesNotShareLists(t *testing.T) {
+	c, err := load("serve", []string{"--allowed-origins", "https://a.example"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	if len(d.AllowedOrigins) != 0 || !slices.Equal(c.AllowedOrigins, []string{"https://a.example"}) {
+		t.Fatalf("AllowedOrigins = %q, Default().AllowedOrigins = %q", c.AllowedOrigins, d.AllowedOrigins)
+	}
+}
