@@ -37,7 +37,9 @@ type ExternalConfig struct {
 	// RS256, RS384, RS512, ES256, ES384, ES512 or EdDSA. Tokens whose header
 	// names any other algorithm, "none" included, are refused.
 	Algorithm string
-	// Secret is the shared HMAC key for HS256/384/512, at least 32 bytes.
+	// Secret is the shared HMAC key for HS256/384/512: at least as long as
+	// the hash (RFC 7518 §3.2), so 32, 48 or 64 bytes. It is used as given;
+	// a hex string from `openssl rand -hex 32` is 64 bytes of key.
 	Secret []byte
 	// PublicKeyPEM is a PEM "PUBLIC KEY" (PKIX), "RSA PUBLIC KEY" (PKCS #1)
 	// or "CERTIFICATE" block whose key fits Algorithm: RSA of at least 2048
@@ -56,6 +58,9 @@ type ExternalConfig struct {
 	// Issuer, when set, must equal the token's iss claim.
 	Issuer string
 }
+
+// minSecretLen is the shortest secret each HS algorithm accepts.
+var minSecretLen = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
 
 // externalAlgorithms lists the algorithms ExternalConfig.Algorithm accepts.
 var externalAlgorithms = map[string]bool{
@@ -91,8 +96,8 @@ func NewExternalVerifier(cfg ExternalConfig) (*ExternalVerifier, error) {
 		if len(cfg.PublicKeyPEM) > 0 || len(cfg.JWKS) > 0 {
 			return nil, fmt.Errorf("auth: external tokens: %s takes a secret, not a public key or JWKS", alg)
 		}
-		if len(cfg.Secret) < MinKeyLen {
-			return nil, fmt.Errorf("auth: external tokens: %s secret is %d bytes, want at least %d", alg, len(cfg.Secret), MinKeyLen)
+		if want := minSecretLen[alg]; len(cfg.Secret) < want {
+			return nil, fmt.Errorf("auth: external tokens: %s secret is %d bytes, want at least %d", alg, len(cfg.Secret), want)
 		}
 		v.secret = append([]byte(nil), cfg.Secret...)
 	} else {

@@ -318,6 +318,8 @@ func TestExternalConfigRefused(t *testing.T) {
 		{"unsupported PS256", ExternalConfig{Algorithm: "PS256", PublicKeyPEM: rsaPEM}},
 		{"lower-case hs256", ExternalConfig{Algorithm: "hs256", Secret: secret}},
 		{"HS256 short secret", ExternalConfig{Algorithm: "HS256", Secret: secret[:31]}},
+		{"HS384 with 32 bytes", ExternalConfig{Algorithm: "HS384", Secret: secret}},
+		{"HS512 with 63 bytes", ExternalConfig{Algorithm: "HS512", Secret: []byte(strings.Repeat("s", 63))}},
 		{"HS256 without secret", ExternalConfig{Algorithm: "HS256"}},
 		{"HS256 with a public key", ExternalConfig{Algorithm: "HS256", Secret: secret, PublicKeyPEM: rsaPEM}},
 		{"RS256 with a secret", ExternalConfig{Algorithm: "RS256", Secret: secret, PublicKeyPEM: rsaPEM}},

@@ -17,7 +17,7 @@ type LoginLimiterConfig struct {
 	// account against password guessing from many addresses.
 	AccountPerMinute int
 	// AddressPerMinute is how many sign-in attempts one client address may
-	// make per minute, with a burst of the same size. Default 30. Guards
+	// make per minute, with a burst of the same size. Default 10. Guards
 	// against one address guessing across many accounts. IPv6 addresses are
 	// grouped by /64, the block one subscriber usually holds.
 	AddressPerMinute int
@@ -39,7 +39,7 @@ type LoginLimiterConfig struct {
 // Sign-in limiter defaults; see LoginLimiterConfig.
 const (
 	DefaultAccountPerMinute = 10
-	DefaultAddressPerMinute = 30
+	DefaultAddressPerMinute = 10
 	DefaultLimiterIdle      = 10 * time.Minute
 	DefaultLimiterEntries   = 100_000
 )
