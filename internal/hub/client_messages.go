@@ -1,0 +1,281 @@
+package hub
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// maxClientID bounds the idempotency key a client may attach to a send.
+const maxClientID = 64
+
+// maxUserID bounds the user id a private message is addressed to.
+const maxUserID = 128
+
+func validClientID(id string) *protocol.Error {
+	if len(id) > maxClientID {
+		return protocol.Errorf(protocol.CodeInvalid, "client_id is longer than %d bytes", maxClientID)
+	}
+	return nil
+}
+
+// chat stores a message, acknowledges it to the sending connection and only
+// then broadcasts it to the room, so that no one sees a message that could
+// still be lost.
+func (c *Client) chat(ctx context.Context, env protocol.Envelope) *protocol.Error {
+	var body protocol.ChatBody
+	if err := protocol.DecodeBody(env, &body); err != nil {
+		return err
+	}
+	key, perr := c.roomKey(body.Room)
+	if perr != nil {
+		return perr
+	}
+	if err := protocol.ValidText(body.Text, c.hub.cfg.MaxMessageLength); err != nil {
+		return err
+	}
+	if err := validClientID(body.ClientID); err != nil {
+		return err
+	}
+	r := c.joined(key)
+	if r == nil {
+		return protocol.Errorf(protocol.CodeNotJoined, "join room %q before sending to it", key)
+	}
+	u := c.ident.User
+	ev, dup, err := c.hub.store.Append(ctx, store.NewMessage{
+		Room: key, Sender: u.ID, SenderName: u.Name, Guest: u.Guest, ClientID: body.ClientID, Text: body.Text,
+	})
+	if err != nil {
+		return c.storeError("chat", key, err)
+	}
+	c.reply(protocol.TypeAck, env.ID, protocol.AckBody{
+		Room: key, MessageID: ev.Message.ID, Seq: ev.Seq, TS: protocol.FormatTime(ev.Message.CreatedAt), Duplicate: dup,
+	})
+	if dup {
+		return nil
+	}
+	c.stopTyping(ctx, r)
+	c.hub.publishRoom(ctx, key, kindStored, ev.Seq, c.id, encodeEvent(ev))
+	return nil
+}
+
+// private stores a message in the two users' direct conversation and delivers
+// it to every connection of both, but the sending one, which gets the ack.
+func (c *Client) private(ctx context.Context, env protocol.Envelope) *protocol.Error {
+	var body protocol.PrivateBody
+	if err := protocol.DecodeBody(env, &body); err != nil {
+		return err
+	}
+	to := strings.TrimSpace(body.To)
+	switch {
+	case to == "":
+		return protocol.Errorf(protocol.CodeInvalid, "to is required")
+	case len(to) > maxUserID || !utf8.ValidString(to):
+		return protocol.Errorf(protocol.CodeInvalid, "to is not a valid user id")
+	case to == c.ident.User.ID:
+		return protocol.Errorf(protocol.CodeInvalid, "you cannot send a private message to yourself")
+	}
+	if err := protocol.ValidText(body.Text, c.hub.cfg.MaxMessageLength); err != nil {
+		return err
+	}
+	if err := validClientID(body.ClientID); err != nil {
+		return err
+	}
+	u := c.ident.User
+	dm, err := c.hub.store.EnsureDirect(ctx, u.ID, to)
+	if err != nil {
+		return c.storeError("private", store.DirectRoomName(u.ID, to), err)
+	}
+	ev, dup, err := c.hub.store.Append(ctx, store.NewMessage{
+		Room: dm.Name, Sender: u.ID, SenderName: u.Name, Guest: u.Guest, ClientID: body.ClientID, Text: body.Text,
+	})
+	if err != nil {
+		return c.storeError("private", dm.Name, err)
+	}
+	c.reply(protocol.TypeAck, env.ID, protocol.AckBody{
+		Room: dm.Name, MessageID: ev.Message.ID, Seq: ev.Seq, TS: protocol.FormatTime(ev.Message.CreatedAt), Duplicate: dup,
+	})
+	if dup {
+		return nil
+	}
+	frame := encodeEvent(ev)
+	for _, uid := range []string{to, u.ID} {
+		if err := c.hub.broker.Publish(ctx, userSubject(uid), packEvent(kindEphemeral, 0, c.id, frame)); err != nil {
+			c.hub.log.Warn("publishing a private message", "user", uid, "err", err)
+		}
+	}
+	return nil
+}
+
+// change edits, deletes or reacts to a message. The change is stored as an
+// event with its own room sequence and broadcast to every member, the
+// requesting connection included, which also gets an ack.
+func (c *Client) change(ctx context.Context, env protocol.Envelope) *protocol.Error {
+	var (
+		room, msgID string
+		run         func(key string) (store.Event, error)
+	)
+	st := c.hub.store
+	uid := c.ident.User.ID
+	switch env.Type {
+	case protocol.TypeEdit:
+		var b protocol.EditBody
+		if err := protocol.DecodeBody(env, &b); err != nil {
+			return err
+		}
+		if err := protocol.ValidText(b.Text, c.hub.cfg.MaxMessageLength); err != nil {
+			return err
+		}
+		room, msgID = b.Room, b.MessageID
+		run = func(key string) (store.Event, error) { return st.Edit(ctx, key, msgID, uid, b.Text) }
+	case protocol.TypeDelete:
+		var b protocol.DeleteBody
+		if err := protocol.DecodeBody(env, &b); err != nil {
+			return err
+		}
+		room, msgID = b.Room, b.MessageID
+		run = func(key string) (store.Event, error) {
+			return st.Delete(ctx, key, msgID, uid, c.isModerator(ctx, key))
+		}
+	default:
+		var b protocol.ReactBody
+		if err := protocol.DecodeBody(env, &b); err != nil {
+			return err
+		}
+		if b.Emoji == "" || utf8.RuneCountInString(b.Emoji) > 16 {
+			return protocol.Errorf(protocol.CodeInvalid, "emoji must be 1 to 16 characters")
+		}
+		room, msgID = b.Room, b.MessageID
+		run = func(key string) (store.Event, error) { return st.React(ctx, key, msgID, uid, b.Emoji, !b.Remove) }
+	}
+	if msgID == "" || len(msgID) > maxClientID {
+		return protocol.Errorf(protocol.CodeInvalid, "message_id is required")
+	}
+	key, perr := c.roomKey(room)
+	if perr != nil {
+		return perr
+	}
+	if c.joined(key) == nil {
+		return protocol.Errorf(protocol.CodeNotJoined, "join room %q first", key)
+	}
+	ev, err := run(key)
+	if err != nil {
+		return c.storeError(env.Type, key, err)
+	}
+	seq := ev.Seq
+	c.reply(protocol.TypeAck, env.ID, protocol.AckBody{Room: key, MessageID: msgID, Seq: seq, TS: protocol.FormatTime(ev.At)})
+	if seq > 0 {
+		c.hub.publishRoom(ctx, key, kindStored, seq, "", encodeEvent(ev))
+	}
+	return nil
+}
+
+// isModerator reports whether the user owns or administers the room.
+func (c *Client) isModerator(ctx context.Context, key string) bool {
+	if c.ident.Admin {
+		return true
+	}
+	m, err := c.hub.store.Member(ctx, key, c.ident.User.ID)
+	return err == nil && (m.Role == store.RoleOwner || m.Role == store.RoleAdmin)
+}
+
+// read moves the user's read marker and sends a receipt to the room.
+func (c *Client) read(ctx context.Context, env protocol.Envelope) *protocol.Error {
+	var body protocol.ReadBody
+	if err := protocol.DecodeBody(env, &body); err != nil {
+		return err
+	}
+	if body.Seq < 0 {
+		return protocol.Errorf(protocol.CodeInvalid, "seq must be 0 or more")
+	}
+	key, perr := c.roomKeyOrDirect(body.Room)
+	if perr != nil {
+		return perr
+	}
+	if c.ident.User.Guest {
+		return protocol.Errorf(protocol.CodeForbidden, "guests have no read markers")
+	}
+	seq, err := c.hub.store.MarkRead(ctx, key, c.ident.User.ID, body.Seq)
+	if err != nil {
+		return c.storeError("read", key, err)
+	}
+	receipt := protocol.ReadEvent{Room: key, User: c.ident.User, Seq: seq}
+	c.reply(protocol.TypeRead, env.ID, receipt)
+	frame := protocol.Encode(protocol.TypeRead, "", receipt)
+	if protocol.IsDirectRoom(key) {
+		if peer := directPeer(key, c.ident.User.ID); peer != "" {
+			_ = c.hub.broker.Publish(ctx, userSubject(peer), packEvent(kindEphemeral, 0, c.id, frame))
+		}
+		return nil
+	}
+	c.hub.publishRoom(ctx, key, kindEphemeral, 0, c.id, frame)
+	return nil
+}
+
+// roomKeyOrDirect accepts a room name or a direct conversation key.
+func (c *Client) roomKeyOrDirect(name string) (string, *protocol.Error) {
+	if protocol.IsDirectRoom(name) {
+		if len(name) > 2*maxUserID+2 || !utf8.ValidString(name) {
+			return "", protocol.Errorf(protocol.CodeInvalidRoom, "not a valid conversation")
+		}
+		return name, nil
+	}
+	return c.roomKey(name)
+}
+
+// history returns a page of a room's messages to a reader allowed to see it.
+func (c *Client) history(ctx context.Context, env protocol.Envelope) *protocol.Error {
+	var body protocol.HistoryBody
+	if err := protocol.DecodeBody(env, &body); err != nil {
+		return err
+	}
+	key, perr := c.roomKeyOrDirect(body.Room)
+	if perr != nil {
+		return perr
+	}
+	if body.Limit < 0 || body.Limit > 1000 || body.Before < 0 || (body.After != nil && *body.After < 0) {
+		return protocol.Errorf(protocol.CodeInvalid, "limit must be 1 to 1000 and before/after 0 or more")
+	}
+	if perr := c.authoriseRead(ctx, key); perr != nil {
+		return perr
+	}
+	q := store.HistoryQuery{Before: body.Before, Limit: body.Limit}
+	if q.Limit == 0 {
+		q.Limit = c.hub.cfg.HistoryLimit
+	}
+	if body.After != nil {
+		q.After, q.Forward, q.Before = *body.After, true, 0
+	}
+	msgs, err := c.hub.store.History(ctx, key, q)
+	if err != nil {
+		return c.storeError("history", key, err)
+	}
+	reply := protocol.HistoryReply{Room: key, Messages: make([]protocol.MessageBody, 0, len(msgs))}
+	for _, m := range msgs {
+		reply.Messages = append(reply.Messages, messageBody(m))
+	}
+	c.reply(protocol.TypeHistory, env.ID, reply)
+	return nil
+}
+
+// authoriseRead allows public rooms to anyone their token permits and
+// private rooms and conversations to members.
+func (c *Client) authoriseRead(ctx context.Context, key string) *protocol.Error {
+	if c.allowed != nil && !protocol.IsDirectRoom(key) && !c.allowed[key] {
+		return protocol.Errorf(protocol.CodeForbidden, "your token does not allow room %q", key)
+	}
+	info, err := c.hub.store.Room(ctx, key)
+	if err != nil {
+		return c.storeError("history", key, err)
+	}
+	if !info.Private || c.ident.Admin {
+		return nil
+	}
+	if _, err := c.hub.store.Member(ctx, key, c.ident.User.ID); err != nil {
+		return protocol.Errorf(protocol.CodeForbidden, "room %q is private", key)
+	}
+	return nil
+}

@@ -1,0 +1,263 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+func now() time.Time { return time.Now() }
+
+// join adds the connection to a room. The order of what the client receives
+// is fixed: the joined reply, then (with since) the recovered events, then
+// live traffic, with nothing lost or repeated between the last two.
+func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Error {
+	var body protocol.JoinBody
+	if err := protocol.DecodeBody(env, &body); err != nil {
+		return err
+	}
+	key, perr := c.roomKey(body.Room)
+	if perr != nil {
+		return perr
+	}
+	if body.Since != nil && *body.Since < 0 {
+		return protocol.Errorf(protocol.CodeInvalid, "since must be 0 or more")
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	if _, ok := c.rooms[key]; ok {
+		c.mu.Unlock()
+		return c.rejoin(ctx, env.ID, key, body.Since)
+	}
+	if len(c.rooms) >= c.hub.cfg.MaxRoomsPerConn {
+		c.mu.Unlock()
+		return protocol.Errorf(protocol.CodeTooManyRooms, "a connection may join at most %d rooms", c.hub.cfg.MaxRoomsPerConn)
+	}
+	c.mu.Unlock()
+
+	info, perr := c.authoriseJoin(ctx, key)
+	if perr != nil {
+		return perr
+	}
+	r, err := c.hub.acquireRoom(ctx, key)
+	if err != nil {
+		return c.storeError("join", key, err)
+	}
+
+	m := &membership{holding: true}
+	r.mu.Lock()
+	r.members[c] = m
+	p := r.users[c.ident.User.ID]
+	first := p == nil
+	if first {
+		p = &presence{user: c.ident.User}
+		r.users[c.ident.User.ID] = p
+	}
+	p.conns++
+	members := r.memberListLocked()
+	r.mu.Unlock()
+
+	c.mu.Lock()
+	if c.closed {
+		// The connection ended while joining; undo.
+		c.mu.Unlock()
+		c.leaveRoom(ctx, r)
+		return nil
+	}
+	c.rooms[key] = r
+	c.mu.Unlock()
+
+	joined := protocol.JoinedBody{Room: key, Private: info.Private, Topic: info.Topic, LastSeq: info.LastSeq, Members: members}
+	replay, recovered, perr := c.recover(ctx, key, body.Since, info.LastSeq)
+	if perr != nil {
+		c.mu.Lock()
+		delete(c.rooms, key)
+		c.mu.Unlock()
+		c.leaveRoom(ctx, r)
+		return perr
+	}
+	if body.Since != nil {
+		joined.Recovered = &recovered
+		joined.Replayed = len(replay)
+	}
+	c.reply(protocol.TypeJoined, env.ID, joined)
+	var last int64
+	for _, ev := range replay {
+		c.out.Send(encodeEvent(ev))
+		last = ev.Seq
+	}
+	c.release(r, m, last)
+	if first {
+		c.hub.publishRoom(ctx, key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypePresence, "",
+			protocol.PresenceBody{Room: key, User: c.ident.User, Event: "join"}))
+	}
+	return nil
+}
+
+// rejoin answers a join for a room the connection is already in: the reply
+// again, and a replay when since is given (duplicates are possible there and
+// clients drop them by sequence).
+func (c *Client) rejoin(ctx context.Context, id, key string, since *int64) *protocol.Error {
+	info, err := c.hub.store.Room(ctx, key)
+	if err != nil {
+		return c.storeError("join", key, err)
+	}
+	r := c.joined(key)
+	if r == nil {
+		return protocol.Errorf(protocol.CodeNotJoined, "left %q while re-joining", key)
+	}
+	r.mu.Lock()
+	members := r.memberListLocked()
+	r.mu.Unlock()
+	replay, recovered, perr := c.recover(ctx, key, since, info.LastSeq)
+	if perr != nil {
+		return perr
+	}
+	joined := protocol.JoinedBody{Room: key, Private: info.Private, Topic: info.Topic, LastSeq: info.LastSeq, Members: members}
+	if since != nil {
+		joined.Recovered = &recovered
+		joined.Replayed = len(replay)
+	}
+	c.reply(protocol.TypeJoined, id, joined)
+	for _, ev := range replay {
+		c.out.Send(encodeEvent(ev))
+	}
+	return nil
+}
+
+// recover reads the events after since, or reports that the gap is larger
+// than the recovery window.
+func (c *Client) recover(ctx context.Context, key string, since *int64, lastSeq int64) ([]store.Event, bool, *protocol.Error) {
+	if since == nil || *since >= lastSeq {
+		return nil, true, nil
+	}
+	if lastSeq-*since > int64(c.hub.cfg.RecoveryWindow) {
+		return nil, false, nil
+	}
+	events, err := c.hub.store.Events(ctx, key, *since, c.hub.cfg.RecoveryWindow)
+	if err != nil {
+		return nil, false, c.storeError("recover", key, err)
+	}
+	return events, true, nil
+}
+
+// release ends a membership's holding period: held live events the replay
+// did not already carry go out, and later ones flow directly.
+func (c *Client) release(r *room, m *membership, replayedUpTo int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range m.held {
+		if ev.seq == 0 || ev.seq > replayedUpTo {
+			c.out.Send(ev.frame)
+		}
+	}
+	m.held = nil
+	m.holding = false
+	m.skipUpTo = replayedUpTo
+}
+
+// authoriseJoin decides whether this user may join key, creating a public
+// room on first join and recording account holders as members so that their
+// unread counts follow the room.
+func (c *Client) authoriseJoin(ctx context.Context, key string) (store.Room, *protocol.Error) {
+	st := c.hub.store
+	if c.allowed != nil && !c.allowed[key] {
+		return store.Room{}, protocol.Errorf(protocol.CodeForbidden, "your token does not allow room %q", key)
+	}
+	uid := c.ident.User.ID
+	info, err := st.Room(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		info, err = st.CreateRoom(ctx, store.Room{Name: key, Kind: store.KindRoom, Owner: uid})
+		if errors.Is(err, store.ErrConflict) {
+			info, err = st.Room(ctx, key) // created by someone else meanwhile
+		}
+		if err != nil {
+			return store.Room{}, c.storeError("join", key, err)
+		}
+		return info, nil
+	}
+	if err != nil {
+		return store.Room{}, c.storeError("join", key, err)
+	}
+	if c.ident.Admin {
+		return info, nil
+	}
+	_, err = st.Member(ctx, key, uid)
+	switch {
+	case err == nil:
+		return info, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return store.Room{}, c.storeError("join", key, err)
+	case info.Private:
+		return store.Room{}, protocol.Errorf(protocol.CodeForbidden, "room %q is private; ask an owner to invite you", key)
+	case c.ident.User.Guest:
+		return info, nil
+	}
+	if err := st.AddMember(ctx, key, uid, store.RoleMember); err != nil {
+		return store.Room{}, c.storeError("join", key, err)
+	}
+	return info, nil
+}
+
+// leave removes the connection from a room on request.
+func (c *Client) leave(ctx context.Context, env protocol.Envelope) *protocol.Error {
+	var body protocol.RoomBody
+	if err := protocol.DecodeBody(env, &body); err != nil {
+		return err
+	}
+	key, perr := c.roomKey(body.Room)
+	if perr != nil {
+		return perr
+	}
+	c.mu.Lock()
+	r := c.rooms[key]
+	delete(c.rooms, key)
+	c.mu.Unlock()
+	if r == nil {
+		return protocol.Errorf(protocol.CodeNotJoined, "not in room %q", key)
+	}
+	c.leaveRoom(ctx, r)
+	c.reply(protocol.TypeLeft, env.ID, protocol.RoomBody{Room: key})
+	return nil
+}
+
+// leaveRoom drops the connection from r and announces the user's departure
+// when it was their last connection in the room.
+func (c *Client) leaveRoom(ctx context.Context, r *room) {
+	uid := c.ident.User.ID
+	r.mu.Lock()
+	_, was := r.members[c]
+	delete(r.members, c)
+	last := false
+	stoppedTyping := false
+	if p := r.users[uid]; was && p != nil {
+		p.conns--
+		if p.conns == 0 {
+			delete(r.users, uid)
+			last = true
+			if t, ok := r.typing[uid]; ok {
+				t.Stop()
+				delete(r.typing, uid)
+				stoppedTyping = true
+			}
+		}
+	}
+	r.mu.Unlock()
+	if last {
+		if stoppedTyping {
+			c.hub.publishRoom(ctx, r.key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypeTyping, "",
+				protocol.TypingEvent{Room: r.key, User: c.ident.User, State: "stop"}))
+		}
+		c.hub.publishRoom(ctx, r.key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypePresence, "",
+			protocol.PresenceBody{Room: r.key, User: c.ident.User, Event: "leave"}))
+	}
+	if was {
+		c.hub.releaseRoom(r)
+	}
+}

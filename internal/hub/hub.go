@@ -1,0 +1,274 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/internal/broker"
+	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// ErrTooManyConns is returned by Connect when the user already holds
+// Config.MaxConnsPerUser connections on this node.
+var ErrTooManyConns = errors.New("hub: too many connections for this user")
+
+// ErrClosed is returned by Connect after Close.
+var ErrClosed = errors.New("hub: closed")
+
+// Config holds the hub's limits. Zero values are replaced by the defaults
+// noted on each field.
+type Config struct {
+	MaxRoomName      int           // characters in a room name; default 64
+	MaxMessageLength int           // characters in a message; default 4000
+	MaxRoomsPerConn  int           // rooms one connection may join; default 100
+	MaxConnsPerUser  int           // connections one user may hold on this node; default 16
+	TypingTimeout    time.Duration // a typing indicator expires after this; default 6s
+	RecoveryWindow   int           // most events replayed on a re-join; default 1000
+	HistoryLimit     int           // default history page; default 100
+	// GapTimeout is how long a room waits for an out-of-order stored event
+	// before reading the missing ones from the store; default 250ms.
+	GapTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxRoomName, 64)
+	def(&c.MaxMessageLength, 4000)
+	def(&c.MaxRoomsPerConn, 100)
+	def(&c.MaxConnsPerUser, 16)
+	def(&c.RecoveryWindow, 1000)
+	def(&c.HistoryLimit, 100)
+	if c.TypingTimeout <= 0 {
+		c.TypingTimeout = 6 * time.Second
+	}
+	if c.GapTimeout <= 0 {
+		c.GapTimeout = 250 * time.Millisecond
+	}
+}
+
+// Sender is the transport's side of one connection.
+type Sender interface {
+	// Send enqueues one encoded frame and never blocks. The frame is shared
+	// with other recipients and must not be modified. When the connection's
+	// queue is over its bound the transport disconnects it as too slow; Send
+	// then returns false, as it does once the connection is closing.
+	Send(frame []byte) bool
+	// Close closes the connection with a WebSocket close code and reason.
+	Close(code int, reason string)
+}
+
+// Identity is who a connection belongs to, as authentication established it.
+type Identity struct {
+	User protocol.User
+	// Rooms, when non-nil, restricts the rooms this identity may join (from
+	// an integrating app's token).
+	Rooms []string
+	// Admin may moderate every room.
+	Admin bool
+}
+
+const shardCount = 32
+
+// Hub routes events between the connections of one node and the broker.
+type Hub struct {
+	cfg    Config
+	store  store.Store
+	broker broker.Broker
+	log    *slog.Logger
+	seed   maphash.Seed
+
+	rooms [shardCount]roomShard
+	users [shardCount]userShard
+
+	mu     sync.Mutex
+	closed bool
+}
+
+type roomShard struct {
+	mu    sync.Mutex
+	rooms map[string]*room
+}
+
+type userShard struct {
+	mu    sync.Mutex
+	users map[string]*localUser
+}
+
+// localUser is one user's connections on this node.
+type localUser struct {
+	clients map[*Client]struct{}
+	sub     broker.Subscription
+}
+
+// New returns a hub over st and b. It starts no goroutines; timers it arms
+// are stopped by Close.
+func New(cfg Config, st store.Store, b broker.Broker, log *slog.Logger) *Hub {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{cfg: cfg, store: st, broker: b, log: log, seed: maphash.MakeSeed()}
+	for i := range h.rooms {
+		h.rooms[i].rooms = make(map[string]*room)
+		h.users[i].users = make(map[string]*localUser)
+	}
+	return h
+}
+
+// Config returns the limits in force, defaults applied.
+func (h *Hub) Config() Config { return h.cfg }
+
+func (h *Hub) shard(key string) int {
+	return int(maphash.String(h.seed, key) % shardCount)
+}
+
+// Connect registers a new connection. The caller has already sent the
+// welcome frame. Connect sends the user's unread counts when they hold an
+// account, and returns the Client the transport feeds frames to.
+func (h *Hub) Connect(ctx context.Context, connID string, id Identity, out Sender) (*Client, error) {
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	c := &Client{hub: h, id: connID, ident: id, out: out, rooms: make(map[string]*room)}
+	if id.Rooms != nil {
+		c.allowed = make(map[string]bool, len(id.Rooms))
+		for _, r := range id.Rooms {
+			if key, err := protocol.NormaliseRoom(r, h.cfg.MaxRoomName); err == nil {
+				c.allowed[key] = true
+			}
+		}
+	}
+	if err := h.addUserConn(c); err != nil {
+		return nil, err
+	}
+	if !id.User.Guest {
+		c.sendUnread(ctx)
+	}
+	return c, nil
+}
+
+func (h *Hub) addUserConn(c *Client) error {
+	uid := c.ident.User.ID
+	s := &h.users[h.shard(uid)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[uid]
+	if u == nil {
+		u = &localUser{clients: make(map[*Client]struct{})}
+		sub, err := h.broker.Subscribe(userSubject(uid), func(data []byte) { h.deliverToUser(uid, data) })
+		if err != nil {
+			return fmt.Errorf("hub: subscribe to user %q: %w", uid, err)
+		}
+		u.sub = sub
+		s.users[uid] = u
+	}
+	if len(u.clients) >= h.cfg.MaxConnsPerUser {
+		if len(u.clients) == 0 {
+			_ = u.sub.Unsubscribe()
+			delete(s.users, uid)
+		}
+		return ErrTooManyConns
+	}
+	u.clients[c] = struct{}{}
+	return nil
+}
+
+func (h *Hub) removeUserConn(c *Client) {
+	uid := c.ident.User.ID
+	s := &h.users[h.shard(uid)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[uid]
+	if u == nil {
+		return
+	}
+	delete(u.clients, c)
+	if len(u.clients) == 0 {
+		_ = u.sub.Unsubscribe()
+		delete(s.users, uid)
+	}
+}
+
+// deliverToUser hands a private event to every local connection of uid.
+func (h *Hub) deliverToUser(uid string, data []byte) {
+	_, _, exclude, frame, err := unpackEvent(data)
+	if err != nil {
+		h.log.Warn("dropping malformed user event", "user", uid, "err", err)
+		return
+	}
+	s := &h.users[h.shard(uid)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[uid]
+	if u == nil {
+		return
+	}
+	for c := range u.clients {
+		if c.id != exclude {
+			c.out.Send(frame)
+		}
+	}
+}
+
+// Online reports how many connections user has on this node.
+func (h *Hub) Online(uid string) int {
+	s := &h.users[h.shard(uid)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[uid]; u != nil {
+		return len(u.clients)
+	}
+	return 0
+}
+
+// Stats is a snapshot of the hub's size.
+type Stats struct {
+	Rooms int // rooms with at least one local connection
+	Users int // users with at least one local connection
+}
+
+// Stats counts rooms and users on this node.
+func (h *Hub) Stats() Stats {
+	var st Stats
+	for i := range h.rooms {
+		h.rooms[i].mu.Lock()
+		st.Rooms += len(h.rooms[i].rooms)
+		h.rooms[i].mu.Unlock()
+		h.users[i].mu.Lock()
+		st.Users += len(h.users[i].users)
+		h.users[i].mu.Unlock()
+	}
+	return st
+}
+
+// Close stops the hub's timers and subscriptions. Connections are closed by
+// the transport, which calls Client.Close for each.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	for i := range h.rooms {
+		s := &h.rooms[i]
+		s.mu.Lock()
+		for _, r := range s.rooms {
+			r.stop()
+		}
+		s.mu.Unlock()
+	}
+}
+
+func roomSubject(key string) string { return "room." + key }
+func userSubject(uid string) string { return "user." + uid }
