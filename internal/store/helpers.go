@@ -1,0 +1,43 @@
+package store
+
+import (
+	"strings"
+	"time"
+)
+
+// MinLimit and MaxLimit bound HistoryQuery.Limit and the limit of Events.
+const (
+	MinLimit = 1
+	MaxLimit = 1000
+)
+
+// ClampLimit brings a page size into MinLimit..MaxLimit, as History and
+// Events do with the limits they are given (so 0 yields one item, not none).
+func ClampLimit(n int) int {
+	return min(max(n, MinLimit), MaxLimit)
+}
+
+// UsernameKey is the form of a username that uniqueness and UserByName
+// compare: Unicode lower case, so "Ann" and "ANN" are the same account.
+// Backends store it next to the name as typed rather than relying on the
+// database's own lower(), which differs between SQLite (ASCII only) and
+// PostgreSQL.
+func UsernameKey(username string) string {
+	return strings.ToLower(username)
+}
+
+// Timestamp is the form in which stores keep times: UTC with millisecond
+// precision, the finest both SQLite (integer milliseconds) and every client
+// language represent alike. A time passed through Timestamp round-trips
+// unchanged through every backend; the zero time stays zero.
+func Timestamp(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+// Now is the current time as a store keeps it (see Timestamp).
+func Now() time.Time {
+	return Timestamp(time.Now())
+}

@@ -1,0 +1,14 @@
+// Package sqlite is the single-node store.Store backend: one SQLite file in
+// the data directory, opened through the pure-Go modernc.org/sqlite driver so
+// the parley binary stays static.
+//
+// All writes go through one connection owned by a batching goroutine. Callers
+// hand their write to it over a channel; it takes every pending write (up to
+// maxBatch) and runs them in one transaction, each inside its own SAVEPOINT so
+// a failing write is rolled back alone, then commits once and answers every
+// caller. With synchronous=FULL every commit is an fsync, so batching them
+// (group commit) is what makes durable writes cheap: about 11× the rows per
+// second of one transaction per row on our 2-core machine. Reads use a
+// separate pool of query-only connections and, thanks to WAL, never wait for
+// the writer.
+package sqlite

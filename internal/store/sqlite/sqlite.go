@@ -1,0 +1,304 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// maxBatch caps how many writes share one transaction: large enough that a
+// burst costs one fsync per few hundred writes, small enough that one batch
+// holds the write lock for milliseconds, not seconds.
+const maxBatch = 256
+
+// Store is the SQLite store.Store. Create it with Open; it is safe for
+// concurrent use.
+type Store struct {
+	w      *sql.DB // the single writer connection; used only by loop (and Open's migrations)
+	r      *sql.DB // read-only pool
+	logger *slog.Logger
+
+	reqs     chan *writeReq
+	loopDone chan struct{}
+
+	// mu orders submissions against Close: write holds it shared while it
+	// hands a request to loop, Close holds it exclusively to close reqs, so
+	// no request is ever sent on a closed channel or left unanswered.
+	mu     sync.RWMutex
+	closed atomic.Bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// writeReq is one caller's write, run by loop inside the batch transaction.
+type writeReq struct {
+	ctx  context.Context // the caller's; checked before fn runs
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error // buffered, receives fn's outcome after the commit
+}
+
+// dsn builds the connection string for path. All pragmas live here so the
+// connection's behaviour can be read in one place.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	// Wait up to 5 s for a lock instead of failing with SQLITE_BUSY at once;
+	// readers may meet a brief lock while the WAL is checkpointed.
+	q.Add("_pragma", "busy_timeout(5000)")
+	// WAL: readers see the last commit and never block the writer, nor it
+	// them. It is persistent in the file; setting it on every connection is
+	// harmless and makes a fresh file WAL before anything is written.
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL: fsync the WAL on every commit, so an acknowledged message
+	// survives power loss. Group commit keeps this affordable.
+	q.Add("_pragma", "synchronous(FULL)")
+	// Enforce REFERENCES clauses (SQLite's default is off).
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		// Reader connections refuse writes, so a bug cannot bypass the
+		// batching writer and its ordering.
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// The writer takes the write lock when a batch begins rather than
+		// on its first write, so a batch never fails half-way with BUSY.
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database file at path, migrates it to
+// the schema this binary knows and starts the writer goroutine; Close stops
+// it. A file migrated by a newer binary fails with store.ErrSchemaTooNew.
+func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// One writer connection: SQLite allows one writer at a time anyway, and
+	// a single connection lets loop batch without lock contention.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w, logger); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	// Reads are CPU-bound in-process work; a few connections per core keep
+	// cores busy while one waits on the page cache.
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	s := &Store{
+		w: w, r: r, logger: logger,
+		reqs:     make(chan *writeReq, maxBatch),
+		loopDone: make(chan struct{}),
+	}
+	go s.loop()
+	return s, nil
+}
+
+// Close stops accepting writes, lets the writer goroutine finish every write
+// already handed to it, waits for it to exit and closes the database. Calls
+// made after Close return store.ErrClosed. Closing twice is harmless.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed.Store(true)
+	close(s.reqs)
+	s.mu.Unlock()
+	<-s.loopDone
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// write hands fn to the writer goroutine and waits until its batch commits.
+// fn runs inside a savepoint: when it returns an error only its own changes
+// are rolled back and the rest of the batch still commits. fn must not keep
+// tx. If ctx ends first write returns ctx's error, and the write may or may
+// not have been committed (as with any database call).
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed.Load() {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	s.mu.RUnlock()
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// loop is the writer goroutine: it runs until Close closes reqs and every
+// request sent before that has been answered.
+func (s *Store) loop() {
+	defer close(s.loopDone)
+	batch := make([]*writeReq, 0, maxBatch)
+	for req := range s.reqs {
+		batch = append(batch[:0], req)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+		clear(batch) // drop references to finished requests
+	}
+}
+
+// runBatch runs batch in one transaction, each request in its own savepoint,
+// commits, and answers every request.
+func (s *Store) runBatch(batch []*writeReq) {
+	// The batch runs to completion whatever its callers do: a caller that
+	// gives up has not undone its write, and others share the transaction.
+	ctx := context.Background()
+	errs := make([]error, len(batch))
+	answer := func() {
+		for i, r := range batch {
+			r.done <- errs[i]
+		}
+	}
+	defer answer()
+	fail := func(err error) {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("sqlite: begin batch: %w", err))
+		return
+	}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err // the caller has gone; do not write for them
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("sqlite: savepoint: %w", err))
+			return
+		}
+		if errs[i] = r.fn(ctx, tx); errs[i] != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO req"); err != nil {
+				// The transaction is in an unknown state: abandon it all.
+				tx.Rollback()
+				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE req"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("sqlite: commit batch of %d: %w", len(batch), err))
+		s.logger.Error("sqlite: commit failed", "batch", len(batch), "err", err)
+	}
+}
+
+// reader returns the read pool, or store.ErrClosed after Close.
+func (s *Store) reader() (*sql.DB, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	return s.r, nil
+}
+
+// querier is what both the read pool and a write transaction offer, so
+// loading helpers serve both paths.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// isConstraint reports whether err is a SQLite UNIQUE or PRIMARY KEY
+// violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// isForeignKey reports whether err is a SQLite FOREIGN KEY violation, which
+// here means the referenced room does not exist.
+func isForeignKey(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// notFound turns sql.ErrNoRows into store.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// boolInt is how SQLite stores booleans.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,245 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// openAt opens the store at path and closes it when the test ends.
+func openAt(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func openTemp(t *testing.T) *Store {
+	return openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestDurableAcrossReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRoom(ctx, store.Room{Name: "r", Owner: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, store.User{ID: "u1", Username: "Ann"}); err != nil {
+		t.Fatal(err)
+	}
+	var sent []store.Event
+	for i := range 20 {
+		ev, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "ann", ClientID: fmt.Sprint("c", i), Text: fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, ev)
+	}
+	if _, err := s.React(ctx, "r", sent[0].Message.ID, "bob", "👍", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MarkRead(ctx, "r", "ann", 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openAt(t, path)
+	evs, err := s.Events(ctx, "r", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 21 {
+		t.Fatalf("%d events after reopen, want 21", len(evs))
+	}
+	for i, ev := range sent {
+		if fmt.Sprint(evs[i]) != fmt.Sprint(ev) {
+			t.Fatalf("event %d after reopen:\n got %+v\nwant %+v", i, evs[i], ev)
+		}
+	}
+	m, err := s.Message(ctx, "r", sent[0].Message.ID)
+	if err != nil || len(m.Reactions) != 1 {
+		t.Fatalf("message after reopen = %+v, %v", m, err)
+	}
+	if mem, err := s.Member(ctx, "r", "ann"); err != nil || mem.ReadSeq != 7 || mem.Role != store.RoleOwner {
+		t.Fatalf("member after reopen = %+v, %v", mem, err)
+	}
+	if _, err := s.UserByName(ctx, "ANN"); err != nil {
+		t.Fatalf("user after reopen: %v", err)
+	}
+	// Client-id dedupe survives the restart too.
+	ev, dup, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "ann", ClientID: "c3", Text: "again"})
+	if err != nil || !dup || ev.Seq != sent[3].Seq {
+		t.Fatalf("retry after reopen: ev=%+v dup=%v err=%v", ev, dup, err)
+	}
+	if ev := mustAppend(t, s, "r"); ev.Seq != 22 {
+		t.Fatalf("seq after reopen = %d, want 22", ev.Seq)
+	}
+}
+
+func mustAppend(t *testing.T, s *Store, room string) store.Event {
+	t.Helper()
+	ev, _, err := s.Append(context.Background(), store.NewMessage{Room: room, Sender: "u", Text: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func TestSchemaTooNew(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Pretend a newer parley migrated the file.
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO schema_version (version) VALUES (999)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, path, nil)
+	if !errors.Is(err, store.ErrSchemaTooNew) {
+		t.Fatalf("Open of a newer schema: err = %v, want ErrSchemaTooNew", err)
+	}
+	if !strings.Contains(err.Error(), "999") {
+		t.Fatalf("error %q does not name the database's version", err)
+	}
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	for range 3 {
+		s, err := Open(context.Background(), path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n, v int
+	if err := db.QueryRow(`SELECT count(*), max(version) FROM schema_version`).Scan(&n, &v); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) || v != len(ms) {
+		t.Fatalf("schema_version has %d rows, max %d; want %d and %d", n, v, len(ms), len(ms))
+	}
+}
+
+// TestBatchIsolatesFailures runs one batch by hand: a write that fails after
+// changing the database must leave no trace, and the writes around it in the
+// same transaction must still commit, gap-free.
+func TestBatchIsolatesFailures(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	if _, err := s.CreateRoom(ctx, store.Room{Name: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	var evs [2]store.Event
+	mk := func(fn func(ctx context.Context, tx *sql.Tx) error) *writeReq {
+		return &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	}
+	appendReq := func(i int) *writeReq {
+		return mk(func(ctx context.Context, tx *sql.Tx) error {
+			var err error
+			evs[i], _, err = appendTx(ctx, tx, store.NewMessage{Room: "r", Sender: "u", Text: fmt.Sprint(i)})
+			return err
+		})
+	}
+	failing := mk(func(ctx context.Context, tx *sql.Tx) error {
+		// Take a sequence number and write a room, then fail.
+		if _, _, err := appendTx(ctx, tx, store.NewMessage{Room: "r", Sender: "u", Text: "doomed"}); err != nil {
+			return err
+		}
+		if err := insertRoom(ctx, tx, newRoom(store.Room{Name: "ghost"}), false); err != nil {
+			return err
+		}
+		return boom
+	})
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	gone := &writeReq{ctx: cancelled, fn: func(context.Context, *sql.Tx) error { t.Error("ran a cancelled request"); return nil },
+		done: make(chan error, 1)}
+	batch := []*writeReq{appendReq(0), failing, gone, appendReq(1)}
+	// The writer goroutine is idle, so running the batch here is safe: the
+	// single writer connection is free.
+	s.runBatch(batch)
+	if err := <-batch[0].done; err != nil {
+		t.Fatalf("first append: %v", err)
+	}
+	if err := <-failing.done; !errors.Is(err, boom) {
+		t.Fatalf("failing write: err = %v, want boom", err)
+	}
+	if err := <-gone.done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled write: err = %v, want context.Canceled", err)
+	}
+	if err := <-batch[3].done; err != nil {
+		t.Fatalf("last append: %v", err)
+	}
+	if evs[0].Seq != 1 || evs[1].Seq != 2 {
+		t.Fatalf("seqs = %d, %d; want 1, 2", evs[0].Seq, evs[1].Seq)
+	}
+	got, err := s.Events(ctx, "r", 0, 10)
+	if err != nil || len(got) != 2 || got[1].Message.Text != "1" {
+		t.Fatalf("events = %+v, %v", got, err)
+	}
+	if _, err := s.Room(ctx, "ghost"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("room written by the failed write: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestReaderIsQueryOnly(t *testing.T) {
+	s := openTemp(t)
+	if _, err := s.r.Exec(`INSERT INTO rooms (name, kind, private, owner, topic, created_at) VALUES ('x', 'room', 0, '', '', 0)`); err == nil {
+		t.Fatal("read pool accepted a write")
+	}
+}

@@ -1,0 +1,169 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/internal/msgstate"
+)
+
+// CreateUser stores an account; see store.Store. A taken id or username
+// (case-insensitively) is store.ErrConflict; a zero CreatedAt means now.
+func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+	u.CreatedAt = store.Timestamp(u.CreatedAt)
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = store.Now()
+	}
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users
+			(id, username, username_key, display_name, password_hash, admin, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Username, store.UsernameKey(u.Username), u.DisplayName, u.PasswordHash,
+			boolInt(u.Admin), msgstate.Millis(u.CreatedAt))
+		if isUnique(err) {
+			return store.ErrConflict
+		}
+		return err
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("sqlite: create user %q: %w", u.Username, err)
+	}
+	return u, nil
+}
+
+const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at FROM users`
+
+func (s *Store) user(ctx context.Context, where string, arg string) (store.User, error) {
+	db, err := s.reader()
+	if err != nil {
+		return store.User{}, err
+	}
+	var u store.User
+	var admin int
+	var created int64
+	err = db.QueryRowContext(ctx, userSelect+` WHERE `+where, arg).
+		Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &admin, &created)
+	if err != nil {
+		return store.User{}, notFound(err)
+	}
+	u.Admin, u.CreatedAt = admin != 0, msgstate.FromMillis(created)
+	return u, nil
+}
+
+// User returns an account by id; see store.Store.
+func (s *Store) User(ctx context.Context, id string) (store.User, error) {
+	u, err := s.user(ctx, `id = ?`, id)
+	if err != nil {
+		return store.User{}, fmt.Errorf("sqlite: user %q: %w", id, err)
+	}
+	return u, nil
+}
+
+// UserByName returns an account by username, case-insensitively; see
+// store.Store.
+func (s *Store) UserByName(ctx context.Context, username string) (store.User, error) {
+	u, err := s.user(ctx, `username_key = ?`, store.UsernameKey(username))
+	if err != nil {
+		return store.User{}, fmt.Errorf("sqlite: user named %q: %w", username, err)
+	}
+	return u, nil
+}
+
+// CreateSession stores a sign-in session; see store.Store. A taken id or
+// token hash is store.ErrConflict; a zero CreatedAt means now.
+func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
+	created := store.Timestamp(sess.CreatedAt)
+	if created.IsZero() {
+		created = store.Now()
+	}
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?)`, sess.ID, sess.UserID, sess.TokenHash,
+			msgstate.Millis(created), msgstate.Millis(store.Timestamp(sess.ExpiresAt)))
+		if isUnique(err) {
+			return store.ErrConflict
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create session %q: %w", sess.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) session(ctx context.Context, where, arg string) (store.Session, error) {
+	db, err := s.reader()
+	if err != nil {
+		return store.Session{}, err
+	}
+	var sess store.Session
+	var created, expires int64
+	err = db.QueryRowContext(ctx, `SELECT id, user_id, token_hash, created_at, expires_at FROM sessions
+		WHERE `+where+` AND expires_at > ?`, arg, time.Now().UnixMilli()).
+		Scan(&sess.ID, &sess.UserID, &sess.TokenHash, &created, &expires)
+	if err != nil {
+		return store.Session{}, notFound(err)
+	}
+	sess.CreatedAt, sess.ExpiresAt = msgstate.FromMillis(created), msgstate.FromMillis(expires)
+	return sess, nil
+}
+
+// SessionByTokenHash finds a live session by its refresh token's hash; see
+// store.Store. An expired session is store.ErrNotFound.
+func (s *Store) SessionByTokenHash(ctx context.Context, hash string) (store.Session, error) {
+	sess, err := s.session(ctx, `token_hash = ?`, hash)
+	if err != nil {
+		// The hash is a credential: keep it out of error text and logs.
+		return store.Session{}, fmt.Errorf("sqlite: session by token hash: %w", err)
+	}
+	return sess, nil
+}
+
+// SessionByID finds a live session by id; see store.Store.
+func (s *Store) SessionByID(ctx context.Context, id string) (store.Session, error) {
+	sess, err := s.session(ctx, `id = ?`, id)
+	if err != nil {
+		return store.Session{}, fmt.Errorf("sqlite: session %q: %w", id, err)
+	}
+	return sess, nil
+}
+
+// RotateSession replaces a live session's token hash and expiry; see
+// store.Store. A missing or expired session is store.ErrNotFound.
+func (s *Store) RotateSession(ctx context.Context, id, newHash string, expires time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET token_hash = ?, expires_at = ?
+			WHERE id = ? AND expires_at > ?`,
+			newHash, msgstate.Millis(store.Timestamp(expires)), id, time.Now().UnixMilli())
+		if isUnique(err) {
+			return store.ErrConflict
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: rotate session %q: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteSession revokes a session; see store.Store.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete session %q: %w", id, err)
+	}
+	return nil
+}
