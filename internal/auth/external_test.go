@@ -350,3 +350,66 @@ func TestExternalConfigRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestExternalAlgorithms checks every supported algorithm end to end with a
+// PEM key or a secret of the minimum size.
+func TestExternalAlgorithms(t *testing.T) {
+	k := testKeys()
+	p521, err := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s48, s64 := []byte(strings.Repeat("4", 48)), []byte(strings.Repeat("6", 64))
+	tests := []struct {
+		alg    string
+		method jwt.SigningMethod
+		sign   any
+		cfg    ExternalConfig
+	}{
+		{"HS256", jwt.SigningMethodHS256, s64[:32], ExternalConfig{Secret: s64[:32]}},
+		{"HS384", jwt.SigningMethodHS384, s48, ExternalConfig{Secret: s48}},
+		{"HS512", jwt.SigningMethodHS512, s64, ExternalConfig{Secret: s64}},
+		{"RS256", jwt.SigningMethodRS256, k.rsa, ExternalConfig{PublicKeyPEM: pemOf(t, &k.rsa.PublicKey)}},
+		{"RS384", jwt.SigningMethodRS384, k.rsa, ExternalConfig{PublicKeyPEM: pemOf(t, &k.rsa.PublicKey)}},
+		{"RS512", jwt.SigningMethodRS512, k.rsa, ExternalConfig{PublicKeyPEM: pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&k.rsa.PublicKey)})}},
+		{"ES256", jwt.SigningMethodES256, k.p256, ExternalConfig{PublicKeyPEM: pemOf(t, &k.p256.PublicKey)}},
+		{"ES384", jwt.SigningMethodES384, k.p384, ExternalConfig{PublicKeyPEM: pemOf(t, &k.p384.PublicKey)}},
+		{"ES512", jwt.SigningMethodES512, p521, ExternalConfig{JWKS: jwksOf(t, jwkOf(t, &p521.PublicKey, map[string]string{"kid": "p521"}))}},
+		{"EdDSA", jwt.SigningMethodEdDSA, k.ed, ExternalConfig{PublicKeyPEM: pemOf(t, k.ed.Public())}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.alg, func(t *testing.T) {
+			tc.cfg.Algorithm = tc.alg
+			v, err := NewExternalVerifier(tc.cfg)
+			if err != nil {
+				t.Fatalf("NewExternalVerifier: %v", err)
+			}
+			tok := mint(t, tc.method, tc.sign, "p521", claims(map[string]any{"aud": nil, "iss": nil}))
+			checkExternal(t, v, tok, Identity{UserID: "user-42", Name: "user-42", External: true}, nil)
+		})
+	}
+}
+
+func FuzzExternalVerify(f *testing.F) {
+	secret := []byte(strings.Repeat("s", 32))
+	v, err := NewExternalVerifier(ExternalConfig{Algorithm: "HS256", Secret: secret})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(mint(f, jwt.SigningMethodHS256, secret, "", claims(map[string]any{"name": "Ada", "rooms": []string{"a"}})))
+	f.Add(mint(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "", claims(nil)))
+	f.Add("eyJhbGciOiJIUzI1NiJ9.e30.")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, token string) {
+		id, err := v.Verify(token)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidToken) && !errors.Is(err, ErrTokenExpired) {
+				t.Fatalf("error %v wraps neither sentinel", err)
+			}
+			return
+		}
+		if id.UserID == "" || !id.External {
+			t.Fatalf("accepted %q as %+v", token, id)
+		}
+	})
+}

@@ -216,7 +216,8 @@ func encodePHC(p argonParams, salt, key []byte) string {
 var errMalformedHash = errors.New("malformed argon2id PHC string")
 
 // decodePHC parses `$argon2id$v=19$m=…,t=…,p=…$salt$key`, refusing other
-// algorithms, other versions and parameters outside the sane limits.
+// algorithms, other versions, parameters outside the sane limits and any
+// spelling but the canonical one encodePHC writes.
 func decodePHC(phc string) (argonParams, []byte, []byte, error) {
 	var p argonParams
 	parts := strings.Split(phc, "$")
@@ -265,5 +266,8 @@ func decodePHC(phc string) (argonParams, []byte, []byte, error) {
 		return p, nil, nil, fmt.Errorf("%w: bad key", errMalformedHash)
 	}
 	p.saltLen, p.keyLen = len(salt), uint32(len(key))
+	if encodePHC(p, salt, key) != phc {
+		return p, nil, nil, fmt.Errorf("%w: not in canonical form (parameter order m,t,p; no leading zeros)", errMalformedHash)
+	}
 	return p, salt, key, nil
 }

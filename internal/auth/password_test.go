@@ -66,6 +66,8 @@ func TestHashVerify(t *testing.T) {
 		{"zero time", "correct horse battery", strings.Replace(phc, "t=2", "t=0", 1), false, true},
 		{"missing parameter", "correct horse battery", strings.Replace(phc, ",p=1", "", 1), false, true},
 		{"repeated parameter", "correct horse battery", strings.Replace(phc, "p=1", "t=2", 1), false, true},
+		{"parameters reordered", "correct horse battery", strings.Replace(phc, "m=19456,t=2,p=1", "t=2,m=19456,p=1", 1), false, true},
+		{"leading zero", "correct horse battery", strings.Replace(phc, "t=2", "t=02", 1), false, true},
 		{"bad base64", "correct horse battery", phc[:len(phc)-1] + "!", false, true},
 		{"padded base64", "correct horse battery", phc + "=", false, true},
 		{"short key", "correct horse battery", strings.Join(append(fields[:5:5], "AAAA"), "$"), false, true},
@@ -218,4 +220,23 @@ func BenchmarkHash(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func FuzzDecodePHC(f *testing.F) {
+	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U")
+	f.Add("$argon2id$v=19$m=8,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA")
+	f.Add("$argon2i$v=19$m=1,t=1,p=1$$")
+	f.Fuzz(func(t *testing.T, phc string) {
+		p, salt, key, err := decodePHC(phc)
+		if err != nil {
+			return
+		}
+		if p.memory > maxArgon2Memory || p.time < 1 || p.time > maxArgon2Time || p.threads < 1 || p.threads > maxArgon2Threads ||
+			len(salt) < minArgon2SaltLen || len(key) < minArgon2KeyLen || p.memory < 8*uint32(p.threads) {
+			t.Fatalf("decodePHC(%q) accepted %+v salt %d key %d", phc, p, len(salt), len(key))
+		}
+		if again := encodePHC(p, salt, key); again != phc {
+			t.Fatalf("re-encoding %q gives %q", phc, again)
+		}
+	})
 }

@@ -19,7 +19,9 @@ const (
 
 // NormaliseUsername checks s against the username rules and returns its
 // uniqueness key. After NFKC normalisation s must be 3..32 characters, each a
-// letter, a digit, '_', '-' or '.', with at least one letter or digit. The key
+// letter, a digit, '_', '-' or '.' (combining marks are allowed after a
+// letter or digit, as Indic scripts need), with at least one letter or digit.
+// The key
 // is the NFKC case-folded form (NFKC, Unicode case folding, NFKC again), so
 // "Alice", "ALICE" and "ａｌｉｃｅ" (full-width) share the key "alice". Store
 // the name as typed for display and the key for lookups. The error wraps
@@ -44,16 +46,20 @@ func normaliseDisplay(s string) (string, error) {
 		return "", fmt.Errorf("username is %d bytes: %w", len(s), ErrInvalidUsername)
 	}
 	n := norm.NFKC.String(s)
-	count, alnum := 0, false
+	count, alnum, prev := 0, false, rune(0)
 	for _, r := range n {
 		count++
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
 			alnum = true
+		case unicode.Is(unicode.M, r) && (unicode.IsLetter(prev) || unicode.IsDigit(prev) || unicode.Is(unicode.M, prev)):
+			// A combining mark on a letter: vowel signs in Indic scripts,
+			// accents NFKC could not compose.
 		case r == '_' || r == '-' || r == '.':
 		default:
 			return "", fmt.Errorf("username %q has character %q, want letters, digits, '_', '-' or '.': %w", s, r, ErrInvalidUsername)
 		}
+		prev = r
 	}
 	if count < MinUsernameLen || count > MaxUsernameLen {
 		return "", fmt.Errorf("username %q is %d characters, want %d..%d: %w", s, count, MinUsernameLen, MaxUsernameLen, ErrInvalidUsername)

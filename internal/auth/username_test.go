@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestNormaliseUsername(t *testing.T) {
@@ -23,6 +24,10 @@ func TestNormaliseUsername(t *testing.T) {
 		{"shortest", "abc", "abc", false},
 		{"longest", strings.Repeat("a", 32), strings.Repeat("a", 32), false},
 		{"non-Latin letters", "日本語", "日本語", false},
+		{"Devanagari with vowel signs", "नमस्ते", "नमस्ते", false},
+		{"dotted capital I folds with a mark", "İzmir", "i\u0307zmir", false},
+		{"leading combining mark", "\u0301abc", "", true},
+		{"mark after punctuation", "ab-\u0301c", "", true},
 		{"too short", "ab", "", true},
 		{"too long", strings.Repeat("a", 33), "", true},
 		{"space", "al ice", "", true},
@@ -99,6 +104,28 @@ func TestGuestIdentity(t *testing.T) {
 		}
 		if len(seen) < 45 {
 			t.Fatalf("only %d distinct names in 50 random guests", len(seen))
+		}
+	})
+}
+
+func FuzzNormaliseUsername(f *testing.F) {
+	for _, s := range []string{"alice", "ＡＬＩＣＥ", "Straße", "नमस्ते", "İzmir", "a\u0301bc", "...", "guest-abc123", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		key, err := NormaliseUsername(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidUsername) {
+				t.Fatalf("error %v does not wrap ErrInvalidUsername", err)
+			}
+			return
+		}
+		if key == "" || !utf8.ValidString(key) {
+			t.Fatalf("NormaliseUsername(%q) = %q", s, key)
+		}
+		upper, err := NormaliseUsername(strings.ToUpper(s))
+		if err == nil && upper != key && strings.ToLower(strings.ToUpper(s)) == strings.ToLower(s) {
+			t.Fatalf("keys differ by case: %q -> %q, upper %q -> %q", s, key, strings.ToUpper(s), upper)
 		}
 	})
 }
