@@ -38,10 +38,14 @@ type LoginLimiterConfig struct {
 
 // Sign-in limiter defaults; see LoginLimiterConfig.
 const (
+	// DefaultAccountPerMinute is the default of AccountPerMinute.
 	DefaultAccountPerMinute = 10
+	// DefaultAddressPerMinute is the default of AddressPerMinute.
 	DefaultAddressPerMinute = 10
-	DefaultLimiterIdle      = 10 * time.Minute
-	DefaultLimiterEntries   = 100_000
+	// DefaultLimiterIdle is the default of IdleTimeout.
+	DefaultLimiterIdle = 10 * time.Minute
+	// DefaultLimiterEntries is the default of MaxEntries.
+	DefaultLimiterEntries = 100_000
 )
 
 // overflowKey is the key new entries share once a table is full. It cannot

@@ -29,11 +29,16 @@ const (
 // One hash costs 19 MiB of RAM for its duration and tens of milliseconds of
 // one core; Hasher caps how many run at once.
 const (
-	Argon2Memory  = 19 * 1024 // KiB
-	Argon2Time    = 2
+	// Argon2Memory is the memory cost in KiB (19 MiB).
+	Argon2Memory = 19 * 1024
+	// Argon2Time is the number of passes over the memory.
+	Argon2Time = 2
+	// Argon2Threads is the degree of parallelism (lanes).
 	Argon2Threads = 1
+	// Argon2SaltLen is the length of the random salt in bytes.
 	Argon2SaltLen = 16
-	Argon2KeyLen  = 32
+	// Argon2KeyLen is the length of the derived key in bytes.
+	Argon2KeyLen = 32
 )
 
 // DefaultMaxConcurrentHashes is the number of argon2id hashes a Hasher runs at
