@@ -1,0 +1,172 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
+
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/internal/migration"
+	"github.com/parley-chat/parley/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// envURL names the variable that points the tests at a PostgreSQL server.
+const envURL = "PARLEY_TEST_POSTGRES_URL"
+
+// freshSchema creates an empty schema for the test, drops it when the test
+// ends, and returns a URL whose connections use it (search_path).
+func freshSchema(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv(envURL)
+	if base == "" {
+		tb.Skip("PostgreSQL tests skipped: set " + envURL + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		tb.Fatalf("connect to %s: %v", envURL, err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "parley_test_" + hex.EncodeToString(b[:])
+	// schema is made of hex digits only, so building the statement is safe;
+	// identifiers cannot be bound as parameters.
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close(ctx)
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+		admin.Close(ctx)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", envURL, err)
+	}
+	q := u.Query()
+	// Unknown URL parameters become run-time parameters of each
+	// connection, so every pooled connection gets this search_path.
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openAt opens the store at dbURL and closes it when the test ends
+// (registered after freshSchema's cleanup, so it runs before the drop).
+func openAt(tb testing.TB, dbURL string) *Store {
+	tb.Helper()
+	s, err := Open(context.Background(), dbURL, nil)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	if os.Getenv(envURL) == "" {
+		freshSchema(t) // skips with the how-to message
+	}
+	storetest.Run(t, func(t *testing.T) store.Store { return openAt(t, freshSchema(t)) })
+}
+
+func TestSchemaTooNew(t *testing.T) {
+	dbURL := freshSchema(t)
+	s := openAt(t, dbURL)
+	if _, err := s.pool.Exec(context.Background(), `INSERT INTO schema_version (version) VALUES (999)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), dbURL, nil)
+	if !errors.Is(err, store.ErrSchemaTooNew) {
+		t.Fatalf("Open of a newer schema: err = %v, want ErrSchemaTooNew", err)
+	}
+	if !strings.Contains(err.Error(), "999") {
+		t.Fatalf("error %q does not name the database's version", err)
+	}
+}
+
+// TestConcurrentOpenMigratesOnce starts several nodes on one fresh schema
+// at the same moment: the advisory lock must let exactly one migrate.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	dbURL := freshSchema(t)
+	const nodes = 4
+	var wg sync.WaitGroup
+	stores := make([]*Store, nodes)
+	errs := make([]error, nodes)
+	start := make(chan struct{})
+	for i := range nodes {
+		wg.Go(func() {
+			<-start
+			stores[i], errs[i] = Open(context.Background(), dbURL, nil)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		t.Cleanup(func() { stores[i].Close() })
+	}
+	steps, err := migration.Load(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, v int
+	if err := stores[0].pool.QueryRow(context.Background(),
+		`SELECT count(*), max(version) FROM schema_version`).Scan(&n, &v); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(steps) || v != len(steps) {
+		t.Fatalf("schema_version has %d rows, max %d; want %d and %d", n, v, len(steps), len(steps))
+	}
+	// And the nodes share one sequence per room.
+	ctx := context.Background()
+	if _, err := stores[0].CreateRoom(ctx, store.Room{Name: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range stores {
+		ev, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "u", Text: fmt.Sprint(i)})
+		if err != nil || ev.Seq != int64(i+1) {
+			t.Fatalf("append via node %d: seq %d, err %v", i, ev.Seq, err)
+		}
+	}
+}
+
+func TestDurableAcrossReopen(t *testing.T) {
+	dbURL := freshSchema(t)
+	ctx := context.Background()
+	s, err := Open(ctx, dbURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRoom(ctx, store.Room{Name: "r", Owner: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "ann", ClientID: "c", Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openAt(t, dbURL)
+	evs, err := s.Events(ctx, "r", 0, 10)
+	if err != nil || len(evs) != 1 || fmt.Sprint(evs[0]) != fmt.Sprint(first) {
+		t.Fatalf("events after reopen = %+v, %v; want [%+v]", evs, err, first)
+	}
+}
