@@ -1,0 +1,93 @@
+package testutil
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/server"
+)
+
+// TestServer is a real Parley server serving on a loopback port.
+type TestServer struct {
+	// URL is the base HTTP URL, like http://127.0.0.1:41234.
+	URL string
+	// WSURL is the base WebSocket URL, like ws://127.0.0.1:41234.
+	WSURL string
+	// Server is the running server.
+	Server *server.Server
+	// Config is the configuration it runs with.
+	Config config.Config
+
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// StartServer starts a server with test defaults (SQLite in a temporary
+// directory, guests allowed, quiet logs) changed by mutate, and stops it
+// when the test ends.
+func StartServer(tb testing.TB, mutate func(*config.Config)) *TestServer {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = filepath.Join(tb.TempDir(), "data")
+	cfg.Guests = true
+	cfg.LogLevel = "warn"
+	cfg.ShutdownTimeout = 5 * time.Second
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg, server.Options{LogOutput: testWriter{tb}})
+	if err != nil {
+		cancel()
+		tb.Fatalf("start server: %v", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		cancel()
+		srv.Close()
+		tb.Fatalf("listen: %v", err)
+	}
+	ts := &TestServer{
+		URL:    "http://" + ln.Addr().String(),
+		WSURL:  "ws://" + ln.Addr().String(),
+		Server: srv,
+		Config: cfg,
+		cancel: cancel,
+		done:   make(chan error, 1),
+	}
+	go func() { ts.done <- srv.Serve(ctx, ln) }()
+	tb.Cleanup(func() { ts.Stop(tb) })
+	return ts
+}
+
+// Stop shuts the server down gracefully and waits for it; it returns what
+// Serve returned. Calling it again returns nil at once.
+func (ts *TestServer) Stop(tb testing.TB) error {
+	tb.Helper()
+	ts.cancel()
+	select {
+	case err, ok := <-ts.done:
+		if ok {
+			close(ts.done)
+		}
+		return err
+	case <-time.After(15 * time.Second):
+		tb.Fatalf("server did not stop within 15s")
+		return nil
+	}
+}
+
+// testWriter sends server logs to the test log, so they show only when a
+// test fails or runs with -v.
+type testWriter struct{ tb testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

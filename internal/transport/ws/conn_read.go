@@ -1,0 +1,164 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/internal/protocol"
+)
+
+// readLoop reads frames until the connection ends. Bad frames get error
+// frames and the session goes on; protocol violations close it with the
+// matching RFC 6455 code.
+func (c *conn) readLoop(ctx context.Context) {
+	strikes := 0
+	for {
+		typ, data, err := c.ws.ReadMessage()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		c.extendRead()
+		c.s.metrics.FrameIn()
+		if typ != websocket.TextMessage {
+			c.violation(protocol.CloseUnsupportedData, "binary frames are not part of the protocol")
+			return
+		}
+		if !utf8.Valid(data) {
+			c.violation(protocol.CloseInvalidPayload, "text frame is not valid UTF-8")
+			return
+		}
+		if !c.limiter.Allow() {
+			strikes++
+			if strikes > maxRateStrikes {
+				c.violation(protocol.ClosePolicyViolation, "rate limit exceeded persistently")
+				return
+			}
+			r := c.limiter.Reserve()
+			wait := r.Delay()
+			r.Cancel()
+			id := ""
+			if env, perr := protocol.DecodeEnvelope(data); perr == nil || env.ID != "" {
+				id = env.ID
+			}
+			c.sendError(id, &protocol.Error{Code: protocol.CodeRateLimited,
+				Message: "too many frames; slow down", RetryAfter: max(wait, time.Millisecond)})
+			continue
+		}
+		strikes = 0
+		env, perr := protocol.DecodeEnvelope(data)
+		if perr != nil {
+			c.sendError(env.ID, perr)
+			continue
+		}
+		if env.Type == protocol.TypeAuth {
+			c.reauth(ctx, env)
+			continue
+		}
+		c.client.Handle(ctx, env)
+	}
+}
+
+// readFailed classifies why reading stopped. A silent peer is told why
+// before the connection is dropped; the rest need no answer (the peer closed,
+// the library already sent 1009, or the network failed).
+func (c *conn) readFailed(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.mu.Lock()
+		closing := c.closing
+		if !closing {
+			c.closeCode = protocol.CloseHeartbeatMissed
+		}
+		c.mu.Unlock()
+		if !closing {
+			c.s.log.Debug("heartbeat timeout", "conn", c.id, "user", c.user)
+			_ = c.ws.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(protocol.CloseHeartbeatMissed, "heartbeat timeout"),
+				time.Now().Add(time.Second))
+		}
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if errors.Is(err, websocket.ErrReadLimit) {
+		c.closeCode = protocol.CloseTooBig
+		return
+	}
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) && c.closeCode == 0 {
+		c.closeCode = ce.Code
+	}
+}
+
+// violation closes the connection for breaking the protocol and waits
+// briefly for the peer's close frame.
+func (c *conn) violation(code int, reason string) {
+	c.s.log.Debug("protocol violation", "conn", c.id, "user", c.user, "code", code, "reason", reason)
+	c.Close(code, reason)
+	c.drainUntilClosed()
+}
+
+// drainUntilClosed discards frames until the peer answers the close or the
+// grace period runs out.
+func (c *conn) drainUntilClosed() {
+	_ = c.ws.SetReadDeadline(time.Now().Add(closeGrace + time.Second))
+	for {
+		if _, _, err := c.ws.NextReader(); err != nil {
+			return
+		}
+	}
+}
+
+// extendRead pushes the read deadline out by one heartbeat period plus the
+// timeout: any frame or pong proves the peer is alive.
+func (c *conn) extendRead() {
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.HeartbeatInterval + c.s.cfg.HeartbeatTimeout))
+}
+
+// heartbeat sends a ping and re-arms itself.
+func (c *conn) heartbeat() {
+	c.sendControl(websocket.PingMessage, nil)
+	c.mu.Lock()
+	if !c.closing && c.ping != nil {
+		c.ping.Reset(c.s.cfg.HeartbeatInterval)
+	}
+	c.mu.Unlock()
+}
+
+func (c *conn) send(typ, id string, body any) { c.Send(protocol.Encode(typ, id, body)) }
+
+func (c *conn) sendError(id string, e *protocol.Error) {
+	c.send(protocol.TypeError, id, e.Body())
+}
+
+// teardown ends the session: the hub forgets the connection (announcing the
+// user's departure), timers stop, the TCP connection closes and the writer
+// is waited for.
+func (c *conn) teardown() {
+	c.mu.Lock()
+	c.closing = true
+	if c.ping != nil {
+		c.ping.Stop()
+	}
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	if c.cut != nil {
+		c.cut.Stop()
+	}
+	client := c.client
+	code := c.closeCode
+	c.mu.Unlock()
+	if client != nil {
+		client.Close()
+	}
+	_ = c.ws.Close()
+	c.wg.Wait()
+	c.s.metrics.ConnClosed(code)
+}

@@ -1,0 +1,290 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/internal/hub"
+	"github.com/parley-chat/parley/internal/protocol"
+)
+
+// Config holds the transport's limits. Zero values take the defaults noted.
+type Config struct {
+	// AllowedOrigins lists extra Origin values (scheme://host[:port]) allowed
+	// to open connections besides the server's own host; "*" allows any.
+	// Requests without an Origin header (non-browser clients) are allowed.
+	AllowedOrigins []string
+	// HeartbeatInterval is how often the server pings; default 25s.
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout: a connection silent for HeartbeatInterval plus this
+	// is closed; default 10s.
+	HeartbeatTimeout time.Duration
+	// WriteTimeout bounds one batch of writes to a client; default 10s.
+	WriteTimeout time.Duration
+	// AuthTimeout is how long a connection without credentials in its
+	// request may take to send its auth frame; default 10s.
+	AuthTimeout time.Duration
+	// MaxFrameBytes is the largest frame accepted; larger ones close the
+	// connection with 1009. Default 64 KiB.
+	MaxFrameBytes int
+	// SendQueueBytes bounds the bytes waiting to be written to one client.
+	// A client that falls further behind is disconnected with 4008 so it
+	// cannot hold memory or slow its rooms. Default 1 MiB.
+	SendQueueBytes int
+	// RateMessages and RateBurst shape a token bucket per connection over
+	// every frame the client sends; defaults 10/s and 20.
+	RateMessages float64
+	RateBurst    int
+	// ServerVersion is reported in the welcome frame.
+	ServerVersion string
+}
+
+func (c *Config) setDefaults() {
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 25 * time.Second
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = 10 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.AuthTimeout <= 0 {
+		c.AuthTimeout = 10 * time.Second
+	}
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = 64 << 10
+	}
+	if c.SendQueueBytes <= 0 {
+		c.SendQueueBytes = 1 << 20
+	}
+	if c.RateMessages <= 0 {
+		c.RateMessages = 10
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = 20
+	}
+}
+
+// Server upgrades HTTP requests to Parley WebSocket sessions.
+type Server struct {
+	cfg      Config
+	hub      *hub.Hub
+	auth     Authenticator
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+	nodeID   string
+	nextID   atomic.Uint64
+	metrics  Metrics
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	draining bool
+	wg       sync.WaitGroup // one per live connection
+}
+
+// Metrics receives the transport's counters; the server package wires it to
+// Prometheus. Every method must be cheap and safe for concurrent use.
+type Metrics interface {
+	ConnOpened()
+	ConnClosed(code int)
+	FrameIn()
+	FramesOut(n int, bytes int)
+	SlowClient()
+}
+
+type noMetrics struct{}
+
+func (noMetrics) ConnOpened()        {}
+func (noMetrics) ConnClosed(int)     {}
+func (noMetrics) FrameIn()           {}
+func (noMetrics) FramesOut(int, int) {}
+func (noMetrics) SlowClient()        {}
+
+// NewServer returns a transport over h. nodeID prefixes connection ids so
+// they are unique across nodes. m may be nil.
+func NewServer(cfg Config, h *hub.Hub, a Authenticator, nodeID string, log *slog.Logger, m Metrics) *Server {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if m == nil {
+		m = noMetrics{}
+	}
+	s := &Server{cfg: cfg, hub: h, auth: a, log: log, nodeID: nodeID, metrics: m, conns: make(map[*conn]struct{})}
+	s.upgrader = websocket.Upgrader{
+		// A small read buffer and a pooled write buffer keep an idle
+		// connection near the library's floor (measured in shared/DESIGN.md).
+		ReadBufferSize:   1024,
+		WriteBufferSize:  4096,
+		WriteBufferPool:  &sync.Pool{},
+		Subprotocols:     []string{protocol.Subprotocol},
+		HandshakeTimeout: 10 * time.Second,
+		CheckOrigin:      s.checkOrigin,
+		Error:            s.upgradeError,
+	}
+	return s
+}
+
+// checkOrigin allows requests without Origin (non-browser clients), from the
+// server's own host, or from a configured origin.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if o == "*" || strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	s.log.Info("refused WebSocket from a foreign origin", "origin", origin, "host", r.Host)
+	return false
+}
+
+func (s *Server) upgradeError(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+	msg := reason.Error()
+	if status == http.StatusForbidden {
+		msg = "origin not allowed; add it to --allowed-origins"
+	}
+	writeHTTPError(w, status, msg)
+}
+
+func writeHTTPError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Sec-Websocket-Version", "13")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "{\"error\":{\"code\":%q,\"message\":%q}}\n", httpCode(status), msg)
+}
+
+func httpCode(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return protocol.CodeUnauthorized
+	case http.StatusForbidden:
+		return protocol.CodeForbidden
+	case http.StatusServiceUnavailable:
+		return protocol.CodeUnavailable
+	}
+	return protocol.CodeInvalid
+}
+
+// ServeHTTP upgrades the request and runs the session until it ends. The
+// path value "room", when present (/ws/{room}), is joined on connect.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if offered := websocket.Subprotocols(r); len(offered) > 0 && !contains(offered, protocol.Subprotocol) {
+		writeHTTPError(w, http.StatusBadRequest, "unsupported subprotocol; this server speaks "+protocol.Subprotocol)
+		return
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		writeHTTPError(w, http.StatusBadRequest, "this endpoint expects a WebSocket upgrade")
+		return
+	}
+	if !s.checkOrigin(r) {
+		s.upgradeError(w, r, http.StatusForbidden, errors.New("origin"))
+		return
+	}
+	principal, err := s.auth.Request(r.Context(), r)
+	preAuth := errors.Is(err, ErrNoCredentials)
+	if err != nil && !preAuth {
+		writeHTTPError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
+	room := r.PathValue("room")
+
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		writeHTTPError(w, http.StatusServiceUnavailable, "server is shutting down")
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	wsc, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered the request
+	}
+	c := newConn(s, wsc, s.nodeID+"-"+strconv.FormatUint(s.nextID.Add(1), 36))
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		c.Close(protocol.CloseGoingAway, "server is shutting down")
+		c.teardown()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.metrics.ConnOpened()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+	c.run(r.Context(), principal, preAuth, room)
+}
+
+// Drain refuses new connections and closes every open one with 1001
+// ("going away"), then waits until they have ended or ctx is done, when the
+// remaining ones are cut.
+func (s *Server) Drain(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	open := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		c.Close(protocol.CloseGoingAway, "server is shutting down")
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.abort()
+	}
+	s.mu.Unlock()
+	<-done
+	return fmt.Errorf("ws: drain: %w", ctx.Err())
+}
+
+// Count returns the number of open connections.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
