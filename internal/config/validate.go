@@ -76,12 +76,12 @@ func (c Config) Validate() error {
 		}
 	}
 
-	v.duration("heartbeat-interval", c.HeartbeatInterval, time.Second, 10*time.Minute)
-	v.duration("heartbeat-timeout", c.HeartbeatTimeout, time.Second, 10*time.Minute)
+	v.duration("heartbeat-interval", c.HeartbeatInterval, 100*time.Millisecond, 10*time.Minute)
+	v.duration("heartbeat-timeout", c.HeartbeatTimeout, 100*time.Millisecond, 10*time.Minute)
 	v.duration("write-timeout", c.WriteTimeout, time.Second, 10*time.Minute)
-	v.duration("read-header-timeout", c.ReadHeaderTimeout, time.Second, 10*time.Minute)
+	v.duration("read-header-timeout", c.ReadHeaderTimeout, 100*time.Millisecond, 10*time.Minute)
 	v.duration("shutdown-timeout", c.ShutdownTimeout, 0, time.Hour)
-	v.duration("typing-timeout", c.TypingTimeout, time.Second, 5*time.Minute)
+	v.duration("typing-timeout", c.TypingTimeout, 100*time.Millisecond, 5*time.Minute)
 
 	frameOK := v.intRange("max-frame-bytes", c.MaxFrameBytes, 1024, 16<<20)
 	lengthOK := v.intRange("max-message-length", c.MaxMessageLength, 1, 100_000)

@@ -50,7 +50,7 @@ func TestValidate(t *testing.T) {
 		{"allowed-origins with path", func(c *Config) { c.AllowedOrigins = []string{"https://a.example/app"} }, "no path"},
 		{"allowed-origins wildcard host", func(c *Config) { c.AllowedOrigins = []string{"https://*.example.com"} }, "wildcards"},
 
-		{"heartbeat-interval too short", func(c *Config) { c.HeartbeatInterval = 500 * time.Millisecond }, "heartbeat-interval \"500ms\": out of range [1s, 10m]"},
+		{"heartbeat-interval too short", func(c *Config) { c.HeartbeatInterval = 50 * time.Millisecond }, "heartbeat-interval \"50ms\": out of range [100ms, 10m]"},
 		{"heartbeat-interval too long", func(c *Config) { c.HeartbeatInterval = time.Hour }, "heartbeat-interval"},
 		{"heartbeat-timeout zero", func(c *Config) { c.HeartbeatTimeout = 0 }, "heartbeat-timeout"},
 		{"write-timeout zero", func(c *Config) { c.WriteTimeout = 0 }, "write-timeout"},
