@@ -1,0 +1,91 @@
+// Command parley is the Parley chat and notification server and its tools,
+// in one binary. Run "parley help" for the subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/server"
+)
+
+const usage = `Parley: a self-hosted real-time chat and notification server.
+
+Usage:
+  parley serve [flags]     run the server (parley serve -h lists every flag)
+  parley version           print the version
+  parley help              show this help
+
+Every flag is also a PARLEY_* environment variable and a key in the YAML file
+given with --config; docs/CONFIG.md lists them all.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one subcommand and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "parley: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func serve(args []string, stderr io.Writer) int {
+	cfg, err := config.Load("parley serve", args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "parley:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg, server.Options{LogOutput: stderr})
+	if err != nil {
+		fmt.Fprintln(stderr, "parley:", err)
+		return 1
+	}
+	if err := srv.Run(ctx); err != nil {
+		fmt.Fprintln(stderr, "parley:", err)
+		return 1
+	}
+	return 0
+}
+
+// versionString reports the version with the build's Go version and commit.
+func versionString() string {
+	v := "parley " + server.Version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v += " (" + bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += ", commit " + s.Value[:12]
+			}
+		}
+		v += ")"
+	}
+	return v
+}

@@ -1,0 +1,145 @@
+package server_test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/testutil"
+)
+
+func TestShutdownSends1001(t *testing.T) {
+	ts := testutil.StartServer(t, nil)
+	a := connect(t, ts, "alice", "lobby")
+	b := connect(t, ts, "bob", "")
+	done := make(chan error, 1)
+	go func() { done <- ts.Stop(t) }()
+	for _, c := range []*testutil.Client{a, b} {
+		if code := c.ExpectClose(); code != 1001 {
+			t.Fatalf("close code = %d, want 1001", code)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve returned %v after a clean drain", err)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	ts := testutil.StartServer(t, nil)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s = %d", path, resp.StatusCode)
+		}
+	}
+}
+
+// TestHeartbeatTimeoutRemovesADeadClient uses a client that never reads, so
+// it never answers the server's pings: the server must close it, take it out
+// of its rooms and announce its departure.
+func TestHeartbeatTimeoutRemovesADeadClient(t *testing.T) {
+	ts := testutil.StartServer(t, func(c *config.Config) {
+		c.HeartbeatInterval = 200 * time.Millisecond
+		c.HeartbeatTimeout = 200 * time.Millisecond
+	})
+	bob := connect(t, ts, "bob", "lobby")
+	dead, _, err := websocket.DefaultDialer.Dial(ts.WSURL+"/ws/lobby?name=ghost", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	var p presenceBody
+	bob.Expect("presence").Decode(t, &p)
+	if p.Event != "join" {
+		t.Fatalf("presence %+v", p)
+	}
+	start := time.Now()
+	bob.Expect("presence").Decode(t, &p)
+	if p.Event != "leave" || p.User.ID != "guest:ghost" {
+		t.Fatalf("presence %+v, want ghost leave", p)
+	}
+	if waited := time.Since(start); waited > 3*time.Second {
+		t.Fatalf("dead client removed after %v, want about 400ms", waited)
+	}
+	// A live client that answers pings stays.
+	bob.Send("ping", "still", nil)
+	bob.Expect("pong")
+}
+
+// TestSlowReaderIsDisconnectedWhileTheRoomKeepsFlowing has one member stop
+// reading. Its queue overflows and it is cut off; the others get every
+// message, in order.
+func TestSlowReaderIsDisconnectedWhileTheRoomKeepsFlowing(t *testing.T) {
+	ts := testutil.StartServer(t, func(c *config.Config) {
+		c.MaxMessageLength = 1000
+		c.MaxFrameBytes = 8192
+		c.SendQueueBytes = 32 << 10
+		c.RateMessages = 100000
+		c.RateBurst = 100000
+	})
+	// The slow reader's socket buffer is made small so its backlog reaches
+	// the server's queue quickly.
+	dialer := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+		conn, err := net.Dial(network, addr)
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096)
+		}
+		return conn, err
+	}}
+	slow, _, err := dialer.Dial(ts.WSURL+"/ws/lobby?name=slow", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	bob := connect(t, ts, "bob", "lobby")
+	alice := connect(t, ts, "alice", "lobby")
+	bob.Expect("presence")
+
+	// 3-byte characters: about 3 KB a message, 6 MB in all, more than the
+	// kernel's socket buffers can hide.
+	text := strings.Repeat("€", 990)
+	const n = 2000
+	for i := 1; i <= n; i++ {
+		alice.Send("chat", fmt.Sprint(i), map[string]any{"room": "lobby", "text": fmt.Sprintf("%d %s", i, text)})
+		alice.Expect("ack", "presence")
+	}
+	var seq int64
+	for i := 1; i <= n; i++ {
+		f := bob.Expect("message", "presence")
+		var m msgBody
+		f.Decode(t, &m)
+		seq++
+		if m.Seq != seq {
+			t.Fatalf("bob got seq %d, want %d", m.Seq, seq)
+		}
+	}
+	// The slow member was cut off, and the room was told.
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		return ts.Server.Hub().Online("guest:slow") == 0
+	}, "slow reader still connected")
+	// Reading now drains what the socket holds, then ends.
+	_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var closeErr error
+	got := 0
+	for closeErr == nil {
+		_, _, closeErr = slow.ReadMessage()
+		got++
+	}
+	t.Logf("slow reader drained %d frames, then %v", got, closeErr)
+	if ce, ok := closeErr.(*websocket.CloseError); ok && ce.Code != 4008 {
+		t.Fatalf("slow reader closed with %d, want 4008 (or a cut connection)", ce.Code)
+	}
+	if ne, ok := closeErr.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("slow reader's connection was not closed")
+	}
+}

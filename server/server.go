@@ -1,0 +1,248 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/internal/broker"
+	"github.com/parley-chat/parley/internal/broker/memory"
+	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/hub"
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/postgres"
+	"github.com/parley-chat/parley/internal/store/sqlite"
+	"github.com/parley-chat/parley/internal/transport/ws"
+)
+
+// Version is the server's version, set at build time with
+// -ldflags "-X github.com/parley-chat/parley/server.Version=v1.2.3".
+var Version = "dev"
+
+// Options are what an embedding program may supply besides the Config.
+type Options struct {
+	// Logger receives the server's logs; nil builds one from the Config's
+	// log format and level, writing to LogOutput.
+	Logger *slog.Logger
+	// LogOutput is where a built logger writes; nil means standard error.
+	LogOutput io.Writer
+}
+
+// Server is a Parley server. Create it with New, serve with Run or Serve.
+type Server struct {
+	cfg    config.Config
+	log    *slog.Logger
+	store  store.Store
+	broker broker.Broker
+	hub    *hub.Hub
+	ws     *ws.Server
+	auth   *authenticator
+	mux    *http.ServeMux
+	nodeID string
+
+	mu       sync.Mutex
+	draining bool
+	closed   bool
+}
+
+// New opens the store (migrating it), prepares authentication and wires the
+// hub and transport. The caller must Close the server, or Run it, which
+// closes it on return.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = NewLogger(cfg.LogFormat, cfg.LogLevel, opts.LogOutput)
+	}
+	s := &Server{cfg: cfg, log: log, nodeID: randomID(3)}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	s.broker = memory.New()
+	s.hub = hub.New(hub.Config{
+		MaxRoomName:      cfg.MaxRoomNameLength,
+		MaxMessageLength: cfg.MaxMessageLength,
+		MaxRoomsPerConn:  cfg.MaxRoomsPerConn,
+		MaxConnsPerUser:  cfg.MaxConnsPerUser,
+		TypingTimeout:    cfg.TypingTimeout,
+		RecoveryWindow:   cfg.RecoveryWindow,
+		HistoryLimit:     cfg.HistoryLimit,
+	}, st, s.broker, log)
+	s.auth, err = newAuthenticator(cfg, st)
+	if err != nil {
+		s.closeBackends()
+		return nil, err
+	}
+	s.ws = ws.NewServer(ws.Config{
+		AllowedOrigins:    cfg.AllowedOrigins,
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		HeartbeatTimeout:  cfg.HeartbeatTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		MaxFrameBytes:     cfg.MaxFrameBytes,
+		SendQueueBytes:    cfg.SendQueueBytes,
+		RateMessages:      cfg.RateMessages,
+		RateBurst:         cfg.RateBurst,
+		ServerVersion:     Version,
+	}, s.hub, s.auth, s.nodeID, log, nil)
+	s.routes()
+	return s, nil
+}
+
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+	driver, dsn := cfg.DatabaseDSN()
+	switch driver {
+	case config.DriverPostgres:
+		st, err := postgres.Open(ctx, dsn, log)
+		if err != nil {
+			return nil, fmt.Errorf("server: open PostgreSQL: %w", err)
+		}
+		return st, nil
+	case config.DriverSQLite:
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
+			return nil, fmt.Errorf("server: create data directory: %w", err)
+		}
+		st, err := sqlite.Open(ctx, dsn, log)
+		if err != nil {
+			return nil, fmt.Errorf("server: open SQLite at %s: %w", dsn, err)
+		}
+		return st, nil
+	}
+	return nil, fmt.Errorf("server: unsupported database URL %q", cfg.DatabaseURL)
+}
+
+// Handler returns the server's HTTP handler: WebSockets, health checks, the
+// API and the protocol schema.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Hub returns the server's hub, for embedding programs that publish from Go.
+func (s *Server) Hub() *hub.Hub { return s.hub }
+
+// Run listens on the configured address and serves until ctx is cancelled,
+// then shuts down gracefully (see Serve).
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is cancelled. Then it stops accepting, sends
+// every WebSocket client close 1001, waits up to ShutdownTimeout for them to
+// go, stops the HTTP server and closes the store. It returns nil after a
+// clean drain.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	s.log.Info("parley listening", "addr", ln.Addr().String(), "version", Version, "node", s.nodeID,
+		"store", storeKind(s.cfg), "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+		if errors.Is(serveErr, http.ErrServerClosed) {
+			serveErr = nil
+		}
+	}
+	s.log.Info("shutting down", "connections", s.ws.Count(), "timeout", s.cfg.ShutdownTimeout)
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	// Stop accepting first, then close the WebSockets (hijacked, so
+	// Shutdown does not wait for them), then wait for plain requests.
+	_ = ln.Close()
+	drainErr := s.ws.Drain(sctx)
+	if err := hs.Shutdown(sctx); err != nil && drainErr == nil {
+		drainErr = fmt.Errorf("server: shut down HTTP: %w", err)
+	}
+	if serveErr == nil {
+		<-errc
+	}
+	s.Close()
+	if serveErr != nil {
+		return serveErr
+	}
+	if drainErr != nil {
+		s.log.Warn("shutdown did not drain in time", "err", drainErr)
+		return drainErr
+	}
+	s.log.Info("shut down cleanly")
+	return nil
+}
+
+// Close releases the hub, broker and store. Serve calls it; call it directly
+// only for a server that was never served.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.hub.Close()
+	s.closeBackends()
+}
+
+func (s *Server) closeBackends() {
+	if s.broker != nil {
+		_ = s.broker.Close()
+	}
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			s.log.Error("closing the store", "err", err)
+		}
+	}
+}
+
+func storeKind(cfg config.Config) string {
+	d, _ := cfg.DatabaseDSN()
+	return d
+}
+
+// NewLogger builds the server's structured logger.
+func NewLogger(format, level string, w io.Writer) *slog.Logger {
+	if w == nil {
+		w = os.Stderr
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
