@@ -25,8 +25,9 @@ const maxBatch = 256
 // Store is the SQLite store.Store. Create it with Open; it is safe for
 // concurrent use.
 type Store struct {
-	w      *sql.DB // the single writer connection; used only by loop (and Open's migrations)
-	r      *sql.DB // read-only pool
+	w      *sql.DB              // the single writer connection; used only by loop (and Open's migrations)
+	stmts  map[string]*sql.Stmt // hotStatements, prepared on w
+	r      *sql.DB              // read-only pool
 	logger *slog.Logger
 
 	reqs     chan *writeReq
@@ -44,7 +45,7 @@ var _ store.Store = (*Store)(nil)
 // writeReq is one caller's write, run by loop inside the batch transaction.
 type writeReq struct {
 	ctx  context.Context // the caller's; checked before fn runs
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *writeTx) error
 	done chan error // buffered, receives fn's outcome after the commit
 }
 
@@ -97,8 +98,14 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	stmts, err := prepareHot(ctx, w)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
+		closeStmts(stmts)
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
@@ -108,12 +115,13 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	if err := r.PingContext(ctx); err != nil {
+		closeStmts(stmts)
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
 	s := &Store{
-		w: w, r: r, logger: logger,
+		w: w, stmts: stmts, r: r, logger: logger,
 		reqs:     make(chan *writeReq, maxBatch),
 		loopDone: make(chan struct{}),
 	}
@@ -134,7 +142,7 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.loopDone
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(closeStmts(s.stmts), s.r.Close(), s.w.Close())
 }
 
 // Ping checks that the database answers a query.
@@ -154,7 +162,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // are rolled back and the rest of the batch still commits. fn must not keep
 // tx. If ctx ends first write returns ctx's error, and the write may or may
 // not have been committed (as with any database call).
-func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *writeTx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.mu.RLock()
 	if s.closed.Load() {
@@ -220,30 +228,31 @@ func (s *Store) runBatch(batch []*writeReq) {
 			}
 		}
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		fail(fmt.Errorf("sqlite: begin batch: %w", err))
 		return
 	}
+	tx := &writeTx{Tx: sqlTx, stmts: s.stmts}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err // the caller has gone; do not write for them
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlSavepoint); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
 		if errs[i] = r.fn(ctx, tx); errs[i] != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO req"); err != nil {
+			if _, err := tx.ExecContext(ctx, sqlRollbackTo); err != nil {
 				// The transaction is in an unknown state: abandon it all.
 				tx.Rollback()
 				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
 				return
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE req"); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlRelease); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
 			return

@@ -42,3 +42,23 @@ func BenchmarkAppend(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// BenchmarkAppendOneWriter is the baseline for BenchmarkAppend: one caller
+// at a time, so every batch holds one append and costs one fsync.
+func BenchmarkAppendOneWriter(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateRoom(ctx, store.Room{Name: "room"}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := s.Append(ctx, store.NewMessage{Room: "room", Sender: "bench", Text: "hello, benchmark"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}

@@ -11,9 +11,21 @@ import (
 	"github.com/parley-chat/parley/internal/store/internal/msgstate"
 )
 
+// The statements every Append runs, prepared once on the writer connection
+// (see writeTx): parsing them for every message cost over half the
+// writer's CPU time.
+const (
+	sqlClientID      = `SELECT seq FROM messages WHERE room = ? AND sender = ? AND client_id = ?`
+	sqlNextSeq       = `UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq`
+	sqlInsertMessage = `INSERT INTO messages (id, room, seq, sender, sender_name, guest, client_id, text, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertEvent = `INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
 // Append stores msg with the room's next sequence number; see store.Store.
 func (s *Store) Append(ctx context.Context, msg store.NewMessage) (ev store.Event, dup bool, err error) {
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		var err error
 		ev, dup, err = appendTx(ctx, tx, msg)
 		return err
@@ -24,12 +36,10 @@ func (s *Store) Append(ctx context.Context, msg store.NewMessage) (ev store.Even
 	return ev, dup, nil
 }
 
-func appendTx(ctx context.Context, tx *sql.Tx, msg store.NewMessage) (store.Event, bool, error) {
+func appendTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Event, bool, error) {
 	if msg.ClientID != "" {
 		var seq int64
-		err := tx.QueryRowContext(ctx,
-			`SELECT seq FROM messages WHERE room = ? AND sender = ? AND client_id = ?`,
-			msg.Room, msg.Sender, msg.ClientID).Scan(&seq)
+		err := tx.QueryRowContext(ctx, sqlClientID, msg.Room, msg.Sender, msg.ClientID).Scan(&seq)
 		switch {
 		case err == nil:
 			ev, err := eventAt(ctx, tx, msg.Room, seq)
@@ -46,9 +56,7 @@ func appendTx(ctx context.Context, tx *sql.Tx, msg store.NewMessage) (store.Even
 		ID: store.NewID(), Room: msg.Room, Seq: seq, Sender: msg.Sender, SenderName: msg.SenderName,
 		Guest: msg.Guest, ClientID: msg.ClientID, Text: msg.Text, CreatedAt: store.Now(),
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO messages
-		(id, room, seq, sender, sender_name, guest, client_id, text, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, sqlInsertMessage,
 		m.ID, m.Room, m.Seq, m.Sender, m.SenderName, boolInt(m.Guest), m.ClientID, m.Text,
 		msgstate.Millis(m.CreatedAt)); err != nil {
 		return store.Event{}, false, fmt.Errorf("insert message: %w", err)
@@ -59,10 +67,9 @@ func appendTx(ctx context.Context, tx *sql.Tx, msg store.NewMessage) (store.Even
 
 // nextSeq takes the room's next sequence number. It is rolled back with the
 // savepoint if the write fails, which keeps the log gap-free.
-func nextSeq(ctx context.Context, tx *sql.Tx, room string) (int64, error) {
+func nextSeq(ctx context.Context, tx *writeTx, room string) (int64, error) {
 	var seq int64
-	err := tx.QueryRowContext(ctx,
-		`UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq`, room).Scan(&seq)
+	err := tx.QueryRowContext(ctx, sqlNextSeq, room).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("next sequence: %w", notFound(err))
 	}
@@ -70,14 +77,12 @@ func nextSeq(ctx context.Context, tx *sql.Tx, room string) (int64, error) {
 }
 
 // insertEvent appends ev, with its message snapshot, to the room's log.
-func insertEvent(ctx context.Context, tx *sql.Tx, ev store.Event) error {
+func insertEvent(ctx context.Context, tx *writeTx, ev store.Event) error {
 	snap, err := msgstate.Encode(ev.Message)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events
-		(room, seq, kind, actor, emoji, added, at, message_id, message)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, sqlInsertEvent,
 		ev.Room, ev.Seq, string(ev.Kind), ev.Actor, ev.Emoji, boolInt(ev.Added),
 		msgstate.Millis(ev.At), ev.Message.ID, string(snap)); err != nil {
 		return fmt.Errorf("insert event %d: %w", ev.Seq, err)
@@ -128,7 +133,7 @@ func scanEvents(rows *sql.Rows, room string) ([]store.Event, error) {
 // Edit replaces the text of actor's own message; see store.Store.
 func (s *Store) Edit(ctx context.Context, room, messageID, actor, text string) (store.Event, error) {
 	var ev store.Event
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		m, err := loadLive(ctx, tx, room, messageID)
 		if err != nil {
 			return err
@@ -158,7 +163,7 @@ func (s *Store) Edit(ctx context.Context, room, messageID, actor, text string) (
 // already deleted returns store.ErrNotFound, as Edit does.
 func (s *Store) Delete(ctx context.Context, room, messageID, actor string, moderator bool) (store.Event, error) {
 	var ev store.Event
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		m, err := loadLive(ctx, tx, room, messageID)
 		if err != nil {
 			return err
@@ -186,7 +191,7 @@ func (s *Store) Delete(ctx context.Context, room, messageID, actor string, moder
 // React adds or removes user's emoji on a message; see store.Store.
 func (s *Store) React(ctx context.Context, room, messageID, user, emoji string, add bool) (store.Event, error) {
 	var ev store.Event
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		m, err := loadLive(ctx, tx, room, messageID)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -15,7 +14,7 @@ import (
 // An empty Kind means store.KindRoom; a zero CreatedAt means now.
 func (s *Store) CreateRoom(ctx context.Context, r store.Room) (store.Room, error) {
 	r = newRoom(r)
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		return insertRoom(ctx, tx, r, false)
 	})
 	if err != nil {
@@ -42,7 +41,7 @@ func newRoom(r store.Room) store.Room {
 
 // insertRoom writes r and its owner's membership. With existingOK a room of
 // that name already there is not an error (and nothing is written).
-func insertRoom(ctx context.Context, tx *sql.Tx, r store.Room, existingOK bool) error {
+func insertRoom(ctx context.Context, tx *writeTx, r store.Room, existingOK bool) error {
 	res, err := tx.ExecContext(ctx, `INSERT INTO rooms (name, kind, private, owner, topic, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 		r.Name, string(r.Kind), boolInt(r.Private), r.Owner, r.Topic, msgstate.Millis(r.CreatedAt))
@@ -61,7 +60,7 @@ func insertRoom(ctx context.Context, tx *sql.Tx, r store.Room, existingOK bool) 
 	return nil
 }
 
-func addMember(ctx context.Context, tx *sql.Tx, room, user string, role store.Role, at time.Time) error {
+func addMember(ctx context.Context, tx *writeTx, room, user string, role store.Role, at time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO members (room, user_id, role, joined_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (room, user_id) DO UPDATE SET role = excluded.role`,
 		room, user, string(role), msgstate.Millis(at))
@@ -76,7 +75,7 @@ func addMember(ctx context.Context, tx *sql.Tx, room, user string, role store.Ro
 func (s *Store) EnsureDirect(ctx context.Context, userA, userB string) (store.Room, error) {
 	name := store.DirectRoomName(userA, userB)
 	r := newRoom(store.Room{Name: name, Kind: store.KindDirect})
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		if err := insertRoom(ctx, tx, r, true); err != nil {
 			return err
 		}
@@ -142,7 +141,7 @@ func (s *Store) Room(ctx context.Context, name string) (store.Room, error) {
 // conversation stays private whatever r.Private says.
 func (s *Store) UpdateRoom(ctx context.Context, r store.Room) (store.Room, error) {
 	var out store.Room
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		var err error
 		out, err = scanRoom(tx.QueryRowContext(ctx, `UPDATE rooms SET topic = ?,
 			private = CASE WHEN kind = 'direct' THEN 1 ELSE ? END
@@ -190,7 +189,7 @@ func (s *Store) rooms(ctx context.Context, userID string) ([]store.Room, error) 
 // AddMember adds or re-roles a member, keeping their read marker; see
 // store.Store. A missing room is store.ErrNotFound.
 func (s *Store) AddMember(ctx context.Context, room, userID string, role store.Role) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		return addMember(ctx, tx, room, userID, role, store.Now())
 	})
 	if err != nil {
@@ -201,7 +200,7 @@ func (s *Store) AddMember(ctx context.Context, room, userID string, role store.R
 
 // RemoveMember removes a member; see store.Store.
 func (s *Store) RemoveMember(ctx context.Context, room, userID string) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM members WHERE room = ? AND user_id = ?`, room, userID)
 		if err != nil {
 			return err
@@ -284,7 +283,7 @@ func (s *Store) members(ctx context.Context, room string) ([]store.Member, error
 // membership is store.ErrNotFound.
 func (s *Store) MarkRead(ctx context.Context, room, userID string, seq int64) (int64, error) {
 	var got int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE members
 			SET read_seq = max(read_seq, min(?, (SELECT last_seq FROM rooms WHERE name = ?)))
 			WHERE room = ? AND user_id = ? RETURNING read_seq`, seq, room, room, userID).Scan(&got)

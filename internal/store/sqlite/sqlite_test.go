@@ -186,17 +186,17 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	var evs [2]store.Event
-	mk := func(fn func(ctx context.Context, tx *sql.Tx) error) *writeReq {
+	mk := func(fn func(ctx context.Context, tx *writeTx) error) *writeReq {
 		return &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	}
 	appendReq := func(i int) *writeReq {
-		return mk(func(ctx context.Context, tx *sql.Tx) error {
+		return mk(func(ctx context.Context, tx *writeTx) error {
 			var err error
 			evs[i], _, err = appendTx(ctx, tx, store.NewMessage{Room: "r", Sender: "u", Text: fmt.Sprint(i)})
 			return err
 		})
 	}
-	failing := mk(func(ctx context.Context, tx *sql.Tx) error {
+	failing := mk(func(ctx context.Context, tx *writeTx) error {
 		// Take a sequence number and write a room, then fail.
 		if _, _, err := appendTx(ctx, tx, store.NewMessage{Room: "r", Sender: "u", Text: "doomed"}); err != nil {
 			return err
@@ -208,7 +208,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	})
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	gone := &writeReq{ctx: cancelled, fn: func(context.Context, *sql.Tx) error { t.Error("ran a cancelled request"); return nil },
+	gone := &writeReq{ctx: cancelled, fn: func(context.Context, *writeTx) error { t.Error("ran a cancelled request"); return nil },
 		done: make(chan error, 1)}
 	batch := []*writeReq{appendReq(0), failing, gone, appendReq(1)}
 	// The writer goroutine is idle, so running the batch here is safe: the

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -18,7 +17,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = store.Now()
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users
 			(id, username, username_key, display_name, password_hash, admin, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -80,7 +79,7 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	if created.IsZero() {
 		created = store.Now()
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?)`, sess.ID, sess.UserID, sess.TokenHash,
 			msgstate.Millis(created), msgstate.Millis(store.Timestamp(sess.ExpiresAt)))
@@ -135,7 +134,7 @@ func (s *Store) SessionByID(ctx context.Context, id string) (store.Session, erro
 // RotateSession replaces a live session's token hash and expiry; see
 // store.Store. A missing or expired session is store.ErrNotFound.
 func (s *Store) RotateSession(ctx context.Context, id, newHash string, expires time.Time) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET token_hash = ?, expires_at = ?
 			WHERE id = ? AND expires_at > ?`,
 			newHash, msgstate.Millis(store.Timestamp(expires)), id, time.Now().UnixMilli())
@@ -158,7 +157,7 @@ func (s *Store) RotateSession(ctx context.Context, id, newHash string, expires t
 
 // DeleteSession revokes a session; see store.Store.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
 		return err
 	})

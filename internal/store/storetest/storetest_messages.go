@@ -350,10 +350,12 @@ var logTests = []namedTest{
 		mkRoom(t, s, "r", "")
 		c := ctx(t)
 		const n = store.MaxLimit + 5
+		// Many writers, so backends that batch commits can do so.
+		const workers = 50
 		var wg sync.WaitGroup
-		for w := range 8 {
+		for w := range workers {
 			wg.Go(func() {
-				for i := w; i < n; i += 8 {
+				for i := w; i < n; i += workers {
 					if _, _, err := s.Append(c, store.NewMessage{Room: "r", Sender: "u", Text: "x"}); err != nil {
 						t.Errorf("Append: %v", err)
 						return

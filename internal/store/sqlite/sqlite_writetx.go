@@ -1,0 +1,77 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Savepoint statements, run around every request in a batch.
+const (
+	sqlSavepoint  = `SAVEPOINT req`
+	sqlRollbackTo = `ROLLBACK TO req`
+	sqlRelease    = `RELEASE req`
+)
+
+// hotStatements are prepared once, when the store opens, on the single
+// writer connection, and reused by every batch.
+var hotStatements = []string{
+	sqlSavepoint, sqlRollbackTo, sqlRelease,
+	sqlClientID, sqlNextSeq, sqlInsertMessage, sqlInsertEvent,
+}
+
+// writeTx is the batch transaction as write requests see it: a *sql.Tx whose
+// Exec and Query methods use the writer's prepared statement when the query
+// is one of hotStatements, and prepare afresh otherwise.
+type writeTx struct {
+	*sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+// prepareHot prepares hotStatements on the writer. With one connection in
+// the pool they live on that connection, so Tx.StmtContext reuses them
+// without preparing again.
+func prepareHot(ctx context.Context, w *sql.DB) (map[string]*sql.Stmt, error) {
+	stmts := make(map[string]*sql.Stmt, len(hotStatements))
+	for _, q := range hotStatements {
+		st, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("prepare %q: %w", q, err), closeStmts(stmts))
+		}
+		stmts[q] = st
+	}
+	return stmts, nil
+}
+
+func closeStmts(stmts map[string]*sql.Stmt) error {
+	var errs []error
+	for _, st := range stmts {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ExecContext runs query in the transaction.
+func (t *writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st, ok := t.stmts[query]; ok {
+		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs query in the transaction.
+func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st, ok := t.stmts[query]; ok {
+		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs query in the transaction.
+func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, ok := t.stmts[query]; ok {
+		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
