@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
 
 	"github.com/parley-chat/parley/internal/store"
@@ -36,7 +37,13 @@ func freshSchema(tb testing.TB) string {
 		tb.Skip("PostgreSQL tests skipped: set " + envURL + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them")
 	}
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
+	// Parse as a pool URL so pool_* settings in it are understood (and not
+	// sent to the server as run-time parameters).
+	cfg, err := pgxpool.ParseConfig(base)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", envURL, err)
+	}
+	admin, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		tb.Fatalf("connect to %s: %v", envURL, err)
 	}
