@@ -24,8 +24,13 @@ const (
 )
 
 // Append stores msg with the room's next sequence number; see store.Store.
-func (s *Store) Append(ctx context.Context, msg store.NewMessage) (ev store.Event, dup bool, err error) {
-	err = s.write(ctx, func(ctx context.Context, tx *writeTx) error {
+func (s *Store) Append(ctx context.Context, msg store.NewMessage) (store.Event, bool, error) {
+	// ev and dup are locals, not named results: if ctx ends first, write
+	// returns while the writer may still set them, and a return statement
+	// must not write them at the same time.
+	var ev store.Event
+	var dup bool
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		var err error
 		ev, dup, err = appendTx(ctx, tx, msg)
 		return err

@@ -244,3 +244,34 @@ func TestReaderIsQueryOnly(t *testing.T) {
 		t.Fatal("read pool accepted a write")
 	}
 }
+
+// TestCancelledCallerDoesNotRace gives up on appends while the writer may
+// still be running them; run with -race.
+func TestCancelledCallerDoesNotRace(t *testing.T) {
+	s := openTemp(t)
+	if _, err := s.CreateRoom(context.Background(), store.Room{Name: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "u", Text: "x"})
+			done <- err
+		}()
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("Append: %v", err)
+		}
+	}
+	// Whatever was committed is gap-free.
+	evs, err := s.Events(context.Background(), "r", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d", i, ev.Seq)
+		}
+	}
+}
