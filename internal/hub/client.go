@@ -54,8 +54,6 @@ func (c *Client) Handle(ctx context.Context, env protocol.Envelope) {
 		perr = c.history(ctx, env)
 	case protocol.TypePing:
 		c.reply(protocol.TypePong, env.ID, protocol.PongBody{TS: protocol.FormatTime(now())})
-	case protocol.TypeAuth:
-		perr = protocol.Errorf(protocol.CodeInvalid, "this connection is already authenticated")
 	default:
 		perr = protocol.Errorf(protocol.CodeUnknownType, "unknown frame type %q", env.Type)
 	}

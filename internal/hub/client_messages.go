@@ -101,12 +101,7 @@ func (c *Client) private(ctx context.Context, env protocol.Envelope) *protocol.E
 	if dup {
 		return nil
 	}
-	frame := encodeEvent(ev)
-	for _, uid := range []string{to, u.ID} {
-		if err := c.hub.broker.Publish(ctx, userSubject(uid), packEvent(kindEphemeral, 0, c.id, frame)); err != nil {
-			c.hub.log.Warn("publishing a private message", "user", uid, "err", err)
-		}
-	}
+	c.publishToRoom(ctx, dm.Name, kindStored, ev.Seq, c.id, encodeEvent(ev))
 	return nil
 }
 
@@ -154,11 +149,16 @@ func (c *Client) change(ctx context.Context, env protocol.Envelope) *protocol.Er
 	if msgID == "" || len(msgID) > maxClientID {
 		return protocol.Errorf(protocol.CodeInvalid, "message_id is required")
 	}
-	key, perr := c.roomKey(room)
+	key, perr := c.roomKeyOrDirect(room)
 	if perr != nil {
 		return perr
 	}
-	if c.joined(key) == nil {
+	if protocol.IsDirectRoom(key) {
+		// Conversations are not joined; their two members may change them.
+		if _, err := c.hub.store.Member(ctx, key, uid); err != nil {
+			return protocol.Errorf(protocol.CodeForbidden, "not your conversation")
+		}
+	} else if c.joined(key) == nil {
 		return protocol.Errorf(protocol.CodeNotJoined, "join room %q first", key)
 	}
 	ev, err := run(key)
@@ -168,7 +168,7 @@ func (c *Client) change(ctx context.Context, env protocol.Envelope) *protocol.Er
 	seq := ev.Seq
 	c.reply(protocol.TypeAck, env.ID, protocol.AckBody{Room: key, MessageID: msgID, Seq: seq, TS: protocol.FormatTime(ev.At)})
 	if seq > 0 {
-		c.hub.publishRoom(ctx, key, kindStored, seq, "", encodeEvent(ev))
+		c.publishToRoom(ctx, key, kindStored, seq, "", encodeEvent(ev))
 	}
 	return nil
 }
@@ -204,15 +204,29 @@ func (c *Client) read(ctx context.Context, env protocol.Envelope) *protocol.Erro
 	}
 	receipt := protocol.ReadEvent{Room: key, User: c.ident.User, Seq: seq}
 	c.reply(protocol.TypeRead, env.ID, receipt)
-	frame := protocol.Encode(protocol.TypeRead, "", receipt)
-	if protocol.IsDirectRoom(key) {
-		if peer := directPeer(key, c.ident.User.ID); peer != "" {
-			_ = c.hub.broker.Publish(ctx, userSubject(peer), packEvent(kindEphemeral, 0, c.id, frame))
-		}
-		return nil
+	if seq > body.Seq {
+		return nil // the marker was already further on: nothing new to tell
 	}
-	c.hub.publishRoom(ctx, key, kindEphemeral, 0, c.id, frame)
+	c.publishToRoom(ctx, key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypeRead, "", receipt))
 	return nil
+}
+
+// publishToRoom sends an event to a room's members, or for a direct
+// conversation to every connection of its two users.
+func (c *Client) publishToRoom(ctx context.Context, key string, kind byte, seq int64, exclude string, frame []byte) {
+	if !protocol.IsDirectRoom(key) {
+		c.hub.publishRoom(ctx, key, kind, seq, exclude, frame)
+		return
+	}
+	data := packEvent(kindEphemeral, 0, exclude, frame)
+	for _, uid := range []string{c.ident.User.ID, directPeer(key, c.ident.User.ID)} {
+		if uid == "" {
+			continue
+		}
+		if err := c.hub.broker.Publish(ctx, userSubject(uid), data); err != nil {
+			c.hub.log.Warn("publishing to a conversation", "room", key, "user", uid, "err", err)
+		}
+	}
 }
 
 // roomKeyOrDirect accepts a room name or a direct conversation key.

@@ -52,6 +52,12 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 
 	m := &membership{holding: true}
 	r.mu.Lock()
+	// What this connection will get live is exactly what the room delivers
+	// from now on, so the room's delivered sequence, read under the same
+	// lock, is the join's last_seq: a message stored while the join was
+	// being authorised is either at or below it (history, recovery) or
+	// above it (held, then live). It is never missed.
+	lastSeq := r.delivered
 	r.members[c] = m
 	p := r.users[c.ident.User.ID]
 	first := p == nil
@@ -73,8 +79,8 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 	c.rooms[key] = r
 	c.mu.Unlock()
 
-	joined := protocol.JoinedBody{Room: key, Private: info.Private, Topic: info.Topic, LastSeq: info.LastSeq, Members: members}
-	replay, recovered, perr := c.recover(ctx, key, body.Since, info.LastSeq)
+	joined := protocol.JoinedBody{Room: key, Private: info.Private, Topic: info.Topic, LastSeq: lastSeq, Members: members}
+	replay, recovered, perr := c.recover(ctx, key, body.Since, lastSeq)
 	if perr != nil {
 		c.mu.Lock()
 		delete(c.rooms, key)
@@ -86,6 +92,13 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		joined.Recovered = &recovered
 		joined.Replayed = len(replay)
 	}
+	if first {
+		// Announce before replying, so that anyone who joins after this
+		// client has seen its reply finds it in the member list and gets
+		// no late presence event for it.
+		c.hub.publishRoom(ctx, key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypePresence, "",
+			protocol.PresenceBody{Room: key, User: c.ident.User, Event: "join"}))
+	}
 	c.reply(protocol.TypeJoined, env.ID, joined)
 	var last int64
 	for _, ev := range replay {
@@ -93,10 +106,6 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		last = ev.Seq
 	}
 	c.release(r, m, last)
-	if first {
-		c.hub.publishRoom(ctx, key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypePresence, "",
-			protocol.PresenceBody{Room: key, User: c.ident.User, Event: "join"}))
-	}
 	return nil
 }
 
@@ -131,8 +140,8 @@ func (c *Client) rejoin(ctx context.Context, id, key string, since *int64) *prot
 	return nil
 }
 
-// recover reads the events after since, or reports that the gap is larger
-// than the recovery window.
+// recover reads the events after since up to lastSeq, or reports that the
+// gap is larger than the recovery window.
 func (c *Client) recover(ctx context.Context, key string, since *int64, lastSeq int64) ([]store.Event, bool, *protocol.Error) {
 	if since == nil || *since >= lastSeq {
 		return nil, true, nil
@@ -140,7 +149,8 @@ func (c *Client) recover(ctx context.Context, key string, since *int64, lastSeq 
 	if lastSeq-*since > int64(c.hub.cfg.RecoveryWindow) {
 		return nil, false, nil
 	}
-	events, err := c.hub.store.Events(ctx, key, *since, c.hub.cfg.RecoveryWindow)
+	// Events after lastSeq reach the connection live; read only up to it.
+	events, err := c.hub.store.Events(ctx, key, *since, int(lastSeq-*since))
 	if err != nil {
 		return nil, false, c.storeError("recover", key, err)
 	}
