@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/parley-chat/parley/internal/protocol"
 )
 
 // routes registers every HTTP route on the server's mux.
@@ -14,6 +16,16 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /ws/{room}", s.ws)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("GET /protocol/v1.schema.json", schema)
+	s.registerAPI()
+}
+
+// schema serves the protocol's JSON Schema so clients in any language can
+// validate what they send and receive.
+func schema(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/schema+json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(protocol.SchemaJSON)
 }
 
 // healthz answers while the process is up: for liveness probes.

@@ -1,0 +1,135 @@
+package server_test
+
+import (
+	"fmt"
+	"sync"
+	"time"
+	"testing"
+
+	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/testutil"
+)
+
+// seqChecker proves a stream of room sequences has no gap and no duplicate.
+type seqChecker struct {
+	t    *testing.T
+	last int64
+}
+
+func (c *seqChecker) see(seq int64) {
+	c.t.Helper()
+	if seq != c.last+1 {
+		c.t.Fatalf("got seq %d after %d: a gap or a duplicate", seq, c.last)
+	}
+	c.last = seq
+}
+
+// TestRecoveryUnderConcurrentWriters has three writers send to a room while
+// a reader drops off and re-joins with the last sequence it saw, twice. The
+// reader must see every message exactly once, in order.
+func TestRecoveryUnderConcurrentWriters(t *testing.T) {
+	ts := testutil.StartServer(t, func(c *config.Config) {
+		testutil.WithExternalTokens(c)
+		c.RateMessages = 100000
+		c.RateBurst = 100000
+	})
+	const writers, perWriter = 3, 150
+	total := int64(writers * perWriter)
+
+	readerToken := testutil.ExternalToken(t, testutil.TokenClaims{Sub: "reader"})
+	reader := ts.DialToken(t, "/ws", readerToken)
+	reader.Send("join", "j", map[string]any{"room": "busy"})
+	reader.Expect("joined", "unread")
+
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		c := ts.DialToken(t, "/ws", testutil.ExternalToken(t, testutil.TokenClaims{Sub: fmt.Sprintf("writer%d", w)}))
+		c.Send("join", "j", map[string]any{"room": "busy"})
+		c.Expect("joined", "unread", "presence")
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perWriter; i++ {
+				c.Send("chat", fmt.Sprint(i), map[string]any{"room": "busy", "text": fmt.Sprintf("m%d", i)})
+			}
+		}()
+	}
+
+	check := &seqChecker{t: t}
+	readSome := func(c *testutil.Client, n int) {
+		for i := 0; i < n && check.last < total; i++ {
+			var m msgBody
+			c.Expect("message", "presence").Decode(t, &m)
+			check.see(m.Seq)
+		}
+	}
+	readSome(reader, 100)
+	for round := 0; round < 2; round++ {
+		reader.Close() // drop off while the writers keep going
+		reader = ts.DialToken(t, "/ws", readerToken)
+		reader.Send("join", "rj", map[string]any{"room": "busy", "since": check.last})
+		var jb joinedBody
+		reader.Expect("joined", "unread").Decode(t, &jb)
+		if jb.Recovered == nil || !*jb.Recovered {
+			t.Fatalf("re-join after seq %d: recovered = %v", check.last, jb.Recovered)
+		}
+		readSome(reader, 120)
+	}
+	readSome(reader, int(total))
+	wg.Wait()
+	if check.last != total {
+		t.Fatalf("reader saw up to seq %d, want %d", check.last, total)
+	}
+	reader.ExpectNone(100*time.Millisecond, "presence")
+}
+
+// TestRecoveryPastTheWindowSaysSo checks that a gap larger than the window
+// is reported instead of replayed.
+func TestRecoveryPastTheWindowSaysSo(t *testing.T) {
+	ts := testutil.StartServer(t, func(c *config.Config) {
+		c.RecoveryWindow = 5
+		c.RateBurst = 100
+	})
+	w := connect(t, ts, "writer", "lobby")
+	for i := 0; i < 10; i++ {
+		w.Send("chat", fmt.Sprint(i), map[string]any{"room": "lobby", "text": "x"})
+		w.Expect("ack")
+	}
+	r := connect(t, ts, "reader", "")
+	r.Send("join", "far", map[string]any{"room": "lobby", "since": 2})
+	var jb joinedBody
+	r.Expect("joined").Decode(t, &jb)
+	if jb.Recovered == nil || *jb.Recovered || jb.LastSeq != 10 {
+		t.Fatalf("joined %+v, want recovered false with last_seq 10", jb)
+	}
+	r.Send("join", "near", map[string]any{"room": "lobby", "since": 7})
+	r.Expect("joined").Decode(t, &jb)
+	if jb.Recovered == nil || !*jb.Recovered || jb.Replayed != 3 {
+		t.Fatalf("joined %+v, want 3 replayed", jb)
+	}
+	check := &seqChecker{t: t, last: 7}
+	for i := 0; i < 3; i++ {
+		var m msgBody
+		r.Expect("message").Decode(t, &m)
+		check.see(m.Seq)
+	}
+}
+
+// TestRetriedSendIsStoredOnce resends a message with the same client_id, as
+// a client does when its connection dropped before the ack.
+func TestRetriedSendIsStoredOnce(t *testing.T) {
+	ts := testutil.StartServer(t, nil)
+	a := connect(t, ts, "alice", "lobby")
+	b := connect(t, ts, "bob", "lobby")
+	a.Expect("presence")
+	var first, again ackBody
+	a.Send("chat", "1", map[string]any{"room": "lobby", "text": "once", "client_id": "k1"})
+	a.Expect("ack").Decode(t, &first)
+	a.Send("chat", "2", map[string]any{"room": "lobby", "text": "once", "client_id": "k1"})
+	a.Expect("ack").Decode(t, &again)
+	if !again.Duplicate || again.MessageID != first.MessageID || again.Seq != first.Seq {
+		t.Fatalf("retry ack %+v, first %+v", again, first)
+	}
+	b.Expect("message")
+	b.ExpectNone(100*time.Millisecond)
+}
