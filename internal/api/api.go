@@ -1,0 +1,169 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// Prefix is the path every endpoint of this version of the API starts with.
+const Prefix = "/api/v1"
+
+// MaxBodyBytes caps a request body. Every request this API accepts is a few
+// hundred bytes; the cap bounds what a client can make the server buffer.
+const MaxBodyBytes = 64 << 10
+
+// Deps is what the API needs from the server that mounts it.
+type Deps struct {
+	// Config is the server's configuration. The API reads Accounts,
+	// RefreshTTL, MaxRoomNameLength, HistoryLimit, LoginRatePerMinute and
+	// JWTAlgorithm (whether an integrating app's users, who have no stored
+	// account, may be invited to rooms).
+	Config config.Config
+	// Store holds accounts, sessions, rooms and messages.
+	Store store.Store
+	// Log receives failures the API handles (store faults); nil discards.
+	Log *slog.Logger
+	// Identify verifies a bearer token of any kind the server accepts. For
+	// Parley's own tokens it must also check that the session is still
+	// alive, so that signing out revokes the access token at once. It
+	// returns an error wrapping auth.ErrInvalidToken or auth.ErrTokenExpired
+	// for a token it refuses; any other error is a server fault.
+	Identify func(ctx context.Context, token string) (auth.Identity, error)
+	// Issuer signs access tokens; nil when accounts are off.
+	Issuer *auth.Issuer
+	// Hasher hashes and verifies passwords; nil builds one that runs at most
+	// auth.DefaultMaxConcurrentHashes (2) hashes at once, about 19 MiB each.
+	Hasher *auth.Hasher
+	// Limiter throttles sign-in attempts; nil builds one allowing
+	// Config.LoginRatePerMinute attempts per account and per address.
+	Limiter *auth.LoginLimiter
+}
+
+// API is the /api/v1 handler set. Create it with New and mount it with
+// Register. It is safe for concurrent use.
+type API struct {
+	cfg      config.Config
+	store    store.Store
+	log      *slog.Logger
+	identify func(ctx context.Context, token string) (auth.Identity, error)
+	issuer   *auth.Issuer
+	hasher   *auth.Hasher
+	limiter  *auth.LoginLimiter
+	now      func() time.Time
+}
+
+// New builds the API from its dependencies. Store and Identify are required;
+// Issuer is required when Config.Accounts is true.
+func New(d Deps) *API {
+	a := &API{
+		cfg:      d.Config,
+		store:    d.Store,
+		log:      d.Log,
+		identify: d.Identify,
+		issuer:   d.Issuer,
+		hasher:   d.Hasher,
+		limiter:  d.Limiter,
+		now:      time.Now,
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.hasher == nil {
+		a.hasher = auth.NewHasher(auth.DefaultMaxConcurrentHashes)
+	}
+	if a.limiter == nil {
+		a.limiter = auth.NewLoginLimiter(auth.LoginLimiterConfig{
+			AccountPerMinute: d.Config.LoginRatePerMinute,
+			AddressPerMinute: d.Config.LoginRatePerMinute,
+		})
+	}
+	return a
+}
+
+// Register mounts every endpoint on mux under Prefix.
+func (a *API) Register(mux *http.ServeMux) {
+	routes := []struct {
+		pattern string
+		h       http.HandlerFunc
+	}{
+		{"POST /auth/register", a.register},
+		{"POST /auth/login", a.login},
+		{"POST /auth/refresh", a.refresh},
+		{"POST /auth/logout", a.logout},
+		{"GET /me", a.authed(a.me)},
+
+		{"GET /rooms", a.authed(a.listRooms)},
+		{"POST /rooms", a.authed(a.createRoom)},
+		{"GET /rooms/{room}", a.authed(a.getRoom)},
+		{"PATCH /rooms/{room}", a.authed(a.updateRoom)},
+		{"GET /rooms/{room}/members", a.authed(a.listMembers)},
+		{"PUT /rooms/{room}/members/{user}", a.authed(a.putMember)},
+		{"DELETE /rooms/{room}/members/{user}", a.authed(a.deleteMember)},
+		{"GET /rooms/{room}/messages", a.authed(a.roomMessages)},
+
+		{"GET /conversations/{user}/messages", a.authed(a.conversationMessages)},
+		{"GET /unread", a.authed(a.unread)},
+	}
+	for _, rt := range routes {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		mux.HandleFunc(method+" "+Prefix+path, rt.h)
+	}
+}
+
+// authedFunc is a handler for a request whose bearer token was verified.
+type authedFunc func(w http.ResponseWriter, r *http.Request, id auth.Identity)
+
+// authed verifies the request's bearer token before calling h. Guests have
+// no tokens and so never get past it.
+func (a *API) authed(h authedFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := a.caller(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		h(w, r, id)
+	}
+}
+
+// caller returns the identity the request's bearer token proves.
+func (a *API) caller(r *http.Request) (auth.Identity, error) {
+	token := bearer(r)
+	if token == "" {
+		return auth.Identity{}, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
+			"send an access token as \"Authorization: Bearer <token>\"")
+	}
+	id, err := a.identify(r.Context(), token)
+	switch {
+	case errors.Is(err, auth.ErrTokenExpired):
+		return auth.Identity{}, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
+			"the access token expired; refresh it")
+	case errors.Is(err, auth.ErrInvalidToken):
+		return auth.Identity{}, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
+			"the access token is invalid or its session was signed out")
+	case err != nil:
+		return auth.Identity{}, err
+	case id.Guest || id.UserID == "":
+		return auth.Identity{}, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
+			"guests cannot use the API; sign in")
+	}
+	return id, nil
+}
+
+// bearer returns the token of an "Authorization: Bearer" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}

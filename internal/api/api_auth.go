@@ -1,0 +1,386 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// maxDisplayName is the longest display name, in characters; the same bound
+// external tokens' name claim has.
+const maxDisplayName = 64
+
+// userIDPrefix starts every account's user id, so account ids are told apart
+// from guests (guest:) and conversation keys (@) at a glance.
+const userIDPrefix = "u_"
+
+// UserJSON is an account or token holder as the API shows it.
+type UserJSON struct {
+	ID string `json:"id"`
+	// Username is the canonical sign-in name (NFKC, case-folded); empty for
+	// an integrating app's users, who have no account.
+	Username string `json:"username,omitempty"`
+	Name     string `json:"name"`
+	Admin    bool   `json:"admin"`
+	External bool   `json:"external,omitempty"`
+}
+
+// TokenResponse answers a successful sign-up, sign-in or refresh.
+type TokenResponse struct {
+	AccessToken  string   `json:"access_token"`
+	RefreshToken string   `json:"refresh_token"`
+	ExpiresAt    string   `json:"expires_at"`
+	User         UserJSON `json:"user"`
+}
+
+type registerRequest struct {
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	DisplayName string `json:"display_name"`
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// errBadCredentials is the one answer to every failed sign-in, so that the
+// status and body never tell an unknown user from a wrong password.
+var errBadCredentials = errorf(http.StatusUnauthorized, protocol.CodeUnauthorized, "wrong username or password")
+
+// errSessionEnded answers a refresh with an unknown, rotated or expired token.
+var errSessionEnded = errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
+	"the refresh token is invalid, already used or expired; sign in again")
+
+// accountsOn refuses the account endpoints when built-in accounts are off.
+func (a *API) accountsOn() error {
+	if !a.cfg.Accounts || a.issuer == nil {
+		return errorf(http.StatusNotFound, protocol.CodeNotFound, "built-in accounts are disabled on this server")
+	}
+	return nil
+}
+
+// register creates an account and signs it in.
+func (a *API) register(w http.ResponseWriter, r *http.Request) {
+	if err := a.accountsOn(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req registerRequest
+	if err := decode(w, r, &req, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	key, err := auth.NormaliseUsername(req.Username)
+	if err != nil {
+		a.fail(w, r, ruleError(err, "username"))
+		return
+	}
+	if err := auth.ValidatePassword(req.Password); err != nil {
+		a.fail(w, r, ruleError(err, "password"))
+		return
+	}
+	name := req.DisplayName
+	if name == "" {
+		// The name as typed, in its compatibility form, so "ａｌｉｃｅ" shows as
+		// "alice" while "Alice" keeps its capital.
+		name = norm.NFKC.String(req.Username)
+	}
+	if name, err = displayName(name); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// Uniqueness is decided by the store on the stored username. Storing the
+	// canonical key rather than the name as typed makes the store's
+	// case-insensitive comparison agree with auth's NFKC case folding.
+	if _, err := a.store.UserByName(r.Context(), key); err == nil {
+		a.fail(w, r, errTaken(req.Username))
+		return
+	} else if !errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, fmt.Errorf("api: register %q: %w", key, err))
+		return
+	}
+	hash, err := a.hasher.Hash(r.Context(), req.Password)
+	if err != nil {
+		a.fail(w, r, fmt.Errorf("api: register %q: %w", key, err))
+		return
+	}
+	u, err := a.store.CreateUser(r.Context(), store.User{
+		ID:           userIDPrefix + strings.ToLower(store.NewID()),
+		Username:     key,
+		DisplayName:  name,
+		PasswordHash: hash,
+	})
+	if errors.Is(err, store.ErrConflict) {
+		a.fail(w, r, errTaken(req.Username)) // registered meanwhile
+		return
+	}
+	if err != nil {
+		a.fail(w, r, fmt.Errorf("api: register %q: %w", key, err))
+		return
+	}
+	a.signIn(w, r, u, http.StatusCreated)
+}
+
+func errTaken(username string) error {
+	return errorf(http.StatusConflict, protocol.CodeInvalid, "the username %q is taken", username)
+}
+
+// ruleError turns a username or password rule break into a 400 that names
+// the rule (auth's messages do, minus the package prefix).
+func ruleError(err error, field string) error {
+	if !errors.Is(err, auth.ErrInvalidUsername) && !errors.Is(err, auth.ErrInvalidPassword) {
+		return err
+	}
+	msg := strings.TrimPrefix(err.Error(), "auth: ")
+	if field == "password" {
+		// Never echo any part of a password; auth's messages only give sizes.
+		msg = strings.TrimSuffix(msg, ": "+auth.ErrInvalidPassword.Error())
+	} else {
+		msg = strings.TrimSuffix(msg, ": "+auth.ErrInvalidUsername.Error())
+	}
+	return errorf(http.StatusBadRequest, protocol.CodeInvalid, "%s", msg)
+}
+
+// displayName trims and checks a display name.
+func displayName(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	n := utf8.RuneCountInString(s)
+	if n == 0 || n > maxDisplayName {
+		return "", errorf(http.StatusBadRequest, protocol.CodeInvalid,
+			"display_name must be 1 to %d characters", maxDisplayName)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return "", errorf(http.StatusBadRequest, protocol.CodeInvalid, "display_name has a control character")
+		}
+	}
+	return s, nil
+}
+
+// login signs an account in. Both limits are checked before any work, an
+// unknown user costs one dummy hash like a real one, and every failure gets
+// the same answer, so neither timing nor responses reveal which accounts
+// exist.
+func (a *API) login(w http.ResponseWriter, r *http.Request) {
+	if err := a.accountsOn(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req loginRequest
+	if err := decode(w, r, &req, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	key, keyErr := auth.NormaliseUsername(req.Username)
+	// A name that breaks the rules cannot be an account; it is throttled by
+	// address only and refused like an unknown user.
+	if ok, retry := a.limiter.Allow(key, r.RemoteAddr); !ok {
+		e := errorf(http.StatusTooManyRequests, protocol.CodeRateLimited, "too many sign-in attempts; retry later")
+		e.retryAfter = retry
+		a.fail(w, r, e)
+		return
+	}
+	var u store.User
+	err := keyErr
+	if err == nil {
+		u, err = a.store.UserByName(r.Context(), key)
+	}
+	if err != nil {
+		if keyErr == nil && !errors.Is(err, store.ErrNotFound) {
+			a.fail(w, r, fmt.Errorf("api: sign in %q: %w", key, err))
+			return
+		}
+		if err := a.hasher.VerifyDummy(r.Context(), req.Password); err != nil {
+			a.fail(w, r, fmt.Errorf("api: sign in: %w", err))
+			return
+		}
+		a.fail(w, r, errBadCredentials)
+		return
+	}
+	ok, err := a.hasher.Verify(r.Context(), req.Password, u.PasswordHash)
+	if err != nil {
+		if r.Context().Err() != nil {
+			a.fail(w, r, fmt.Errorf("api: sign in %q: %w", key, err))
+			return
+		}
+		// A corrupt stored hash is the server's fault, but answering
+		// differently would tell that the account exists.
+		a.log.Error("stored password hash is unusable", "user", u.ID, "err", err)
+		ok = false
+	}
+	if !ok {
+		a.fail(w, r, errBadCredentials)
+		return
+	}
+	a.signIn(w, r, u, http.StatusOK)
+}
+
+// signIn starts a session for u and answers with a token pair.
+func (a *API) signIn(w http.ResponseWriter, r *http.Request, u store.User, status int) {
+	refresh, hash, err := auth.NewRefreshToken()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	sess := store.Session{ID: store.NewID(), UserID: u.ID, TokenHash: hash, ExpiresAt: a.now().Add(a.cfg.RefreshTTL)}
+	if err := a.store.CreateSession(r.Context(), sess); err != nil {
+		a.fail(w, r, fmt.Errorf("api: start a session for %q: %w", u.ID, err))
+		return
+	}
+	a.tokens(w, r, u, sess.ID, refresh, status)
+}
+
+// tokens issues an access token for the session and sends the pair.
+func (a *API) tokens(w http.ResponseWriter, r *http.Request, u store.User, sessionID, refresh string, status int) {
+	access, exp, err := a.issuer.Issue(u.ID, u.DisplayName, sessionID, u.Admin)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, TokenResponse{
+		AccessToken:  access,
+		RefreshToken: refresh,
+		ExpiresAt:    protocol.FormatTime(exp),
+		User:         accountJSON(u),
+	})
+}
+
+func accountJSON(u store.User) UserJSON {
+	return UserJSON{ID: u.ID, Username: u.Username, Name: u.DisplayName, Admin: u.Admin}
+}
+
+// refresh trades a refresh token for a new pair. The session keeps its id,
+// so access tokens issued before stay valid until they expire, but the old
+// refresh token stops working at once.
+func (a *API) refresh(w http.ResponseWriter, r *http.Request) {
+	if err := a.accountsOn(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req refreshRequest
+	if err := decode(w, r, &req, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.RefreshToken == "" || len(req.RefreshToken) > 256 {
+		a.fail(w, r, errSessionEnded)
+		return
+	}
+	ctx := r.Context()
+	sess, err := a.store.SessionByTokenHash(ctx, auth.HashRefreshToken(req.RefreshToken))
+	if errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, errSessionEnded)
+		return
+	}
+	if err != nil {
+		a.fail(w, r, fmt.Errorf("api: refresh: %w", err))
+		return
+	}
+	u, err := a.store.User(ctx, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, errSessionEnded) // the account is gone
+		return
+	}
+	if err != nil {
+		a.fail(w, r, fmt.Errorf("api: refresh session %q: %w", sess.ID, err))
+		return
+	}
+	token, hash, err := auth.NewRefreshToken()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	err = a.store.RotateSession(ctx, sess.ID, hash, a.now().Add(a.cfg.RefreshTTL))
+	if errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, errSessionEnded) // signed out or expired meanwhile
+		return
+	}
+	if err != nil {
+		a.fail(w, r, fmt.Errorf("api: rotate session %q: %w", sess.ID, err))
+		return
+	}
+	a.tokens(w, r, u, sess.ID, token, http.StatusOK)
+}
+
+// logout ends a session: the one of the bearer token or, for a client whose
+// access token has expired, the one of a refresh token in the body.
+// Afterwards neither token works anywhere.
+func (a *API) logout(w http.ResponseWriter, r *http.Request) {
+	if err := a.accountsOn(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req refreshRequest
+	if err := decode(w, r, &req, true); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	var sessionID string
+	switch {
+	case bearer(r) != "":
+		id, err := a.caller(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if id.SessionID == "" {
+			a.fail(w, r, errorf(http.StatusBadRequest, protocol.CodeInvalid,
+				"this token was not issued by Parley; it has no session to sign out"))
+			return
+		}
+		sessionID = id.SessionID
+	case req.RefreshToken != "":
+		sess, err := a.store.SessionByTokenHash(ctx, auth.HashRefreshToken(req.RefreshToken))
+		if errors.Is(err, store.ErrNotFound) {
+			w.WriteHeader(http.StatusNoContent) // already over: signing out is idempotent
+			return
+		}
+		if err != nil {
+			a.fail(w, r, fmt.Errorf("api: sign out: %w", err))
+			return
+		}
+		sessionID = sess.ID
+	default:
+		a.fail(w, r, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
+			"send the access token as a bearer token, or the refresh token in the body"))
+		return
+	}
+	if err := a.store.DeleteSession(ctx, sessionID); err != nil {
+		a.fail(w, r, fmt.Errorf("api: sign out session %q: %w", sessionID, err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// me describes the caller.
+func (a *API) me(w http.ResponseWriter, r *http.Request, id auth.Identity) {
+	if id.External {
+		writeJSON(w, http.StatusOK, UserJSON{ID: id.UserID, Name: id.Name, External: true})
+		return
+	}
+	u, err := a.store.User(r.Context(), id.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized, "the account no longer exists"))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, fmt.Errorf("api: me %q: %w", id.UserID, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, accountJSON(u))
+}

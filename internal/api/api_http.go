@@ -1,0 +1,136 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// apiError is a failure with the HTTP status and protocol code the client
+// gets. Handlers return it for failures they diagnose themselves; fail maps
+// everything else.
+type apiError struct {
+	status     int
+	code       string
+	msg        string
+	retryAfter time.Duration
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.msg }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// fromProtocol carries a protocol validation error over with status 400.
+func fromProtocol(e *protocol.Error) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: e.Code, msg: e.Message}
+}
+
+// errorResponse is the body of every failed request.
+type errorResponse struct {
+	Error protocol.ErrorBody `json:"error"`
+}
+
+// fail answers a failed request. This is the one place store sentinels are
+// mapped to statuses and codes, and where server faults are logged.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, store.ErrNotFound):
+		ae = errorf(http.StatusNotFound, protocol.CodeNotFound, "not found")
+	case errors.Is(err, store.ErrConflict):
+		ae = errorf(http.StatusConflict, protocol.CodeInvalid, "already exists")
+	case errors.Is(err, store.ErrForbidden):
+		ae = errorf(http.StatusForbidden, protocol.CodeForbidden, "not allowed")
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// The client went away (or gave up); nobody will read the answer.
+		ae = errorf(http.StatusServiceUnavailable, protocol.CodeUnavailable, "the request was cancelled")
+	default:
+		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		ae = errorf(http.StatusServiceUnavailable, protocol.CodeUnavailable, "the server could not complete the request; retry later")
+	}
+	if ae.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+	}
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ae.retryAfter.Seconds()))))
+	}
+	writeJSON(w, ae.status, errorResponse{Error: protocol.ErrorBody{
+		Code: ae.code, Message: ae.msg, RetryAfterMS: ae.retryAfter.Milliseconds(),
+	}})
+}
+
+// writeJSON sends v as the response body with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // a write error means the client left
+}
+
+// decode reads the request body into v strictly: at most MaxBodyBytes, valid
+// UTF-8 (encoding/json would silently replace bad bytes), exactly one JSON
+// value and no fields v does not have. An empty body is allowed only when
+// optional is true, and leaves v untouched.
+func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return errorf(http.StatusRequestEntityTooLarge, protocol.CodeInvalid,
+			"the request body is larger than %d bytes", MaxBodyBytes)
+	case err != nil:
+		return fmt.Errorf("api: read request body: %w", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		if optional {
+			return nil
+		}
+		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "a JSON request body is required")
+	}
+	if !utf8.Valid(data) {
+		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "the request body is not valid: %s", jsonProblem(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "the request body must hold one JSON object")
+	}
+	return nil
+}
+
+// jsonProblem says what was wrong with a body in terms a client can act on.
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return "want a JSON object"
+		}
+		return fmt.Sprintf("field %q must be a %s", typeErr.Field, typeErr.Type)
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "malformed JSON: it ends early"
+	}
+	// DisallowUnknownFields reports `json: unknown field "x"`; its message is
+	// the clearest description there is.
+	return err.Error()
+}
