@@ -271,3 +271,18 @@ func contains(list []string, v string) bool {
 	}
 	return false
 }
+
+// TryNext returns the next frame, or false if none arrives within d or the
+// connection has ended. Unlike Next it never fails the test, so it is safe
+// on goroutines other than the test's.
+func (c *Client) TryNext(d time.Duration) (Frame, bool) {
+	select {
+	case f, ok := <-c.frames:
+		return f, ok
+	case <-time.After(d):
+		return Frame{}, false
+	}
+}
+
+// DecodeErr unmarshals the frame's body into v.
+func (f Frame) DecodeErr(v any) error { return json.Unmarshal(f.Body, v) }

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/testutil"
+)
+
+// buildParley compiles this command once per test binary run.
+func buildParley(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "parley")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("build parley: %v", err)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startParley runs the real binary and waits until it is ready.
+func startParley(t *testing.T, bin, addr, dataDir string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--guests",
+		"--rate-messages", "100000", "--rate-burst", "100000", "--log-level", "warn")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start parley: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	testutil.Eventually(t, 15*time.Second, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, "parley at %s never became ready", addr)
+	return cmd
+}
+
+// TestAcknowledgedMessagesSurviveKill9 sends messages from several writers
+// to the real binary, kills it with SIGKILL while sends are still in flight,
+// restarts it on the same data directory and finds every message that was
+// acknowledged before the kill.
+func TestAcknowledgedMessagesSurviveKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped with -short")
+	}
+	bin := buildParley(t)
+	dataDir := t.TempDir()
+	addr := freeAddr(t)
+	proc := startParley(t, bin, addr, dataDir)
+
+	const writers, perWriter, killAfter = 4, 400, 600
+	var (
+		mu    sync.Mutex
+		acked = map[string]bool{}
+		wg    sync.WaitGroup
+		kill  = make(chan struct{})
+		once  sync.Once
+	)
+	for w := 0; w < writers; w++ {
+		c, _, err := testutil.DialURL(t, fmt.Sprintf("ws://%s/ws/durable?name=writer%d", addr, w), testutil.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Expect("joined", "welcome", "presence")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Keep sends in flight: send ahead, then read acks as they come.
+			for i := 0; i < perWriter; i++ {
+				if err := c.Conn.WriteMessage(1, []byte(fmt.Sprintf(
+					`{"type":"chat","id":"%d","body":{"room":"durable","text":"w%d-%d"}}`, i, w, i))); err != nil {
+					return
+				}
+			}
+			for {
+				f, ok := c.TryNext(10 * time.Second)
+				if !ok {
+					return // killed
+				}
+				if f.Type != "ack" {
+					continue
+				}
+				var a struct {
+					MessageID string `json:"message_id"`
+				}
+				if f.DecodeErr(&a) != nil {
+					continue
+				}
+				mu.Lock()
+				acked[a.MessageID] = true
+				n := len(acked)
+				mu.Unlock()
+				if n >= killAfter {
+					once.Do(func() { close(kill) })
+				}
+			}
+		}()
+	}
+	select {
+	case <-kill:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("only %d acks within 30s", len(acked))
+	}
+	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = proc.Wait()
+	wg.Wait()
+	mu.Lock()
+	want := len(acked)
+	mu.Unlock()
+	t.Logf("killed with %d messages acknowledged of %d sent", want, writers*perWriter)
+
+	startParley(t, bin, addr, dataDir)
+	c, _, err := testutil.DialURL(t, fmt.Sprintf("ws://%s/ws/durable?name=checker", addr), testutil.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Welcome()
+	var j struct {
+		LastSeq int64 `json:"last_seq"`
+	}
+	c.Expect("joined").Decode(t, &j)
+	found := map[string]bool{}
+	before := j.LastSeq + 1
+	for before > 1 {
+		c.Send("history", "h", map[string]any{"room": "durable", "before": before, "limit": 1000})
+		var h struct {
+			Messages []struct {
+				ID  string `json:"id"`
+				Seq int64  `json:"seq"`
+			} `json:"messages"`
+		}
+		c.Expect("history").Decode(t, &h)
+		if len(h.Messages) == 0 {
+			break
+		}
+		for _, m := range h.Messages {
+			found[m.ID] = true
+			before = m.Seq
+		}
+	}
+	for id := range acked {
+		if !found[id] {
+			t.Errorf("acknowledged message %s is missing after the restart", id)
+		}
+	}
+	if int64(len(found)) != j.LastSeq {
+		t.Errorf("history has %d messages, last_seq is %d: a gap", len(found), j.LastSeq)
+	}
+	t.Logf("after restart: %d stored (last_seq %d), all %d acknowledged present", len(found), j.LastSeq, want)
+}
