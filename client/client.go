@@ -1,0 +1,275 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Options configure a Client. The zero value connects with no credentials,
+// which only works against a server that authenticates some other way.
+type Options struct {
+	// Token is sent as "Authorization: Bearer <Token>" on every dial.
+	Token string
+	// Name, when set, connects as the guest of that name (?name=Name); the
+	// server must run with guests enabled.
+	Name string
+	// Header is added to the upgrade request of every dial.
+	Header http.Header
+	// LocalAddr is the local address connections are made from, for
+	// example 127.0.0.2:0 to use another loopback address's ports when one
+	// address has run out. Ignored when NetDial is set.
+	LocalAddr *net.TCPAddr
+	// NetDial, when set, opens the TCP connections instead of a net.Dialer,
+	// so a caller can wrap, route or cut them.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// HandshakeTimeout bounds one dial: TCP, the upgrade and the welcome
+	// frame. Default 10s.
+	HandshakeTimeout time.Duration
+	// WriteTimeout bounds one frame written to the server. Default 10s.
+	WriteTimeout time.Duration
+
+	// Reconnect re-dials after a connection ends unexpectedly and recovers
+	// what was missed (see the package documentation). Without it the
+	// client stops at the first disconnect.
+	Reconnect bool
+	// BackoffMin and BackoffMax shape the wait before each reconnect
+	// attempt: a random duration between 0 and min(BackoffMax,
+	// BackoffMin×2^attempt) ("full jitter", so a crowd of clients does not
+	// come back in lockstep). Defaults 250ms and 30s. The attempt count
+	// resets once a connection has stayed up for a minute.
+	BackoffMin, BackoffMax time.Duration
+
+	// EventBuffer is the capacity of the Events channel; default 256. When
+	// it is full the client stops reading the socket until there is room,
+	// so a consumer that stays behind is eventually disconnected by the
+	// server as too slow (close 4008); with Reconnect the client then
+	// recovers the events it had not read.
+	EventBuffer int
+	// Handler, when set, receives every event synchronously on the
+	// client's reader goroutine instead of the Events channel, saving a
+	// channel hand-off and a goroutine per client (load tools hold
+	// thousands). It must return quickly and must not call the client's
+	// blocking methods (their replies are read by the same goroutine).
+	Handler func(Event)
+
+	// ReadBufferSize and WriteBufferSize size the WebSocket buffers;
+	// default 1 KiB each. Write buffers come from a pool shared by all
+	// clients, so an idle client holds none; larger frames still work.
+	ReadBufferSize, WriteBufferSize int
+}
+
+func (o *Options) setDefaults() {
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 10 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.BackoffMin <= 0 {
+		o.BackoffMin = 250 * time.Millisecond
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 30 * time.Second
+	}
+	if o.BackoffMax < o.BackoffMin {
+		o.BackoffMax = o.BackoffMin
+	}
+	if o.EventBuffer <= 0 {
+		o.EventBuffer = 256
+	}
+	if o.ReadBufferSize <= 0 {
+		o.ReadBufferSize = 1024
+	}
+	if o.WriteBufferSize <= 0 {
+		o.WriteBufferSize = 1024
+	}
+}
+
+// writeBufferPool is shared by every client's connections: a buffer is held
+// only while a frame is being written.
+var writeBufferPool sync.Pool
+
+// Client is one Parley session, re-established across disconnects when
+// Options.Reconnect is set. Create it with Dial and release it with Close.
+type Client struct {
+	url    string
+	opts   Options
+	dialer websocket.Dialer
+	header http.Header
+	events chan Event
+	// idPrefix makes client_ids unique across clients and processes.
+	idPrefix string
+	nextID   atomic.Uint64
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the run goroutine has exited
+
+	// writeMu serialises writers on the connection; it is also held while
+	// a new connection re-joins and resends, so no request overtakes the
+	// re-joins.
+	writeMu sync.Mutex
+
+	mu        sync.Mutex
+	conn      *websocket.Conn // nil while disconnected
+	connected chan struct{}   // closed when conn is set; replaced on disconnect
+	welcome   Welcome
+	pending   map[string]*call // by frame id
+	outbox    []*call          // unacknowledged sends, oldest first
+	closing   bool
+	err       error // why the client stopped, once it has
+
+	// rooms is touched only by the run goroutine (which is also the
+	// reader), so it needs no lock.
+	rooms map[string]*roomState
+}
+
+// Dial connects to a Parley server's WebSocket endpoint, such as
+// ws://127.0.0.1:8080/ws, and waits for the welcome frame. The first dial
+// is not retried: an error means no client was created. ctx bounds the
+// dial only.
+func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
+	opts.setDefaults()
+	c := &Client{
+		url:       url,
+		opts:      opts,
+		pending:   make(map[string]*call),
+		rooms:     make(map[string]*roomState),
+		done:      make(chan struct{}),
+		connected: make(chan struct{}),
+	}
+	var p [6]byte
+	_, _ = rand.Read(p[:])
+	c.idPrefix = hex.EncodeToString(p[:]) + "-"
+	if opts.Handler == nil {
+		c.events = make(chan Event, opts.EventBuffer)
+	} else {
+		c.events = make(chan Event)
+	}
+	c.header = http.Header{}
+	for k, v := range opts.Header {
+		c.header[k] = append([]string(nil), v...)
+	}
+	if opts.Token != "" {
+		c.header.Set("Authorization", "Bearer "+opts.Token)
+	}
+	c.dialer = websocket.Dialer{
+		Subprotocols:     []string{"parley.v1"},
+		HandshakeTimeout: opts.HandshakeTimeout,
+		ReadBufferSize:   opts.ReadBufferSize,
+		WriteBufferSize:  opts.WriteBufferSize,
+		WriteBufferPool:  &writeBufferPool,
+		NetDialContext:   opts.NetDial,
+	}
+	if opts.NetDial == nil {
+		d := &net.Dialer{Timeout: opts.HandshakeTimeout}
+		if opts.LocalAddr != nil {
+			d.LocalAddr = opts.LocalAddr
+		}
+		c.dialer.NetDialContext = d.DialContext
+	}
+	conn, w, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.conn, c.welcome = conn, w
+	close(c.connected)
+	go c.run(conn)
+	return c, nil
+}
+
+// Events returns the channel of events. It is closed once the client has
+// stopped: after Close, or when the connection ended for good (the last
+// event then is an EventError saying why). Unused when Options.Handler is
+// set.
+func (c *Client) Events() <-chan Event { return c.events }
+
+// Session returns the welcome of the current connection: the user, the
+// session id and the limits. It changes on reconnect.
+func (c *Client) Session() Welcome {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.welcome
+}
+
+// Done is closed when the client has stopped; Err then says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err returns why the client stopped: ErrClosed after Close, the final
+// connection error otherwise, nil while it runs.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Close ends the session with a normal closure (1000) and waits for every
+// goroutine of the client to exit. Requests still waiting return ErrClosed.
+// It is safe to call more than once.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		<-c.done
+		return nil
+	}
+	c.closing = true
+	conn := c.conn
+	c.mu.Unlock()
+	c.cancel()
+	if conn != nil {
+		_ = conn.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		_ = conn.Close()
+	}
+	<-c.done
+	return nil
+}
+
+// newID returns a fresh frame id.
+func (c *Client) newID() string {
+	return strconv.FormatUint(c.nextID.Add(1), 36)
+}
+
+// newClientID returns a fresh idempotency key for a send.
+func (c *Client) newClientID() string {
+	return c.idPrefix + strconv.FormatUint(c.nextID.Add(1), 36)
+}
+
+// emit hands an event to the Handler or the Events channel. It blocks while
+// the channel is full, which stops the reader (see Options.EventBuffer).
+func (c *Client) emit(ev Event) {
+	if c.opts.Handler != nil {
+		c.opts.Handler(ev)
+		return
+	}
+	select {
+	case c.events <- ev:
+	case <-c.ctx.Done():
+	}
+}
+
+// encodeFrame marshals a client frame.
+func encodeFrame(typ, id string, body any) []byte {
+	b, err := json.Marshal(struct {
+		Type string `json:"type"`
+		ID   string `json:"id,omitempty"`
+		Body any    `json:"body,omitempty"`
+	}{typ, id, body})
+	if err != nil {
+		// Every body is a plain struct of strings and numbers.
+		panic("client: encode " + typ + ": " + err.Error())
+	}
+	return b
+}

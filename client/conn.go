@@ -1,0 +1,307 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/internal/protocol"
+)
+
+// stableAfter is how long a connection must stay up for the reconnect
+// backoff to start again from BackoffMin.
+const stableAfter = time.Minute
+
+// DialError is a failed dial. Status is the HTTP status of a refused
+// upgrade, 0 when the connection itself failed.
+type DialError struct {
+	Status int
+	Err    error
+}
+
+// Error implements error.
+func (e *DialError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("parley: dial refused with HTTP %d: %v", e.Status, e.Err)
+	}
+	return "parley: dial: " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *DialError) Unwrap() error { return e.Err }
+
+// permanent reports whether err ends the client rather than calling for a
+// reconnect: refusals that a retry with the same credentials cannot fix,
+// and the close codes docs/PROTOCOL.md says not to reconnect on in a loop.
+func permanent(err error) bool {
+	var de *DialError
+	if errors.As(err, &de) {
+		switch de.Status {
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
+			return true
+		}
+		return false
+	}
+	var ce *CloseError
+	if errors.As(err, &ce) {
+		switch ce.Code {
+		case protocol.CloseUnauthorized, protocol.CloseTooManyConns, protocol.CloseTokenExpired,
+			protocol.CloseUnsupportedData, protocol.CloseInvalidPayload, protocol.CloseTooBig,
+			protocol.CloseNormal:
+			return true
+		}
+	}
+	return false
+}
+
+// dial opens one connection and reads its welcome.
+func (c *Client) dial(ctx context.Context) (*websocket.Conn, Welcome, error) {
+	u, err := url.Parse(c.url)
+	if err != nil {
+		return nil, Welcome{}, &DialError{Err: err}
+	}
+	if c.opts.Name != "" {
+		q := u.Query()
+		q.Set("name", c.opts.Name)
+		u.RawQuery = q.Encode()
+	}
+	conn, resp, err := c.dialer.DialContext(ctx, u.String(), c.header)
+	if err != nil {
+		de := &DialError{Err: err}
+		if resp != nil {
+			de.Status = resp.StatusCode
+			if resp.Body != nil {
+				msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+				_ = resp.Body.Close()
+				if len(msg) > 0 {
+					de.Err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(msg))
+				}
+			}
+		}
+		return nil, Welcome{}, de
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(c.opts.HandshakeTimeout))
+	_, data, err := conn.ReadMessage()
+	if err != nil {
+		_ = conn.Close()
+		return nil, Welcome{}, &DialError{Err: fmt.Errorf("waiting for welcome: %w", closeErr(err))}
+	}
+	var f struct {
+		Type string  `json:"type"`
+		Body Welcome `json:"body"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil || f.Type != protocol.TypeWelcome {
+		_ = conn.Close()
+		return nil, Welcome{}, &DialError{Err: fmt.Errorf("want a welcome frame, got %.100s", data)}
+	}
+	return conn, f.Body, nil
+}
+
+// closeErr turns the library's close error into a *CloseError.
+func closeErr(err error) error {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return &CloseError{Code: ce.Code, Reason: ce.Text}
+	}
+	return err
+}
+
+// run owns the connection: it reads until the connection ends, then
+// reconnects (with Reconnect) or stops the client.
+func (c *Client) run(conn *websocket.Conn) {
+	defer close(c.done)
+	defer close(c.events)
+	attempt := 0
+	for {
+		up := time.Now()
+		err := c.readLoop(conn)
+		c.disconnected()
+		_ = conn.Close()
+		if c.ctx.Err() != nil {
+			c.stop(ErrClosed)
+			return
+		}
+		err = closeErr(err)
+		if !c.opts.Reconnect || permanent(err) {
+			c.stop(err)
+			return
+		}
+		if time.Since(up) > stableAfter {
+			attempt = 0
+		}
+		if conn, err = c.reconnect(&attempt); err != nil {
+			c.stop(err)
+			return
+		}
+		c.emit(Event{Type: EventReconnected})
+	}
+}
+
+// reconnect dials with backoff until it has a connection, the client is
+// closed or a dial fails for good. The new connection has its rooms
+// re-joined and its outbox resent before anyone else may write to it.
+func (c *Client) reconnect(attempt *int) (*websocket.Conn, error) {
+	for {
+		ceiling := c.opts.BackoffMax
+		if *attempt < 30 {
+			ceiling = min(ceiling, c.opts.BackoffMin<<*attempt)
+		}
+		*attempt++
+		t := time.NewTimer(rand.N(ceiling + 1))
+		select {
+		case <-c.ctx.Done():
+			t.Stop()
+			return nil, ErrClosed
+		case <-t.C:
+		}
+		conn, w, err := c.dial(c.ctx)
+		if c.ctx.Err() != nil {
+			if conn != nil {
+				_ = conn.Close()
+			}
+			return nil, ErrClosed
+		}
+		if err != nil {
+			if permanent(err) {
+				return nil, err
+			}
+			continue
+		}
+		if c.resume(conn, w) {
+			return conn, nil
+		}
+		_ = conn.Close()
+		return nil, ErrClosed
+	}
+}
+
+// resume installs a new connection: it re-joins every room with since the
+// last sequence seen there and resends the outbox, holding the write lock
+// so that no request overtakes the re-joins. It returns false if the client
+// was closed meanwhile.
+func (c *Client) resume(conn *websocket.Conn, w Welcome) bool {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return false
+	}
+	c.conn, c.welcome = conn, w
+	close(c.connected)
+	frames := make([][]byte, 0, len(c.rooms)+len(c.outbox))
+	for key, rs := range c.rooms {
+		since := rs.last
+		rs.filling = true
+		id := c.newID()
+		c.pending[id] = &call{kind: callRejoin, room: key, since: since}
+		frames = append(frames, encodeFrame(protocol.TypeJoin, id, protocol.JoinBody{Room: key, Since: &since}))
+	}
+	for _, cl := range c.outbox {
+		frames = append(frames, cl.frame)
+	}
+	c.mu.Unlock()
+	_ = conn.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+	for _, f := range frames {
+		if err := conn.WriteMessage(websocket.TextMessage, f); err != nil {
+			// The reader will see the connection fail and start over.
+			break
+		}
+	}
+	return true
+}
+
+// disconnected forgets the connection and fails the requests that cannot
+// outlive it; sends stay in the outbox for the next connection.
+func (c *Client) disconnected() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conn = nil
+	c.connected = make(chan struct{})
+	for id, cl := range c.pending {
+		switch cl.kind {
+		case callSend:
+			continue
+		case callRequest:
+			cl.finish(result{err: ErrDisconnected})
+		}
+		delete(c.pending, id)
+	}
+	for _, rs := range c.rooms {
+		rs.filling = false
+	}
+}
+
+// stop ends the client for good: every waiting request fails with err.
+func (c *Client) stop(err error) {
+	c.mu.Lock()
+	c.err = err
+	c.closing = true
+	for id, cl := range c.pending {
+		cl.finish(result{err: err})
+		delete(c.pending, id)
+	}
+	c.outbox = nil
+	c.mu.Unlock()
+	if !errors.Is(err, ErrClosed) {
+		c.emit(Event{Type: EventError, Err: err})
+	}
+}
+
+// bufPool holds read buffers: a frame is read into one, decoded (decoding
+// copies what it keeps) and the buffer is returned, so idle clients hold
+// no read buffer beyond the library's small one.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuf keeps rare huge frames from pinning big buffers in the pool.
+const maxPooledBuf = 64 << 10
+
+// readLoop reads frames until the connection fails. Any frame or ping from
+// the server pushes the read deadline out by the session's timeout.
+func (c *Client) readLoop(conn *websocket.Conn) error {
+	c.mu.Lock()
+	timeout := time.Duration(c.welcome.TimeoutMS) * time.Millisecond
+	c.mu.Unlock()
+	if timeout <= 0 {
+		timeout = 35 * time.Second
+	}
+	extend := func() { _ = conn.SetReadDeadline(time.Now().Add(timeout)) }
+	conn.SetPingHandler(func(data string) error {
+		extend()
+		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.opts.WriteTimeout))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
+	extend()
+	for {
+		_, r, err := conn.NextReader()
+		if err != nil {
+			return err
+		}
+		buf := bufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		_, err = buf.ReadFrom(r)
+		if err == nil {
+			extend()
+			c.handleFrame(buf.Bytes())
+		}
+		if buf.Cap() <= maxPooledBuf {
+			bufPool.Put(buf)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

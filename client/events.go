@@ -1,0 +1,313 @@
+package client
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/parley-chat/parley/internal/protocol"
+)
+
+// maxAhead bounds the sequences remembered above a room's contiguous mark.
+// They are normally a handful (own acks that overtook others' messages); a
+// gap that outlives this many is abandoned rather than remembered forever.
+const maxAhead = 4096
+
+// roomState tracks which stored events of a joined room were delivered.
+// last is the highest sequence up to which everything was seen; ahead holds
+// sequences seen above it. Events at or below last, or in ahead, are
+// duplicates (a replay overlapping what came live) and are dropped.
+type roomState struct {
+	last    int64
+	ahead   map[int64]struct{}
+	filling bool // a re-join with since is on its way
+}
+
+// see records seq and reports whether it is new, and whether it left a gap
+// below it.
+func (r *roomState) see(seq int64) (fresh, gap bool) {
+	if seq <= r.last {
+		return false, false
+	}
+	if _, dup := r.ahead[seq]; dup {
+		return false, false
+	}
+	if seq != r.last+1 {
+		if r.ahead == nil {
+			r.ahead = make(map[int64]struct{})
+		}
+		r.ahead[seq] = struct{}{}
+		if len(r.ahead) > maxAhead {
+			r.skipTo(seq)
+			return true, false
+		}
+		return true, true
+	}
+	r.last = seq
+	for len(r.ahead) > 0 {
+		if _, ok := r.ahead[r.last+1]; !ok {
+			break
+		}
+		delete(r.ahead, r.last+1)
+		r.last++
+	}
+	return true, false
+}
+
+// skipTo gives up on everything at or below seq that was not seen.
+func (r *roomState) skipTo(seq int64) {
+	if seq > r.last {
+		r.last = seq
+	}
+	for s := range r.ahead {
+		if s <= r.last {
+			delete(r.ahead, s)
+		}
+	}
+	for {
+		if _, ok := r.ahead[r.last+1]; !ok {
+			break
+		}
+		delete(r.ahead, r.last+1)
+		r.last++
+	}
+}
+
+// envelope is the part of every server frame needed to route it.
+type envelope struct {
+	Type string          `json:"type"`
+	ID   string          `json:"id"`
+	Body json.RawMessage `json:"body"`
+}
+
+// messagePrefix is how the server encodes every message frame; recognising
+// it lets the hot path decode the body in one pass.
+var messagePrefix = []byte(`{"type":"message",`)
+
+// handleFrame routes one server frame. It runs on the reader goroutine.
+func (c *Client) handleFrame(data []byte) {
+	if bytes.HasPrefix(data, messagePrefix) {
+		var f struct {
+			Body Message `json:"body"`
+		}
+		if json.Unmarshal(data, &f) == nil {
+			c.onMessage(EventMessage, &f.Body)
+		}
+		return
+	}
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return // not ours to judge; the protocol says to ignore the unknown
+	}
+	if env.ID != "" {
+		c.onReply(env)
+		return
+	}
+	switch env.Type {
+	case protocol.TypeMessage, protocol.TypePrivate:
+		var m Message
+		if json.Unmarshal(env.Body, &m) == nil {
+			c.onMessage(EventType(env.Type), &m)
+		}
+	case protocol.TypeUpdate:
+		var u Update
+		if json.Unmarshal(env.Body, &u) == nil {
+			if rs := c.rooms[u.Room]; rs != nil {
+				if fresh, gap := rs.see(u.Seq); !fresh {
+					return
+				} else if gap {
+					c.fillGap(u.Room, rs)
+				}
+			}
+			c.emit(Event{Type: EventUpdate, Room: u.Room, Update: &u})
+		}
+	case protocol.TypePresence:
+		var p Presence
+		if json.Unmarshal(env.Body, &p) == nil {
+			c.emit(Event{Type: EventPresence, Room: p.Room, Presence: &p})
+		}
+	case protocol.TypeTyping:
+		var t Typing
+		if json.Unmarshal(env.Body, &t) == nil {
+			c.emit(Event{Type: EventTyping, Room: t.Room, Typing: &t})
+		}
+	case protocol.TypeRead:
+		var r Read
+		if json.Unmarshal(env.Body, &r) == nil {
+			c.emit(Event{Type: EventRead, Room: r.Room, Read: &r})
+		}
+	case protocol.TypeSystem:
+		var s System
+		if json.Unmarshal(env.Body, &s) == nil {
+			c.emit(Event{Type: EventSystem, Room: s.Room, System: &s})
+		}
+	case protocol.TypeError:
+		var e protocol.ErrorBody
+		if json.Unmarshal(env.Body, &e) == nil {
+			c.emit(Event{Type: EventError, Err: serverError(e)})
+		}
+	case protocol.TypeJoined:
+		// The implicit join of /ws/{room}: track the room like any other.
+		var j Joined
+		if json.Unmarshal(env.Body, &j) == nil {
+			c.trackRoom(j)
+		}
+	}
+}
+
+// onMessage delivers a message or private event once.
+func (c *Client) onMessage(typ EventType, m *Message) {
+	if typ == EventMessage {
+		rs := c.rooms[m.Room]
+		if rs == nil {
+			return // a room left meanwhile
+		}
+		fresh, gap := rs.see(m.Seq)
+		if !fresh {
+			return
+		}
+		if gap {
+			c.fillGap(m.Room, rs)
+		}
+		// A replay can carry our own message whose ack the lost connection
+		// never brought: it settles the send and is not an event.
+		if m.ClientID != "" && c.settleEcho(m) {
+			return
+		}
+	}
+	c.emit(Event{Type: typ, Room: m.Room, Message: m})
+}
+
+// settleEcho completes an outbox send from its replayed message.
+func (c *Client) settleEcho(m *Message) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m.From.ID != c.welcome.User.ID {
+		return false
+	}
+	for _, cl := range c.outbox {
+		if cl.clientID != m.ClientID {
+			continue
+		}
+		body, _ := json.Marshal(Ack{Room: m.Room, MessageID: m.ID, Seq: m.Seq, TS: m.TS, Duplicate: true})
+		c.dropOutboxLocked(cl)
+		for id, p := range c.pending {
+			if p == cl {
+				delete(c.pending, id)
+			}
+		}
+		cl.finish(result{typ: protocol.TypeAck, body: body})
+		return true
+	}
+	return false
+}
+
+// onReply matches a reply to the request with the same id.
+func (c *Client) onReply(env envelope) {
+	if env.Type == protocol.TypeAck {
+		// Our own message is never an event here; mark its sequence seen
+		// even when its caller gave up, or it would look like a gap.
+		var a Ack
+		if json.Unmarshal(env.Body, &a) == nil {
+			if rs := c.rooms[a.Room]; rs != nil {
+				rs.see(a.Seq)
+			}
+		}
+	}
+	c.mu.Lock()
+	cl := c.pending[env.ID]
+	if cl != nil {
+		delete(c.pending, env.ID)
+		if cl.kind == callSend {
+			c.dropOutboxLocked(cl)
+		}
+	}
+	c.mu.Unlock()
+	if cl == nil {
+		if env.Type == protocol.TypeError {
+			var e protocol.ErrorBody
+			if json.Unmarshal(env.Body, &e) == nil {
+				c.emit(Event{Type: EventError, Err: serverError(e)})
+			}
+		}
+		return // a reply for a caller who gave up
+	}
+	if env.Type == protocol.TypeError {
+		var e protocol.ErrorBody
+		_ = json.Unmarshal(env.Body, &e)
+		err := serverError(e)
+		if cl.kind == callRejoin || cl.kind == callGapFill {
+			if rs := c.rooms[cl.room]; rs != nil {
+				rs.filling = false
+			}
+			c.emit(Event{Type: EventError, Room: cl.room, Err: err})
+			return
+		}
+		cl.finish(result{err: err})
+		return
+	}
+	switch env.Type {
+	case protocol.TypeJoined:
+		var j Joined
+		if json.Unmarshal(env.Body, &j) == nil {
+			c.onJoined(cl, j)
+		}
+	case protocol.TypeLeft:
+		var b protocol.RoomBody
+		if json.Unmarshal(env.Body, &b) == nil {
+			delete(c.rooms, b.Room)
+		}
+	}
+	cl.finish(result{typ: env.Type, body: env.Body})
+}
+
+// onJoined updates a room's state from a joined reply.
+func (c *Client) onJoined(cl *call, j Joined) {
+	switch cl.kind {
+	case callRejoin, callGapFill:
+		rs := c.rooms[j.Room]
+		if rs == nil {
+			return
+		}
+		rs.filling = false
+		if j.Recovered != nil && !*j.Recovered {
+			rs.skipTo(j.LastSeq)
+			c.emit(Event{Type: EventError, Room: j.Room,
+				Err: &RecoveryError{Room: j.Room, Since: cl.since, LastSeq: j.LastSeq}})
+		}
+	default:
+		c.trackRoom(j)
+	}
+}
+
+// trackRoom starts tracking a room joined without since: events up to its
+// last sequence are history, not news.
+func (c *Client) trackRoom(j Joined) {
+	if _, ok := c.rooms[j.Room]; !ok {
+		c.rooms[j.Room] = &roomState{last: j.LastSeq}
+	}
+}
+
+// fillGap asks for the events missing below a sequence that skipped ahead
+// by re-joining the room with since; the replay's duplicates are dropped.
+func (c *Client) fillGap(room string, rs *roomState) {
+	if rs.filling {
+		return
+	}
+	c.mu.Lock()
+	conn := c.conn
+	if conn == nil {
+		c.mu.Unlock()
+		return // the reconnect re-joins with since anyway
+	}
+	rs.filling = true
+	since := rs.last
+	id := c.newID()
+	c.pending[id] = &call{kind: callGapFill, room: room, since: since}
+	c.mu.Unlock()
+	_ = c.write(conn, encodeFrame(protocol.TypeJoin, id, protocol.JoinBody{Room: room, Since: &since}))
+}
+
+func serverError(e protocol.ErrorBody) *ServerError {
+	return &ServerError{Code: e.Code, Message: e.Message, RetryAfter: time.Duration(e.RetryAfterMS) * time.Millisecond}
+}

@@ -1,0 +1,223 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/internal/protocol"
+)
+
+type callKind int
+
+const (
+	callRequest callKind = iota // a caller waits; fails on disconnect
+	callSend                    // a caller waits; survives disconnects in the outbox
+	callRejoin                  // internal re-join after reconnect
+	callGapFill                 // internal re-join to fill a gap in a room
+)
+
+// call is a frame waiting for its reply.
+type call struct {
+	kind     callKind
+	frame    []byte // the request, resent on reconnect (callSend)
+	clientID string
+	room     string // callRejoin, callGapFill
+	since    int64  // callRejoin, callGapFill
+	reply    chan result
+}
+
+type result struct {
+	typ  string
+	body json.RawMessage
+	err  error
+}
+
+// finish hands the result to the waiting caller, if any; it never blocks.
+func (cl *call) finish(r result) {
+	if cl.reply != nil {
+		select {
+		case cl.reply <- r:
+		default:
+		}
+	}
+}
+
+// Join joins room and returns the server's joined reply; its Room is the
+// room's normalised key, which events carry. The room is re-joined
+// automatically after a reconnect.
+func (c *Client) Join(ctx context.Context, room string) (Joined, error) {
+	var j Joined
+	err := c.request(ctx, protocol.TypeJoin, protocol.JoinBody{Room: room}, &j)
+	return j, err
+}
+
+// Leave leaves room on this connection; its events stop.
+func (c *Client) Leave(ctx context.Context, room string) error {
+	return c.request(ctx, protocol.TypeLeave, protocol.RoomBody{Room: room}, nil)
+}
+
+// Ping sends an application-level ping and returns the round-trip time.
+func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	if err := c.request(ctx, protocol.TypePing, nil, nil); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// Typing starts (start true) or stops the typing indicator in room. It is
+// fire-and-forget, like the signal itself: nothing is sent while
+// disconnected (ErrDisconnected).
+func (c *Client) Typing(_ context.Context, room string, start bool) error {
+	state := "stop"
+	if start {
+		state = "start"
+	}
+	c.mu.Lock()
+	conn, closing := c.conn, c.closing
+	c.mu.Unlock()
+	if closing {
+		return ErrClosed
+	}
+	if conn == nil {
+		return ErrDisconnected
+	}
+	return c.write(conn, encodeFrame(protocol.TypeTyping, "", protocol.TypingBody{Room: room, State: state}))
+}
+
+// Send sends text to a joined room and waits for the server's ack. The
+// message carries a random client_id; if the connection is lost before the
+// ack, it waits in the outbox and is resent with the same client_id after
+// the reconnect, so it is stored once however often it is sent. If ctx ends
+// first, Send gives up and the message may or may not have been stored.
+func (c *Client) Send(ctx context.Context, room, text string) (Ack, error) {
+	cid := c.newClientID()
+	return c.send(ctx, protocol.TypeChat, protocol.ChatBody{Room: room, Text: text, ClientID: cid}, cid)
+}
+
+// Private sends a private message to the user with id to and waits for the
+// ack, with the same outbox guarantees as Send.
+func (c *Client) Private(ctx context.Context, to, text string) (Ack, error) {
+	cid := c.newClientID()
+	return c.send(ctx, protocol.TypePrivate, protocol.PrivateBody{To: to, Text: text, ClientID: cid}, cid)
+}
+
+func (c *Client) send(ctx context.Context, typ string, body any, cid string) (Ack, error) {
+	id := c.newID()
+	cl := &call{kind: callSend, frame: encodeFrame(typ, id, body), clientID: cid, reply: make(chan result, 1)}
+	c.mu.Lock()
+	if c.closing {
+		err := c.stoppedErr()
+		c.mu.Unlock()
+		return Ack{}, err
+	}
+	c.pending[id] = cl
+	c.outbox = append(c.outbox, cl)
+	conn := c.conn
+	c.mu.Unlock()
+	if conn != nil {
+		// A failed write is not an error here: the connection is going
+		// down and the next one resends the outbox.
+		_ = c.write(conn, cl.frame)
+	}
+	var ack Ack
+	err := c.await(ctx, id, cl, &ack)
+	return ack, err
+}
+
+// request sends one frame once connected and waits for its reply, decoding
+// the reply's body into out when out is not nil.
+func (c *Client) request(ctx context.Context, typ string, body any, out any) error {
+	id := c.newID()
+	cl := &call{kind: callRequest, frame: encodeFrame(typ, id, body), reply: make(chan result, 1)}
+	for {
+		c.mu.Lock()
+		if c.closing {
+			err := c.stoppedErr()
+			c.mu.Unlock()
+			return err
+		}
+		conn, wait := c.conn, c.connected
+		if conn != nil {
+			c.pending[id] = cl
+		}
+		c.mu.Unlock()
+		if conn != nil {
+			if err := c.write(conn, cl.frame); err != nil {
+				c.forget(id)
+				return fmt.Errorf("%w: %v", ErrDisconnected, err)
+			}
+			break
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return c.Err()
+		}
+	}
+	return c.await(ctx, id, cl, out)
+}
+
+// await waits for the reply of a registered call.
+func (c *Client) await(ctx context.Context, id string, cl *call, out any) error {
+	select {
+	case r := <-cl.reply:
+		if r.err != nil {
+			return r.err
+		}
+		if out != nil {
+			if err := json.Unmarshal(r.body, out); err != nil {
+				return fmt.Errorf("parley: decode %s reply: %w", r.typ, err)
+			}
+		}
+		return nil
+	case <-ctx.Done():
+		c.forget(id)
+		return ctx.Err()
+	case <-c.done:
+		return c.Err()
+	}
+}
+
+// forget drops a call whose caller gave up.
+func (c *Client) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.pending[id]; ok {
+		delete(c.pending, id)
+		if cl.kind == callSend {
+			c.dropOutboxLocked(cl)
+		}
+	}
+}
+
+func (c *Client) dropOutboxLocked(cl *call) {
+	for i, o := range c.outbox {
+		if o == cl {
+			c.outbox = append(c.outbox[:i], c.outbox[i+1:]...)
+			return
+		}
+	}
+}
+
+// stoppedErr is the error for requests on a stopped client.
+func (c *Client) stoppedErr() error {
+	if c.err != nil {
+		return c.err
+	}
+	return ErrClosed
+}
+
+// write sends one frame on conn.
+func (c *Client) write(conn *websocket.Conn, frame []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	_ = conn.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+	return conn.WriteMessage(websocket.TextMessage, frame)
+}

@@ -1,0 +1,123 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parley-chat/parley/internal/protocol"
+)
+
+// The wire types are the protocol package's own, re-exported as aliases so
+// the SDK and the server can never disagree on a field.
+type (
+	// Welcome opens every session: who the client is and the session's
+	// limits.
+	Welcome = protocol.WelcomeBody
+	// Limits are the limits in force for a session.
+	Limits = protocol.Limits
+	// User is how a user appears on the wire.
+	User = protocol.User
+	// Joined answers Join: the room's normalised key, last sequence and the
+	// connected members.
+	Joined = protocol.JoinedBody
+	// Ack confirms a stored message; Duplicate is set when a resend found
+	// the message already stored.
+	Ack = protocol.AckBody
+	// Message is a stored message, in message and private events.
+	Message = protocol.MessageBody
+	// Update reports an edit, deletion or reaction.
+	Update = protocol.UpdateBody
+	// Presence tells that a user joined or left a room.
+	Presence = protocol.PresenceBody
+	// Typing is a typing indicator.
+	Typing = protocol.TypingEvent
+	// Read is a read receipt.
+	Read = protocol.ReadEvent
+	// System is a notice from the server.
+	System = protocol.SystemBody
+)
+
+// EventType says what an Event carries.
+type EventType string
+
+// Event types. All but EventReconnected are the server frame types of the
+// same name.
+const (
+	EventMessage  EventType = "message"  // Message is set
+	EventPrivate  EventType = "private"  // Message is set
+	EventUpdate   EventType = "update"   // Update is set
+	EventPresence EventType = "presence" // Presence is set
+	EventTyping   EventType = "typing"   // Typing is set
+	EventRead     EventType = "read"     // Read is set
+	EventSystem   EventType = "system"   // System is set
+	EventError    EventType = "error"    // Err is set: an error frame nobody waited for, a lost connection, a failed recovery
+	// EventReconnected is synthetic: a new connection replaced a lost one.
+	// It precedes the events replayed on the new connection; Session has
+	// been updated when it arrives.
+	EventReconnected EventType = "reconnected"
+)
+
+// Event is one thing that happened on the session. Exactly one of the
+// pointer fields is set, as its Type says; Room is filled in for every
+// room-scoped event.
+type Event struct {
+	Type     EventType
+	Room     string
+	Message  *Message
+	Update   *Update
+	Presence *Presence
+	Typing   *Typing
+	Read     *Read
+	System   *System
+	Err      error
+}
+
+// ServerError is an error frame from the server. Code is one of the stable
+// codes of docs/PROTOCOL.md ("not_joined", "rate_limited", …).
+type ServerError struct {
+	Code    string
+	Message string
+	// RetryAfter is set with rate_limited: when to try again.
+	RetryAfter time.Duration
+}
+
+// Error implements error.
+func (e *ServerError) Error() string { return "parley: " + e.Code + ": " + e.Message }
+
+// CloseError is how a connection ended when the server closed it with a
+// WebSocket close frame.
+type CloseError struct {
+	Code   int
+	Reason string
+}
+
+// Error implements error.
+func (e *CloseError) Error() string {
+	return fmt.Sprintf("parley: connection closed with %d: %s", e.Code, e.Reason)
+}
+
+// RecoveryError reports that a re-join could not replay everything missed
+// in Room: more than the server's recovery window happened while the client
+// was away. Events after LastSeq flow again; page the gap with history.
+type RecoveryError struct {
+	Room    string
+	Since   int64
+	LastSeq int64
+}
+
+// Error implements error.
+func (e *RecoveryError) Error() string {
+	return fmt.Sprintf("parley: room %q: events %d to %d could not be recovered", e.Room, e.Since+1, e.LastSeq)
+}
+
+// Sentinel errors. Check them with errors.Is.
+var (
+	// ErrClosed is returned by requests on a client that was closed or
+	// whose connection ended for good.
+	ErrClosed = errors.New("parley: client closed")
+	// ErrDisconnected is returned by a request other than Send and Private
+	// whose connection ended before the reply came. The request may or may
+	// not have taken effect; with Reconnect on it is safe to retry.
+	ErrDisconnected = errors.New("parley: connection lost before the reply")
+)
