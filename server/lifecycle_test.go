@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -141,5 +142,23 @@ func TestSlowReaderIsDisconnectedWhileTheRoomKeepsFlowing(t *testing.T) {
 	}
 	if ne, ok := closeErr.(net.Error); ok && ne.Timeout() {
 		t.Fatalf("slow reader's connection was not closed")
+	}
+}
+
+func TestMetricsEndpointCountsTraffic(t *testing.T) {
+	ts := testutil.StartServer(t, nil)
+	c := connect(t, ts, "alice", "lobby")
+	c.Send("chat", "1", map[string]any{"room": "lobby", "text": "counted"})
+	c.Expect("ack")
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"parley_connections 1", "parley_store_append_seconds_count 1", "parley_rooms 1", "parley_users_online 1"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }

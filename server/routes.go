@@ -17,6 +17,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /protocol/v1.schema.json", schema)
+	if s.cfg.MetricsAddr == "" {
+		s.mux.Handle("GET /metrics", s.metrics.Handler())
+	}
 	s.registerAPI()
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/parley-chat/parley/internal/broker/memory"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/hub"
+	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/postgres"
 	"github.com/parley-chat/parley/internal/store/sqlite"
@@ -40,15 +41,16 @@ type Options struct {
 
 // Server is a Parley server. Create it with New, serve with Run or Serve.
 type Server struct {
-	cfg    config.Config
-	log    *slog.Logger
-	store  store.Store
-	broker broker.Broker
-	hub    *hub.Hub
-	ws     *ws.Server
-	auth   *authenticator
-	mux    *http.ServeMux
-	nodeID string
+	cfg     config.Config
+	log     *slog.Logger
+	store   store.Store
+	broker  broker.Broker
+	hub     *hub.Hub
+	ws      *ws.Server
+	auth    *authenticator
+	metrics *metrics.Metrics
+	mux     *http.ServeMux
+	nodeID  string
 
 	mu       sync.Mutex
 	draining bool
@@ -73,6 +75,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	}
 	s.store = st
 	s.broker = memory.New()
+	s.metrics = metrics.New(metrics.Gauges{
+		Rooms: func() float64 { return float64(s.hub.Stats().Rooms) },
+		Users: func() float64 { return float64(s.hub.Stats().Users) },
+	})
 	s.hub = hub.New(hub.Config{
 		MaxRoomName:      cfg.MaxRoomNameLength,
 		MaxMessageLength: cfg.MaxMessageLength,
@@ -81,6 +87,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		TypingTimeout:    cfg.TypingTimeout,
 		RecoveryWindow:   cfg.RecoveryWindow,
 		HistoryLimit:     cfg.HistoryLimit,
+		OnAppend:         s.metrics.StoreAppend,
 	}, st, s.broker, log)
 	s.auth, err = newAuthenticator(cfg, st)
 	if err != nil {
@@ -97,7 +104,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		RateMessages:      cfg.RateMessages,
 		RateBurst:         cfg.RateBurst,
 		ServerVersion:     Version,
-	}, s.hub, s.auth, s.nodeID, log, nil)
+	}, s.hub, s.auth, s.nodeID, log, s.metrics)
 	s.routes()
 	return s, nil
 }
@@ -158,6 +165,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"store", storeKind(s.cfg), "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if s.cfg.MetricsAddr != "" {
+		stopMetrics, err := s.serveMetrics(ctx)
+		if err != nil {
+			_ = hs.Close()
+			<-errc
+			s.Close()
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	var serveErr error
 	select {
@@ -193,6 +210,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("shut down cleanly")
 	return nil
+}
+
+// serveMetrics serves /metrics on its own listener (MetricsAddr), so it can
+// stay private while the main address is public. The returned func stops it.
+func (s *Server) serveMetrics(ctx context.Context) (func(), error) {
+	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("server: listen for metrics on %s: %w", s.cfg.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	ms := &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = ms.Serve(ln) }()
+	s.log.Info("metrics listening", "addr", ln.Addr().String())
+	return func() { _ = ms.Close(); <-done }, nil
 }
 
 // Close releases the hub, broker and store. Serve calls it; call it directly

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/protocol"
@@ -45,7 +46,7 @@ func (c *Client) chat(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		return protocol.Errorf(protocol.CodeNotJoined, "join room %q before sending to it", key)
 	}
 	u := c.ident.User
-	ev, dup, err := c.hub.store.Append(ctx, store.NewMessage{
+	ev, dup, err := c.append(ctx, store.NewMessage{
 		Room: key, Sender: u.ID, SenderName: u.Name, Guest: u.Guest, ClientID: body.ClientID, Text: body.Text,
 	})
 	if err != nil {
@@ -60,6 +61,14 @@ func (c *Client) chat(ctx context.Context, env protocol.Envelope) *protocol.Erro
 	c.stopTyping(ctx, r)
 	c.hub.publishRoom(ctx, key, kindStored, ev.Seq, c.id, encodeEvent(ev))
 	return nil
+}
+
+// append stores a message durably and reports the time it took.
+func (c *Client) append(ctx context.Context, m store.NewMessage) (store.Event, bool, error) {
+	start := time.Now()
+	ev, dup, err := c.hub.store.Append(ctx, m)
+	c.hub.cfg.OnAppend(time.Since(start), err)
+	return ev, dup, err
 }
 
 // private stores a message in the two users' direct conversation and delivers
@@ -89,7 +98,7 @@ func (c *Client) private(ctx context.Context, env protocol.Envelope) *protocol.E
 	if err != nil {
 		return c.storeError("private", store.DirectRoomName(u.ID, to), err)
 	}
-	ev, dup, err := c.hub.store.Append(ctx, store.NewMessage{
+	ev, dup, err := c.append(ctx, store.NewMessage{
 		Room: dm.Name, Sender: u.ID, SenderName: u.Name, Guest: u.Guest, ClientID: body.ClientID, Text: body.Text,
 	})
 	if err != nil {

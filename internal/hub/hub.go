@@ -34,6 +34,9 @@ type Config struct {
 	// GapTimeout is how long a room waits for an out-of-order stored event
 	// before reading the missing ones from the store; default 250ms.
 	GapTimeout time.Duration
+	// OnAppend, when set, is told how long each durable append took (the
+	// sender's wait before its ack) and whether it failed; for metrics.
+	OnAppend func(d time.Duration, err error)
 }
 
 func (c *Config) setDefaults() {
@@ -53,6 +56,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.GapTimeout <= 0 {
 		c.GapTimeout = 250 * time.Millisecond
+	}
+	if c.OnAppend == nil {
+		c.OnAppend = func(time.Duration, error) {}
 	}
 }
 

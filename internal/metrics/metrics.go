@@ -1,0 +1,111 @@
+// Package metrics exposes Parley's Prometheus metrics on a private registry
+// (never the global one, so an embedding program's metrics do not mix with
+// ours). It implements the transport's and the hub's metric hooks.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds every collector. Its methods are safe for concurrent use and
+// cost an atomic add or two, so they sit on the hot path.
+type Metrics struct {
+	reg         *prometheus.Registry
+	connsOpen   prometheus.Gauge
+	connsTotal  prometheus.Counter
+	closes      *prometheus.CounterVec
+	framesIn    prometheus.Counter
+	framesOut   prometheus.Counter
+	bytesOut    prometheus.Counter
+	slowClients prometheus.Counter
+	appendDur   prometheus.Histogram
+	appendErrs  prometheus.Counter
+}
+
+// Gauges reports sizes sampled when /metrics is scraped.
+type Gauges struct {
+	Rooms func() float64 // rooms with a local member
+	Users func() float64 // users with a local connection
+}
+
+// New builds the collectors, with Go runtime and process metrics.
+func New(g Gauges) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "parley_connections", Help: "Open WebSocket connections."}),
+		connsTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_connections_total", Help: "WebSocket connections accepted."}),
+		closes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_disconnects_total", Help: "WebSocket connections ended, by close code (0: none)."}, []string{"code"}),
+		framesIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_frames_received_total", Help: "Frames received from clients."}),
+		framesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_frames_sent_total", Help: "Frames written to clients."}),
+		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_frame_bytes_sent_total", Help: "Payload bytes written to clients."}),
+		slowClients: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_slow_clients_total", Help: "Clients disconnected because their send queue overflowed."}),
+		appendDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "parley_store_append_seconds", Help: "Time to store a message durably (the wait before its ack).",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1}}),
+		appendErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_store_append_errors_total", Help: "Messages the store failed to save (the sender got an error)."}),
+	}
+	m.reg.MustRegister(m.connsOpen, m.connsTotal, m.closes, m.framesIn, m.framesOut, m.bytesOut,
+		m.slowClients, m.appendDur, m.appendErrs,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if g.Rooms != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_rooms", Help: "Rooms with at least one member connected to this node."}, g.Rooms))
+	}
+	if g.Users != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_users_online", Help: "Users with at least one connection to this node."}, g.Users))
+	}
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry returns the private registry, for embedding programs.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ConnOpened counts a new connection.
+func (m *Metrics) ConnOpened() { m.connsOpen.Inc(); m.connsTotal.Inc() }
+
+// ConnClosed counts an ended connection by its close code.
+func (m *Metrics) ConnClosed(code int) {
+	m.connsOpen.Dec()
+	m.closes.WithLabelValues(strconv.Itoa(code)).Inc()
+}
+
+// FrameIn counts a frame received.
+func (m *Metrics) FrameIn() { m.framesIn.Inc() }
+
+// FramesOut counts frames written in one batch.
+func (m *Metrics) FramesOut(n, bytes int) {
+	m.framesOut.Add(float64(n))
+	m.bytesOut.Add(float64(bytes))
+}
+
+// SlowClient counts a client cut off for reading too slowly.
+func (m *Metrics) SlowClient() { m.slowClients.Inc() }
+
+// StoreAppend records how long a durable append took and whether it failed.
+func (m *Metrics) StoreAppend(d time.Duration, err error) {
+	if err != nil {
+		m.appendErrs.Inc()
+		return
+	}
+	m.appendDur.Observe(d.Seconds())
+}
