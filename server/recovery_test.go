@@ -3,8 +3,8 @@ package server_test
 import (
 	"fmt"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/testutil"
@@ -131,5 +131,5 @@ func TestRetriedSendIsStoredOnce(t *testing.T) {
 		t.Fatalf("retry ack %+v, first %+v", again, first)
 	}
 	b.Expect("message")
-	b.ExpectNone(100*time.Millisecond)
+	b.ExpectNone(100 * time.Millisecond)
 }
