@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/testutil/pgtest"
 )
 
 // BenchmarkAppend measures committed appends from many goroutines to a few
@@ -17,7 +18,7 @@ import (
 //	go test -run '^$' -bench Append -cpu 2 -benchtime 5000x ./internal/store/postgres
 func BenchmarkAppend(b *testing.B) {
 	ctx := context.Background()
-	s := openAt(b, freshSchema(b))
+	s := openAt(b, pgtest.FreshSchema(b))
 	const rooms = 8
 	for i := range rooms {
 		if _, err := s.CreateRoom(ctx, store.Room{Name: fmt.Sprint("room", i)}); err != nil {

@@ -2,80 +2,27 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
 
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/internal/migration"
 	"github.com/parley-chat/parley/internal/store/storetest"
+	"github.com/parley-chat/parley/internal/testutil/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// envURL names the variable that points the tests at a PostgreSQL server.
-const envURL = "PARLEY_TEST_POSTGRES_URL"
-
-// freshSchema creates an empty schema for the test, drops it when the test
-// ends, and returns a URL whose connections use it (search_path).
-func freshSchema(tb testing.TB) string {
-	tb.Helper()
-	base := os.Getenv(envURL)
-	if base == "" {
-		tb.Skip("PostgreSQL tests skipped: set " + envURL + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them")
-	}
-	ctx := context.Background()
-	// Parse as a pool URL so pool_* settings in it are understood (and not
-	// sent to the server as run-time parameters).
-	cfg, err := pgxpool.ParseConfig(base)
-	if err != nil {
-		tb.Fatalf("parse %s: %v", envURL, err)
-	}
-	admin, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
-	if err != nil {
-		tb.Fatalf("connect to %s: %v", envURL, err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "parley_test_" + hex.EncodeToString(b[:])
-	// schema is made of hex digits only, so building the statement is safe;
-	// identifiers cannot be bound as parameters.
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close(ctx)
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("parse %s: %v", envURL, err)
-	}
-	q := u.Query()
-	// Unknown URL parameters become run-time parameters of each
-	// connection, so every pooled connection gets this search_path.
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // openAt opens the store at dbURL and closes it when the test ends
-// (registered after freshSchema's cleanup, so it runs before the drop).
+// (registered after pgtest.FreshSchema's cleanup, so it runs before the drop).
 func openAt(tb testing.TB, dbURL string) *Store {
 	tb.Helper()
 	s, err := Open(context.Background(), dbURL, nil)
@@ -87,14 +34,14 @@ func openAt(tb testing.TB, dbURL string) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	if os.Getenv(envURL) == "" {
-		freshSchema(t) // skips with the how-to message
+	if os.Getenv(pgtest.EnvURL) == "" {
+		pgtest.FreshSchema(t) // skips with the how-to message
 	}
-	storetest.Run(t, func(t *testing.T) store.Store { return openAt(t, freshSchema(t)) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openAt(t, pgtest.FreshSchema(t)) })
 }
 
 func TestSchemaTooNew(t *testing.T) {
-	dbURL := freshSchema(t)
+	dbURL := pgtest.FreshSchema(t)
 	s := openAt(t, dbURL)
 	if _, err := s.pool.Exec(context.Background(), `INSERT INTO schema_version (version) VALUES (999)`); err != nil {
 		t.Fatal(err)
@@ -111,7 +58,7 @@ func TestSchemaTooNew(t *testing.T) {
 // TestConcurrentOpenMigratesOnce starts several nodes on one fresh schema
 // at the same moment: the advisory lock must let exactly one migrate.
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
-	dbURL := freshSchema(t)
+	dbURL := pgtest.FreshSchema(t)
 	const nodes = 4
 	var wg sync.WaitGroup
 	stores := make([]*Store, nodes)
@@ -157,7 +104,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 }
 
 func TestDurableAcrossReopen(t *testing.T) {
-	dbURL := freshSchema(t)
+	dbURL := pgtest.FreshSchema(t)
 	ctx := context.Background()
 	s, err := Open(ctx, dbURL, nil)
 	if err != nil {
