@@ -113,7 +113,7 @@ func (a *authenticator) identify(ctx context.Context, token string) (auth.Identi
 				if errors.Is(err, store.ErrNotFound) {
 					return auth.Identity{}, fmt.Errorf("the session was signed out: %w", auth.ErrInvalidToken)
 				}
-				return auth.Identity{}, fmt.Errorf("server: check session: %w", err)
+				return auth.Identity{}, fmt.Errorf("server: check session: %w: %w", ws.ErrUnavailable, err)
 			}
 			return id, nil
 		}

@@ -22,6 +22,13 @@ func TestShutdownSends1001(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- ts.Stop(t) }()
 	for _, c := range []*testutil.Client{a, b} {
+		var notice struct {
+			Text string `json:"text"`
+		}
+		c.Expect("system").Decode(t, &notice)
+		if notice.Text == "" {
+			t.Fatalf("empty shutdown notice")
+		}
 		if code := c.ExpectClose(); code != 1001 {
 			t.Fatalf("close code = %d, want 1001", code)
 		}

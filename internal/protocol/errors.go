@@ -33,6 +33,7 @@ const (
 	ClosePolicyViolation = 1008 // a persistent abuse of limits
 	CloseTooBig          = 1009 // a frame larger than max_frame_bytes
 	CloseInternalError   = 1011 // an unexpected server fault
+	CloseTryAgainLater   = 1013 // the server could not check credentials now; retry with backoff
 
 	CloseUnauthorized    = 4001 // no valid token within the auth deadline, or it was rejected
 	CloseTokenExpired    = 4002 // the session's token expired and no fresh one came

@@ -14,6 +14,11 @@ import (
 // frame, which is how browsers authenticate.
 var ErrNoCredentials = errors.New("ws: no credentials in request")
 
+// ErrUnavailable is wrapped by an Authenticator that could not check the
+// credentials (its store did not answer). The request is then refused with
+// 503 rather than 401, so clients retry instead of signing in again.
+var ErrUnavailable = errors.New("ws: authentication unavailable")
+
 // Principal is an authenticated connection owner.
 type Principal struct {
 	hub.Identity

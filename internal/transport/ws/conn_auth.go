@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/parley-chat/parley/internal/protocol"
@@ -27,6 +28,11 @@ func (c *conn) awaitAuth(ctx context.Context) (Principal, bool) {
 		return Principal{}, false
 	}
 	p, err := c.s.auth.Token(ctx, body.Token)
+	if errors.Is(err, ErrUnavailable) {
+		c.s.log.Warn("cannot authenticate a WebSocket", "conn", c.id, "err", err)
+		c.Close(protocol.CloseTryAgainLater, "authentication is unavailable; retry shortly")
+		return Principal{}, false
+	}
 	if err != nil {
 		c.Close(protocol.CloseUnauthorized, "invalid token")
 		return Principal{}, false

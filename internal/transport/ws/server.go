@@ -205,6 +205,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	principal, err := s.auth.Request(r.Context(), r)
 	preAuth := errors.Is(err, ErrNoCredentials)
 	if err != nil && !preAuth {
+		if errors.Is(err, ErrUnavailable) {
+			s.log.Warn("cannot authenticate a WebSocket", "err", err)
+			writeHTTPError(w, http.StatusServiceUnavailable, "authentication is unavailable; retry shortly")
+			return
+		}
 		writeHTTPError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
@@ -254,7 +259,11 @@ func (s *Server) Drain(ctx context.Context) error {
 		open = append(open, c)
 	}
 	s.mu.Unlock()
+	// Chat UIs show the notice; clients reconnect on 1001 with backoff.
+	notice := protocol.Encode(protocol.TypeSystem, "", protocol.SystemBody{
+		Text: "The server is restarting; reconnecting in a moment."})
 	for _, c := range open {
+		c.Send(notice)
 		c.Close(protocol.CloseGoingAway, "server is shutting down")
 	}
 	done := make(chan struct{})
