@@ -20,8 +20,9 @@ type Handler func(data []byte)
 
 // Subscription is an active interest in one subject.
 type Subscription interface {
-	// Unsubscribe stops delivery. After it returns the handler is not called
-	// again. It is safe to call more than once.
+	// Unsubscribe stops delivery: events published after it returns do not
+	// reach the handler (one already being delivered may still finish). It is
+	// safe to call more than once.
 	Unsubscribe() error
 }
 
