@@ -12,5 +12,6 @@ func (s *Server) registerAPI() {
 		Log:      s.log,
 		Identify: s.auth.identify,
 		Issuer:   s.auth.issuer,
+		Live:     s.hub,
 	}).Register(s.mux)
 }

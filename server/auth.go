@@ -134,9 +134,10 @@ func (a *authenticator) identify(ctx context.Context, token string) (auth.Identi
 func principal(id auth.Identity) ws.Principal {
 	return ws.Principal{
 		Identity: hub.Identity{
-			User:  protocol.User{ID: id.UserID, Name: id.Name, Guest: id.Guest},
-			Rooms: id.Rooms,
-			Admin: id.Admin,
+			User:      protocol.User{ID: id.UserID, Name: id.Name, Guest: id.Guest},
+			Rooms:     id.Rooms,
+			Admin:     id.Admin,
+			SessionID: id.SessionID,
 		},
 		ExpiresAt: id.ExpiresAt,
 	}

@@ -46,7 +46,25 @@ type Deps struct {
 	// Limiter throttles sign-in attempts; nil builds one allowing
 	// Config.LoginRatePerMinute attempts per account and per address.
 	Limiter *auth.LoginLimiter
+	// Live tells open WebSocket connections about changes made here; nil
+	// when the API runs without a hub (then open connections learn of a
+	// removal or sign-out only when they reconnect).
+	Live Live
 }
+
+// Live is what the API needs from the real-time side: the hub.
+type Live interface {
+	// RemovedFromRoom takes a user's open connections out of a room.
+	RemovedFromRoom(ctx context.Context, room, userID string)
+	// SignedOut closes the connections opened with a revoked session.
+	SignedOut(ctx context.Context, userID, sessionID string)
+}
+
+// noLive is Live when there is no hub.
+type noLive struct{}
+
+func (noLive) RemovedFromRoom(context.Context, string, string) {}
+func (noLive) SignedOut(context.Context, string, string)       {}
 
 // API is the /api/v1 handler set. Create it with New and mount it with
 // Register. It is safe for concurrent use.
@@ -58,6 +76,7 @@ type API struct {
 	issuer   *auth.Issuer
 	hasher   *auth.Hasher
 	limiter  *auth.LoginLimiter
+	live     Live
 	now      func() time.Time
 }
 
@@ -72,7 +91,11 @@ func New(d Deps) *API {
 		issuer:   d.Issuer,
 		hasher:   d.Hasher,
 		limiter:  d.Limiter,
+		live:     d.Live,
 		now:      time.Now,
+	}
+	if a.live == nil {
+		a.live = noLive{}
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

@@ -330,7 +330,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	var sessionID string
+	var sessionID, userID string
 	switch {
 	case bearer(r) != "":
 		id, err := a.caller(r)
@@ -343,7 +343,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 				"this token was not issued by Parley; it has no session to sign out"))
 			return
 		}
-		sessionID = id.SessionID
+		sessionID, userID = id.SessionID, id.UserID
 	case req.RefreshToken != "":
 		sess, err := a.store.SessionByTokenHash(ctx, auth.HashRefreshToken(req.RefreshToken))
 		if errors.Is(err, store.ErrNotFound) {
@@ -354,7 +354,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, fmt.Errorf("api: sign out: %w", err))
 			return
 		}
-		sessionID = sess.ID
+		sessionID, userID = sess.ID, sess.UserID
 	default:
 		a.fail(w, r, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
 			"send the access token as a bearer token, or the refresh token in the body"))
@@ -364,6 +364,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fmt.Errorf("api: sign out session %q: %w", sessionID, err))
 		return
 	}
+	a.live.SignedOut(ctx, userID, sessionID)
 	w.WriteHeader(http.StatusNoContent)
 }
 

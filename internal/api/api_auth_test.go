@@ -84,9 +84,12 @@ func TestSignOutRevokesTheTokenOnTheWebSocket(t *testing.T) {
 	ts := testutil.StartServer(t, nil)
 	carol := signUp(t, ts, "carol")
 	c := dialAs(t, ts, carol.AccessToken)
-	c.Close()
 	if status, body, _ := do(t, ts, "POST", "/api/v1/auth/logout", "", carol.AccessToken); status != 204 {
 		t.Fatalf("logout = %d %s", status, body)
+	}
+	// The connection opened with the session is closed at once.
+	if code := c.ExpectClose(); code != 4001 {
+		t.Fatalf("open connection closed with %d after sign-out, want 4001", code)
 	}
 	_, resp, err := ts.DialWith(t, "/ws", testutil.DialOptions{Header: bearerHeader(carol.AccessToken)})
 	if err == nil {

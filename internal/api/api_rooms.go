@@ -445,5 +445,11 @@ func (a *API) deleteMember(w http.ResponseWriter, r *http.Request, id auth.Ident
 		a.fail(w, r, fmt.Errorf("api: remove %q from %q: %w", target, key, err))
 		return
 	}
+	if ra.room.Private || !self {
+		// A removed member stops reading and writing at once; someone
+		// leaving a public room keeps the connections they have joined
+		// with until they leave them.
+		a.live.RemovedFromRoom(ctx, key, target)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/testutil"
 )
@@ -90,7 +91,18 @@ func TestPrivateRoomIsForMembersOnHTTPAndWebSocket(t *testing.T) {
 	runScenarios(t, ts, []scenario{
 		{name: "alice sees bob's message", method: "GET", path: secret + "/messages?limit=1", token: alice.AccessToken,
 			want: 200, contains: []string{"thanks for the invite"}, notContains: []string{"for members only"}},
+		{name: "alice removes bob", method: "DELETE", path: secret + "/members/" + bob.User.ID, token: alice.AccessToken, want: 204},
 	})
+	// Bob's open connection is taken out of the room at once: he is told,
+	// and can no longer write to it or read what follows.
+	if f := bc.Expect("left", append(skip, "message", "ack")...); !strings.Contains(string(f.Body), `"room":"secret"`) || f.ID != "" {
+		t.Fatalf("left frame %s", f.Raw)
+	}
+	wsRefused(t, bc, "chat", map[string]any{"room": "secret", "text": "still here?"}, "not_joined")
+	wsRefused(t, bc, "join", map[string]any{"room": "secret"}, "forbidden")
+	ac.Send("chat", "c3", map[string]any{"room": "secret", "text": "bob is gone"})
+	ac.Expect("ack", append(skip, "message")...)
+	bc.ExpectNone(200*time.Millisecond, skip...)
 }
 
 // TestRoomRoles: members may not manage a room; admins invite and remove

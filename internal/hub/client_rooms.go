@@ -271,3 +271,17 @@ func (c *Client) leaveRoom(ctx context.Context, r *room) {
 		c.hub.releaseRoom(r)
 	}
 }
+
+// removedFrom takes the connection out of a room whose membership was
+// revoked and tells the client with a left frame (no id: not a reply).
+func (c *Client) removedFrom(key string) {
+	c.mu.Lock()
+	r := c.rooms[key]
+	delete(c.rooms, key)
+	c.mu.Unlock()
+	if r == nil {
+		return
+	}
+	c.leaveRoom(context.Background(), r)
+	c.reply(protocol.TypeLeft, "", protocol.RoomBody{Room: key})
+}

@@ -81,6 +81,9 @@ type Identity struct {
 	Rooms []string
 	// Admin may moderate every room.
 	Admin bool
+	// SessionID is the sign-in session behind the token, when there is one;
+	// signing out closes the connections that carry it.
+	SessionID string
 }
 
 const shardCount = 32
@@ -208,24 +211,63 @@ func (h *Hub) removeUserConn(c *Client) {
 	}
 }
 
-// deliverToUser hands a private event to every local connection of uid.
+// deliverToUser hands a private event to every local connection of uid, or
+// carries out a control event on them.
 func (h *Hub) deliverToUser(uid string, data []byte) {
-	_, _, exclude, frame, err := unpackEvent(data)
+	kind, _, exclude, frame, err := unpackEvent(data)
 	if err != nil {
 		h.log.Warn("dropping malformed user event", "user", uid, "err", err)
 		return
 	}
 	s := &h.users[h.shard(uid)]
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := s.users[uid]
 	if u == nil {
+		s.mu.Unlock()
 		return
 	}
+	if kind == kindRemoved || kind == kindSignedOut {
+		targets := make([]*Client, 0, len(u.clients))
+		for c := range u.clients {
+			targets = append(targets, c)
+		}
+		s.mu.Unlock()
+		// Acting takes room locks and publishes, so it runs without the
+		// shard lock (see LOCKING.md).
+		for _, c := range targets {
+			if kind == kindRemoved {
+				c.removedFrom(string(frame))
+			} else if c.ident.SessionID == string(frame) {
+				c.out.Close(protocol.CloseUnauthorized, "signed out")
+			}
+		}
+		return
+	}
+	defer s.mu.Unlock()
 	for c := range u.clients {
 		if c.id != exclude {
 			c.out.Send(frame)
 		}
+	}
+}
+
+// RemovedFromRoom takes uid's live connections out of room, on every node,
+// after their membership was revoked: a removed member must not keep reading
+// or writing a private room through a connection opened before.
+func (h *Hub) RemovedFromRoom(ctx context.Context, room, uid string) {
+	if err := h.broker.Publish(ctx, userSubject(uid), packEvent(kindRemoved, 0, "", []byte(room))); err != nil {
+		h.log.Warn("publishing a removal", "room", room, "user", uid, "err", err)
+	}
+}
+
+// SignedOut closes, on every node, the connections that authenticated with
+// the given sign-in session, which has just been revoked.
+func (h *Hub) SignedOut(ctx context.Context, uid, sessionID string) {
+	if sessionID == "" {
+		return
+	}
+	if err := h.broker.Publish(ctx, userSubject(uid), packEvent(kindSignedOut, 0, "", []byte(sessionID))); err != nil {
+		h.log.Warn("publishing a sign-out", "user", uid, "err", err)
 	}
 }
 

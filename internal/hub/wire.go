@@ -17,6 +17,11 @@ import (
 const (
 	kindStored    byte = 's'
 	kindEphemeral byte = 'e'
+	// Control events go to a user's subject and act on that user's
+	// connections instead of being delivered; the frame names the target
+	// (a room for kindRemoved, a session id for kindSignedOut).
+	kindRemoved   byte = 'r'
+	kindSignedOut byte = 'x'
 )
 
 const headerFixed = 1 + 8 + 1
