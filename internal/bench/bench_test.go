@@ -1,0 +1,198 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/testutil"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// startServer runs an in-process server with the limits the tool's own
+// child server gets (ChildArgs). A test binary cannot re-exec "parley
+// serve", so the child-process path is exercised by the real runs only.
+func startServer(t *testing.T) *testutil.TestServer {
+	t.Helper()
+	return testutil.StartServer(t, func(c *config.Config) {
+		c.RateMessages = 100000
+		c.RateBurst = 100000
+		c.MaxConnsPerUser = 100000
+	})
+}
+
+func run(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	cfg.ServerURL = startServer(t).WSURL
+	var progress bytes.Buffer
+	cfg.Progress = &progress
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	t.Logf("\n%s", text.String())
+	path := filepath.Join(t.TempDir(), "report.json")
+	if err := rep.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("the JSON report does not decode: %v", err)
+	}
+	return rep
+}
+
+func checkLatency(t *testing.T, what string, l Latency) {
+	t.Helper()
+	if l.Count == 0 || l.P50 < 0 || l.P50 > l.P99 || l.P99 > l.Max {
+		t.Errorf("%s latency %+v: want samples and 0 <= p50 <= p99 <= max", what, l)
+	}
+}
+
+func checkUsage(t *testing.T, what string, u Usage) {
+	t.Helper()
+	if u.Seconds <= 0 || u.ClientCPU < 0 || u.ClientRSS <= 0 {
+		t.Errorf("%s usage %+v: want positive time and memory, non-negative CPU", what, u)
+	}
+	if u.ServerCPU != nil {
+		t.Errorf("%s: server CPU %v reported with no server pid", what, *u.ServerCPU)
+	}
+}
+
+func checkRatio(t *testing.T, what string, r float64) {
+	t.Helper()
+	if r < 0 || r > 1 {
+		t.Errorf("%s delivered ratio %v outside [0,1]", what, r)
+	}
+}
+
+func TestIdle(t *testing.T) {
+	rep := run(t, Config{Scenarios: []string{ScenarioIdle}, Conns: 50, Duration: time.Millisecond})
+	r := rep.Idle
+	if r == nil || r.Conns != 50 || r.ConnectSeconds <= 0 || r.ConnectRate <= 0 {
+		t.Fatalf("idle result %+v", r)
+	}
+	if r.ServerBytesPerConn != nil || r.ServerRSSBefore != nil {
+		t.Errorf("server memory reported with no server pid")
+	}
+	checkUsage(t, "connect", r.Connect)
+	checkUsage(t, "hold", r.Hold)
+}
+
+func TestFanout(t *testing.T) {
+	rep := run(t, Config{Scenarios: []string{ScenarioFanout}, Members: 20, Rates: []float64{20, 50}, StepDuration: time.Second})
+	r := rep.Fanout
+	if r == nil || r.Members != 20 || len(r.Steps) != 2 {
+		t.Fatalf("fanout result %+v", r)
+	}
+	for _, s := range r.Steps {
+		if s.Sent == 0 || s.Acked == 0 || s.Delivered == 0 || s.DeliveriesPerSec <= 0 || s.SendRate <= 0 {
+			t.Errorf("step %g: %+v: want sends, acks and deliveries", s.Rate, s)
+		}
+		checkRatio(t, "fanout", s.DeliveredRatio)
+		checkLatency(t, "fanout delivery", s.Latency)
+		checkLatency(t, "fanout ack", s.Ack)
+		checkUsage(t, "fanout step", s.Usage)
+	}
+	if r.Best != nil && (*r.Best != 20 && *r.Best != 50) {
+		t.Errorf("best rate %v is not one of the steps", *r.Best)
+	}
+}
+
+func TestChat(t *testing.T) {
+	rep := run(t, Config{Scenarios: []string{ScenarioChat}, Rooms: 5, Members: 2, Rates: []float64{5}, Duration: 2 * time.Second})
+	r := rep.Chat
+	if r == nil || r.Rooms != 5 || r.Members != 2 || len(r.Steps) != 1 {
+		t.Fatalf("chat result %+v", r)
+	}
+	s := r.Steps[0]
+	if s.Acked == 0 || s.Delivered == 0 || s.DeliveriesPerSec <= 0 {
+		t.Errorf("chat step %+v: want acks and deliveries", s)
+	}
+	checkRatio(t, "chat", s.DeliveredRatio)
+	checkLatency(t, "chat ack", s.Ack)
+	checkLatency(t, "chat delivery", s.Delivery)
+	checkUsage(t, "chat", s.Usage)
+}
+
+func TestStorm(t *testing.T) {
+	rep := run(t, Config{Scenarios: []string{ScenarioStorm}, Conns: 50})
+	r := rep.Storm
+	if r == nil || r.Clients != 50 || r.Cut != 50 {
+		t.Fatalf("storm result %+v", r)
+	}
+	if r.ConnectRate <= 0 || r.ReconnectSeconds <= 0 || r.ReconnectRate <= 0 || r.RecoverySeconds <= 0 {
+		t.Errorf("storm timings %+v: want positive", r)
+	}
+	if r.SentWhileAway != 5*stormMessages || r.Expected != 50*stormMessages || r.Recovered != r.Expected {
+		t.Errorf("storm recovered %d of %d (sent %d): want all", r.Recovered, r.Expected, r.SentWhileAway)
+	}
+	if r.Duplicates != 0 || r.OutOfOrder != 0 {
+		t.Errorf("storm: %d duplicates, %d out of order; want none", r.Duplicates, r.OutOfOrder)
+	}
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	if _, err := Run(context.Background(), Config{ServerURL: "http://x"}); err == nil {
+		t.Error("an http URL was accepted")
+	}
+	rep, err := Run(context.Background(), Config{ServerURL: "ws://127.0.0.1:1", Scenarios: []string{"nope"}})
+	if err == nil || !strings.Contains(err.Error(), "unknown scenario") || len(rep.Errors) != 1 {
+		t.Errorf("unknown scenario: %v", err)
+	}
+}
+
+func TestLoopbackAndLimits(t *testing.T) {
+	for host, want := range map[string]bool{"localhost": true, "127.0.0.1": true, "127.1.2.3": true, "::1": true,
+		"10.0.0.1": false, "example.com": false, "": false} {
+		if got := IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+	if err := CheckFileLimit(1 << 30); err == nil || !strings.Contains(err.Error(), "ulimit -n") {
+		t.Errorf("an impossible need passed the check: %v", err)
+	}
+	if err := CheckFileLimit(10); err != nil {
+		t.Errorf("10 files: %v", err)
+	}
+	e := &env{host: "127.0.0.1"}
+	if a := e.sourceAddr(0); a != nil {
+		t.Errorf("first connection pinned to %v", a)
+	}
+	if a := e.sourceAddr(connsPerSource * 2); a == nil || a.IP.String() != "127.0.0.3" {
+		t.Errorf("source address of connection %d = %v, want 127.0.0.3", connsPerSource*2, a)
+	}
+	if a := (&env{host: "::1"}).sourceAddr(connsPerSource * 2); a != nil {
+		t.Errorf("IPv6 server got source address %v", a)
+	}
+}
+
+func TestPayloadRoundTrip(t *testing.T) {
+	p := payload(3, padding)
+	step, age, ok := parsePayload(p)
+	if !ok || step != 3 || age < 0 || age > time.Second {
+		t.Fatalf("parsePayload(%q) = %d, %v, %v", p, step, age, ok)
+	}
+	if _, _, ok := parsePayload("hello there"); ok {
+		t.Fatal("plain text parsed as a payload")
+	}
+}

@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-chat/parley/client"
+)
+
+func runChat(ctx context.Context, e *env) (*ChatResult, error) {
+	rooms := withDefault(e.cfg.Rooms, 500)
+	members := withDefault(e.cfg.Members, 4)
+	rates := e.cfg.Rates
+	if len(rates) == 0 {
+		rates = []float64{1, 5}
+	}
+	dur := e.cfg.Duration
+	if dur <= 0 {
+		dur = 10 * time.Second
+	}
+	n := rooms * members
+	steps := make([]*stepStats, len(rates))
+	for i := range steps {
+		steps[i] = new(stepStats)
+	}
+	var reconnects atomic.Int64
+	handler := receiver(steps, &reconnects)
+	roomOf := func(i int) string { return fmt.Sprintf("chat-%s-%d", e.run, i/members) }
+	var f fleet
+	defer f.close()
+
+	e.logf("chat: connecting %d rooms x %d members", rooms, members)
+	clients := make([]*client.Client, n)
+	took, err := e.connect(ctx, &f, n, func(i int) client.Options {
+		return client.Options{Name: fmt.Sprintf("chat%d", i), Handler: handler, Reconnect: true,
+			BackoffMin: 100 * time.Millisecond, BackoffMax: 2 * time.Second}
+	}, func(ctx context.Context, i int, c *client.Client) error {
+		clients[i] = c
+		_, err := c.Join(ctx, roomOf(i))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &ChatResult{Rooms: rooms, Members: members, ConnectSeconds: took.Seconds(), StepSeconds: dur.Seconds()}
+	for k, rate := range rates {
+		if ctx.Err() != nil {
+			break
+		}
+		st := steps[k]
+		start := stampNow()
+		a := e.meter.Sample()
+		rc := reconnects.Load()
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		for i, c := range clients {
+			wg.Go(func() { talk(ctx, c, roomOf(i), k, rate, dur, st) })
+		}
+		wg.Wait()
+		sendSecs := time.Since(t0)
+		expected := func() uint64 { return st.acked.Load() * uint64(members-1) }
+		drain(ctx, st, expected)
+		b := e.meter.Sample()
+		step := ChatStep{
+			Rate: rate, Sent: st.sent.Load(), Acked: st.acked.Load(), Failed: st.failed.Load(),
+			Expected: expected(), Delivered: st.delivered.Load(),
+			Ack: st.ack.Summary(), Delivery: st.latency.Summary(),
+			Reconnects: reconnects.Load() - rc, Usage: Between(a, b),
+		}
+		step.SendRate = float64(step.Acked) / sendSecs.Seconds()
+		step.DeliveredRatio = ratio(step.Delivered, step.Expected)
+		step.DeliveriesPerSec = deliveryRate(st, start, dur)
+		res.Steps = append(res.Steps, step)
+		e.logf("chat: %g msg/s each: %.0f sent/s, %.0f deliveries/s, ack p99 %.1f ms, delivery p99 %.1f ms",
+			rate, step.SendRate, step.DeliveriesPerSec, step.Ack.P99, step.Delivery.P99)
+	}
+	return res, nil
+}
+
+// talk sends at rate messages per second for d, each send waiting for its
+// ack as a person's client would. A member whose acks come slower than its
+// rate falls behind rather than bursting to catch up, so the achieved send
+// rate shows it.
+func talk(ctx context.Context, c *client.Client, room string, step int, rate float64, d time.Duration, st *stepStats) {
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	// A random phase spreads the members' sends over the interval.
+	next := start.Add(rand.N(interval))
+	for next.Sub(start) < d && ctx.Err() == nil {
+		if err := sleep(ctx, time.Until(next)); err != nil {
+			return
+		}
+		st.send(ctx, c, room, step)
+		next = next.Add(interval)
+		if now := time.Now(); next.Before(now) {
+			next = now
+		}
+	}
+}

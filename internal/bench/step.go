@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-chat/parley/client"
+)
+
+// stepStats collects one step of a rate-stepping scenario. Receivers find
+// their step from the payload, so a late delivery is counted where it
+// belongs.
+type stepStats struct {
+	sent, acked, failed atomic.Uint64
+	delivered           atomic.Uint64
+	lastDelivery        atomic.Int64 // stampNow of the latest delivery
+	latency             Histogram    // send to delivery
+	ack                 Histogram    // send to ack
+}
+
+// receiver returns the Handler that records deliveries into steps and
+// counts reconnects.
+func receiver(steps []*stepStats, reconnects *atomic.Int64) func(client.Event) {
+	return func(ev client.Event) {
+		switch ev.Type {
+		case client.EventMessage:
+			step, age, ok := parsePayload(ev.Message.Text)
+			if !ok || step < 0 || step >= len(steps) {
+				return
+			}
+			st := steps[step]
+			st.latency.Record(age)
+			st.delivered.Add(1)
+			now := stampNow()
+			for {
+				last := st.lastDelivery.Load()
+				if now <= last || st.lastDelivery.CompareAndSwap(last, now) {
+					break
+				}
+			}
+		case client.EventReconnected:
+			reconnects.Add(1)
+		}
+	}
+}
+
+// send sends one timed message and records its ack.
+func (st *stepStats) send(ctx context.Context, c *client.Client, room string, step int) {
+	st.sent.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	if _, err := c.Send(ctx, room, payload(step, padding)); err != nil {
+		st.failed.Add(1)
+		return
+	}
+	st.ack.Record(time.Since(t0))
+	st.acked.Add(1)
+}
+
+// drain waits until every expected delivery of a step has arrived, or
+// deliveries stop making progress for a second, or 10 s pass.
+func drain(ctx context.Context, st *stepStats, expected func() uint64) {
+	deadline := time.Now().Add(10 * time.Second)
+	last, lastChange := st.delivered.Load(), time.Now()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		d := st.delivered.Load()
+		if d >= expected() {
+			return
+		}
+		if d != last {
+			last, lastChange = d, time.Now()
+		} else if time.Since(lastChange) > time.Second {
+			return
+		}
+		_ = sleep(ctx, 20*time.Millisecond)
+	}
+}
+
+// deliveryRate is deliveries per second over the step: from its start to
+// the later of its sending window's end and its last delivery.
+func deliveryRate(st *stepStats, start int64, window time.Duration) float64 {
+	span := max(time.Duration(st.lastDelivery.Load()-start), window)
+	if span <= 0 {
+		return 0
+	}
+	return float64(st.delivered.Load()) / span.Seconds()
+}
+
+func ratio(got, want uint64) float64 {
+	if want == 0 {
+		return 0
+	}
+	return min(float64(got)/float64(want), 1)
+}
