@@ -21,6 +21,7 @@ const usage = `Parley: a self-hosted real-time chat and notification server.
 
 Usage:
   parley serve [flags]     run the server (parley serve -h lists every flag)
+  parley bench [flags]     load-test a server over loopback (parley bench -h)
   parley version           print the version
   parley help              show this help
 
@@ -41,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

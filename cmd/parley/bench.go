@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parley-chat/parley/internal/bench"
+)
+
+// Bounds on what one bench run may ask for, so a typo cannot turn the tool
+// into a flood.
+const (
+	maxBenchConns   = 100000
+	maxBenchRate    = 100000
+	maxBenchTimeout = time.Hour
+)
+
+const benchUsage = `Usage: parley bench --scenario NAME[,NAME...] [flags]
+
+Load-tests a Parley server over loopback with the Go client and prints a
+summary table; --json FILE also writes the results as JSON.
+
+Scenarios:
+  idle    N connections (--conns, default 10000), 10 to a room: server memory
+          per connection, time to connect them all, memory left after close
+  fanout  S members in one room (--members, default 2000) and one publisher
+          stepping through --rates (default 5,10,20,50,100,200 msg/s), each
+          for --step-duration (default 5s): deliveries/s, delivered ratio,
+          latency p50/p99/max and the highest step with >= 99.9% delivered
+          and p99 < 250 ms
+  chat    --rooms (default 500) x --members (default 4), every member sending
+          at each of --rates (default 1,5 msg/s) for --duration (default 10s):
+          deliveries/s, send-to-ack and send-to-delivery latency, server CPU
+  storm   --conns clients (default 10000) connected as fast as the server
+          takes them, then cut and reconnected all at once with recovery
+  all     every scenario in turn
+
+Without --server the tool starts its own server as a child process on a free
+loopback port with a temporary data directory, guests on and rate and
+per-user connection limits lifted, and stops it with SIGTERM at the end.
+With --server it drives that server, which must allow guests, high rates and
+many connections per user (see parley serve -h); give --server-pid to measure
+its CPU and memory.
+
+Each connection needs an open file (two when the server runs here too). If
+the tool reports "ulimit -n" too low, raise it in the shell first:
+  ulimit -n 65536
+
+Flags:
+`
+
+// benchCmd runs "parley bench".
+func benchCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("parley bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
+	var (
+		scenario    = fs.String("scenario", "", "scenarios to run, comma-separated: idle, fanout, chat, storm or all (required)")
+		conns       = fs.Int("conns", 0, "connections for idle and storm (default 10000)")
+		members     = fs.Int("members", 0, "room size: fanout subscribers (default 2000), chat members per room (default 4)")
+		rooms       = fs.Int("rooms", 0, "rooms for chat (default 500)")
+		rates       = fs.String("rates", "", "messages per second, comma-separated: fanout's publisher steps, chat's rate per member")
+		stepDur     = fs.Duration("step-duration", 0, "how long each fanout step sends (default 5s)")
+		duration    = fs.Duration("duration", 0, "how long each chat rate runs (default 10s) and idle holds its connections (default 5s)")
+		jsonPath    = fs.String("json", "", "also write the results as JSON to this file")
+		serverURL   = fs.String("server", "", "base URL of a running server, ws://127.0.0.1:8080 (default: start one)")
+		serverPID   = fs.Int("server-pid", 0, "process id of the --server, to read its CPU and memory from /proc")
+		timeout     = fs.Duration("timeout", 2*time.Minute, "hard cap on the whole run")
+		allowRemote = fs.Bool("allow-remote", false, "allow a --server that is not on this machine")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg := bench.Config{Conns: *conns, Members: *members, Rooms: *rooms,
+		StepDuration: *stepDur, Duration: *duration, Progress: stderr}
+	var err error
+	if cfg.Scenarios, err = parseScenarios(*scenario); err == nil {
+		cfg.Rates, err = parseRates(*rates)
+	}
+	if err == nil {
+		err = checkBenchBounds(cfg, *timeout)
+	}
+	if err == nil && *serverURL != "" {
+		cfg.ServerURL, err = benchServerURL(*serverURL, *allowRemote)
+	}
+	if err == nil && *serverPID != 0 && *serverURL == "" {
+		err = errors.New("--server-pid needs --server")
+	}
+	if err == nil {
+		err = bench.CheckFileLimit(bench.Need(cfg, false))
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "parley bench:", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	var child *bench.Child
+	if cfg.ServerURL == "" {
+		exe, err := os.Executable()
+		if err == nil {
+			child, err = bench.StartChild(ctx, exe)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "parley bench: start a server:", err)
+			return 1
+		}
+		cfg.ServerURL, cfg.Meter.ServerPID = child.URL, child.PID
+		fmt.Fprintf(stderr, "bench: started %s serve on %s (pid %d)\n", exe, child.URL, child.PID)
+	} else {
+		cfg.Meter.ServerPID = *serverPID
+	}
+	// The scenarios honour ctx, but a run must end even if something
+	// hangs past it: the watchdog stops the child and exits.
+	watchdog := time.AfterFunc(*timeout+30*time.Second, func() {
+		fmt.Fprintln(stderr, "parley bench: still running 30s past --timeout; giving up")
+		if child != nil {
+			_ = child.Stop()
+		}
+		os.Exit(3)
+	})
+	defer watchdog.Stop()
+
+	rep, runErr := bench.Run(ctx, cfg)
+	code := 0
+	if child != nil {
+		if err := child.Stop(); err != nil {
+			fmt.Fprintln(stderr, "parley bench:", err)
+		}
+		if runErr != nil {
+			fmt.Fprintf(stderr, "bench: server output (tail):\n%s\n", child.Logs())
+		}
+	}
+	if rep != nil {
+		rep.WriteText(stdout)
+		if *jsonPath != "" {
+			if err := rep.WriteJSON(*jsonPath); err != nil {
+				fmt.Fprintln(stderr, "parley bench:", err)
+				code = 1
+			}
+		}
+	}
+	if runErr != nil {
+		fmt.Fprintln(stderr, "parley bench:", runErr)
+		code = 1
+	}
+	return code
+}
+
+func parseScenarios(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("--scenario is required: idle, fanout, chat, storm or all")
+	}
+	var out []string
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+		case name == "all":
+			out = append(out, bench.Scenarios...)
+		case contains(bench.Scenarios, name):
+			out = append(out, name)
+		default:
+			return nil, fmt.Errorf("unknown scenario %q (want %s or all)", name, strings.Join(bench.Scenarios, ", "))
+		}
+	}
+	return out, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func parseRates(s string) ([]float64, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || r <= 0 || r > maxBenchRate {
+			return nil, fmt.Errorf("--rates: %q is not a rate between 0 and %d messages per second", f, maxBenchRate)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func checkBenchBounds(cfg bench.Config, timeout time.Duration) error {
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"--conns", cfg.Conns}, {"--members", cfg.Members}, {"--rooms", cfg.Rooms}} {
+		if v.n < 0 || v.n > maxBenchConns {
+			return fmt.Errorf("%s must be 1 to %d", v.name, maxBenchConns)
+		}
+	}
+	if cfg.Rooms*max(cfg.Members, 4) > maxBenchConns {
+		return fmt.Errorf("--rooms × --members must stay under %d connections", maxBenchConns)
+	}
+	if timeout <= 0 || timeout > maxBenchTimeout {
+		return fmt.Errorf("--timeout must be above 0 and at most %v", maxBenchTimeout)
+	}
+	if cfg.StepDuration < 0 || cfg.StepDuration > timeout || cfg.Duration < 0 || cfg.Duration > timeout {
+		return errors.New("--step-duration and --duration must be positive and within --timeout")
+	}
+	return nil
+}
+
+// benchServerURL checks a --server URL and returns its ws:// form. Only this
+// machine is allowed unless allowRemote: a load tool pointed at someone
+// else's server is an attack.
+func benchServerURL(s string, allowRemote bool) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("--server %q: want ws://host:port", s)
+	}
+	switch u.Scheme {
+	case "ws", "wss":
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("--server %q: want a ws://, wss://, http:// or https:// URL", s)
+	}
+	if !allowRemote && !bench.IsLoopback(u.Hostname()) {
+		return "", fmt.Errorf("--server %s is not on this machine (127.0.0.0/8, ::1 or localhost); pass --allow-remote if you own it", u.Hostname())
+	}
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/ws"), "/")
+	return u.String(), nil
+}
