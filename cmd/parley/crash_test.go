@@ -15,16 +15,30 @@ import (
 	"github.com/parley-chat/parley/internal/testutil"
 )
 
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
 // buildParley compiles this command once per test binary run.
 func buildParley(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "parley")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build parley: %v", err)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "parley-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "parley")
+		cmd := exec.Command("go", "build", "-o", builtBin, ".")
+		cmd.Stderr = os.Stderr
+		buildErr = cmd.Run()
+	})
+	if buildErr != nil {
+		t.Fatalf("build parley: %v", buildErr)
 	}
-	return bin
+	return builtBin
 }
 
 func freeAddr(t *testing.T) string {
@@ -175,4 +189,36 @@ func TestAcknowledgedMessagesSurviveKill9(t *testing.T) {
 		t.Errorf("history has %d messages, last_seq is %d: a gap", len(found), j.LastSeq)
 	}
 	t.Logf("after restart: %d stored (last_seq %d), all %d acknowledged present", len(found), j.LastSeq, want)
+}
+
+// TestSigtermDrainsAndExitsZero: on SIGTERM the binary closes every
+// WebSocket with 1001 and exits 0.
+func TestSigtermDrainsAndExitsZero(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped with -short")
+	}
+	bin := buildParley(t)
+	addr := freeAddr(t)
+	proc := startParley(t, bin, addr, t.TempDir())
+	c, _, err := testutil.DialURL(t, "ws://"+addr+"/ws/lobby?name=alice", testutil.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Expect("joined", "welcome")
+	if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := c.ExpectClose(); code != 1001 {
+		t.Fatalf("close code %d, want 1001", code)
+	}
+	done := make(chan error, 1)
+	go func() { done <- proc.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("parley exited with %v, want 0", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("parley still running 15s after SIGTERM")
+	}
 }

@@ -1,0 +1,110 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/parley-chat/parley/internal/broker/memory"
+	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/store/sqlite"
+)
+
+// recordingSender keeps the frames a connection was sent.
+type recordingSender struct {
+	mu     sync.Mutex
+	frames []protocol.Envelope
+}
+
+func (s *recordingSender) Send(frame []byte) bool {
+	var env protocol.Envelope
+	_ = json.Unmarshal(frame, &env)
+	s.mu.Lock()
+	s.frames = append(s.frames, env)
+	s.mu.Unlock()
+	return true
+}
+
+func (s *recordingSender) Close(int, string) {}
+
+func (s *recordingSender) last() protocol.Envelope {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.frames[len(s.frames)-1]
+}
+
+// newTestHub is a hub over a real SQLite store in a temporary directory.
+func newTestHub(t *testing.T) (*Hub, *sqlite.Store) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	b := memory.New()
+	h := New(Config{}, st, b, nil)
+	t.Cleanup(func() { h.Close(); b.Close() })
+	return h, st
+}
+
+func frame(typ, id string, body any) protocol.Envelope {
+	b, _ := json.Marshal(body)
+	return protocol.Envelope{Type: typ, ID: id, Body: b}
+}
+
+// TestStoreFailureReachesTheSender: when the store cannot save a message the
+// sender gets an error frame for it, never a silent drop or a false ack.
+func TestStoreFailureReachesTheSender(t *testing.T) {
+	h, st := newTestHub(t)
+	out := &recordingSender{}
+	ctx := context.Background()
+	c, err := h.Connect(ctx, "c1", Identity{User: protocol.User{ID: "guest:ann", Name: "ann", Guest: true}}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby"}))
+	if got := out.last(); got.Type != protocol.TypeJoined {
+		t.Fatalf("join answered %+v", got)
+	}
+	st.Close() // the database goes away
+	c.Handle(ctx, frame("chat", "c", protocol.ChatBody{Room: "lobby", Text: "lost?"}))
+	got := out.last()
+	var e protocol.ErrorBody
+	_ = json.Unmarshal(got.Body, &e)
+	if got.Type != protocol.TypeError || got.ID != "c" || e.Code != protocol.CodeUnavailable {
+		t.Fatalf("after a store failure the sender got %s %s %s, want an unavailable error for c", got.Type, got.ID, got.Body)
+	}
+}
+
+// TestEmptyRoomsAreReleased: a room lives in memory only while a local
+// connection is in it.
+func TestEmptyRoomsAreReleased(t *testing.T) {
+	h, _ := newTestHub(t)
+	ctx := context.Background()
+	var clients []*Client
+	for i, name := range []string{"ann", "bob"} {
+		c, err := h.Connect(ctx, "c"+name, Identity{User: protocol.User{ID: "guest:" + name, Name: name, Guest: true}}, &recordingSender{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby"}))
+		c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "room" + string(rune('a'+i))}))
+		clients = append(clients, c)
+	}
+	if st := h.Stats(); st.Rooms != 3 || st.Users != 2 {
+		t.Fatalf("stats %+v, want 3 rooms and 2 users", st)
+	}
+	clients[0].Handle(ctx, frame("leave", "l", protocol.RoomBody{Room: "rooma"}))
+	if st := h.Stats(); st.Rooms != 2 {
+		t.Fatalf("stats %+v after a leave, want 2 rooms", st)
+	}
+	for _, c := range clients {
+		c.Close()
+	}
+	if st := h.Stats(); st.Rooms != 0 || st.Users != 0 {
+		t.Fatalf("stats %+v after everyone left, want nothing", st)
+	}
+}
