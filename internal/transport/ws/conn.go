@@ -39,6 +39,7 @@ type conn struct {
 	limiter *rate.Limiter
 	client  *hub.Client
 	user    string
+	strikes int // frames refused by the rate limiter in a row; reader only
 
 	mu        sync.Mutex
 	queue     []outItem
@@ -193,10 +194,30 @@ func (c *conn) abort() {
 	_ = c.ws.NetConn().Close()
 }
 
-// run drives the session: authentication, welcome, the optional room of
-// /ws/{room}, then the read loop until the connection ends.
-func (c *conn) run(ctx context.Context, p Principal, preAuth bool, room string) {
-	defer c.teardown()
+// A session is set up on the HTTP handler's goroutine (start), then read on
+// a goroutine of its own (serve) while the handler returns. The HTTP
+// server's per-request state is then released instead of living as long as
+// the WebSocket, and the reading goroutine starts with a small stack that
+// the set-up work (JSON, store reads, which run deep) never grew: an idle
+// connection's stack is most of its memory. Each frame is handled by a
+// call out of the read loop, so the stack of an idle connection holds only
+// small frames and the runtime can shrink it after a busy spell.
+
+// serve reads the session's frames until it ends, then tears it down.
+func (c *conn) serve(ctx context.Context) {
+	defer c.finish()
+	c.readLoop(ctx)
+}
+
+// finish tears the session down and forgets it.
+func (c *conn) finish() {
+	c.teardown()
+	c.s.forget(c)
+}
+
+// start authenticates if needed, welcomes the client and registers it with
+// the hub; false means the session is over and must be finished.
+func (c *conn) start(ctx context.Context, p Principal, preAuth bool, room string) bool {
 	cfg := c.s.cfg
 	c.ws.SetReadLimit(int64(cfg.MaxFrameBytes))
 	c.ws.SetPongHandler(func(string) error { c.extendRead(); return nil })
@@ -205,7 +226,7 @@ func (c *conn) run(ctx context.Context, p Principal, preAuth bool, room string) 
 		var ok bool
 		if p, ok = c.awaitAuth(ctx); !ok {
 			c.drainUntilClosed()
-			return
+			return false
 		}
 	}
 	c.user = p.User.ID
@@ -218,7 +239,7 @@ func (c *conn) run(ctx context.Context, p Principal, preAuth bool, room string) 
 		}
 		c.Close(code, msg)
 		c.drainUntilClosed()
-		return
+		return false
 	}
 	c.mu.Lock()
 	c.client = client
@@ -233,5 +254,5 @@ func (c *conn) run(ctx context.Context, p Principal, preAuth bool, room string) 
 		body, _ := json.Marshal(protocol.RoomBody{Room: room})
 		client.Handle(ctx, protocol.Envelope{Type: protocol.TypeJoin, Body: body})
 	}
-	c.readLoop(ctx)
+	return true
 }

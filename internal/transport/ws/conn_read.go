@@ -16,57 +16,68 @@ import (
 // frames and the session goes on; protocol violations close it with the
 // matching RFC 6455 code.
 func (c *conn) readLoop(ctx context.Context) {
-	strikes := 0
 	for {
 		typ, data, err := c.ws.ReadMessage()
 		if err != nil {
 			c.readFailed(err)
 			return
 		}
-		c.extendRead()
-		c.s.metrics.FrameIn()
-		if typ != websocket.TextMessage {
-			c.violation(protocol.CloseUnsupportedData, "binary frames are not part of the protocol")
+		if !c.handleFrame(ctx, typ, data) {
 			return
 		}
-		if !utf8.Valid(data) {
-			c.violation(protocol.CloseInvalidPayload, "text frame is not valid UTF-8")
-			return
-		}
-		if !c.limiter.Allow() {
-			strikes++
-			if strikes > maxRateStrikes {
-				c.violation(protocol.ClosePolicyViolation, "rate limit exceeded persistently")
-				return
-			}
-			r := c.limiter.Reserve()
-			wait := r.Delay()
-			r.Cancel()
-			id := ""
-			if env, perr := protocol.DecodeEnvelope(data); perr == nil || env.ID != "" {
-				id = env.ID
-			}
-			c.sendError(id, &protocol.Error{Code: protocol.CodeRateLimited,
-				Message: "too many frames; slow down", RetryAfter: max(wait, time.Millisecond)})
-			continue
-		}
-		strikes = 0
-		env, perr := protocol.DecodeEnvelope(data)
-		if perr != nil {
-			c.sendError(env.ID, perr)
-			continue
-		}
-		if env.Type == protocol.TypeAuth {
-			c.reauth(ctx, env)
-			continue
-		}
-		c.client.Handle(ctx, env)
 	}
+}
+
+// handleFrame checks and dispatches one frame; false ends the session.
+//
+//go:noinline
+func (c *conn) handleFrame(ctx context.Context, typ int, data []byte) bool {
+	c.extendRead()
+	c.s.metrics.FrameIn()
+	if typ != websocket.TextMessage {
+		c.violation(protocol.CloseUnsupportedData, "binary frames are not part of the protocol")
+		return false
+	}
+	if !utf8.Valid(data) {
+		c.violation(protocol.CloseInvalidPayload, "text frame is not valid UTF-8")
+		return false
+	}
+	if !c.limiter.Allow() {
+		c.strikes++
+		if c.strikes > maxRateStrikes {
+			c.violation(protocol.ClosePolicyViolation, "rate limit exceeded persistently")
+			return false
+		}
+		r := c.limiter.Reserve()
+		wait := r.Delay()
+		r.Cancel()
+		id := ""
+		if env, perr := protocol.DecodeEnvelope(data); perr == nil || env.ID != "" {
+			id = env.ID
+		}
+		c.sendError(id, &protocol.Error{Code: protocol.CodeRateLimited,
+			Message: "too many frames; slow down", RetryAfter: max(wait, time.Millisecond)})
+		return true
+	}
+	c.strikes = 0
+	env, perr := protocol.DecodeEnvelope(data)
+	if perr != nil {
+		c.sendError(env.ID, perr)
+		return true
+	}
+	if env.Type == protocol.TypeAuth {
+		c.reauth(ctx, env)
+		return true
+	}
+	c.client.Handle(ctx, env)
+	return true
 }
 
 // readFailed classifies why reading stopped. A silent peer is told why
 // before the connection is dropped; the rest need no answer (the peer closed,
 // the library already sent 1009, or the network failed).
+//
+//go:noinline
 func (c *conn) readFailed(err error) {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

@@ -88,6 +88,10 @@ type Server struct {
 	nextID   atomic.Uint64
 	metrics  Metrics
 
+	// ctx is the sessions' context: a session outlives the HTTP request
+	// that opened it.
+	ctx context.Context
+
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	draining bool
@@ -122,7 +126,8 @@ func NewServer(cfg Config, h *hub.Hub, a Authenticator, nodeID string, log *slog
 	if m == nil {
 		m = noMetrics{}
 	}
-	s := &Server{cfg: cfg, hub: h, auth: a, log: log, nodeID: nodeID, metrics: m, conns: make(map[*conn]struct{})}
+	s := &Server{cfg: cfg, hub: h, auth: a, log: log, nodeID: nodeID, metrics: m, conns: make(map[*conn]struct{}),
+		ctx: context.Background()}
 	s.upgrader = websocket.Upgrader{
 		// A small read buffer and a pooled write buffer keep an idle
 		// connection near the library's floor (measured in shared/DESIGN.md).
@@ -223,29 +228,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	defer s.wg.Done()
 
 	wsc, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.wg.Done()
 		return // the upgrader has answered the request
 	}
 	c := newConn(s, wsc, s.nodeID+"-"+strconv.FormatUint(s.nextID.Add(1), 36))
+	s.metrics.ConnOpened()
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
 		c.Close(protocol.CloseGoingAway, "server is shutting down")
 		c.teardown()
+		s.wg.Done()
 		return
 	}
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
-	s.metrics.ConnOpened()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}()
-	c.run(r.Context(), principal, preAuth, room)
+	if !c.start(s.ctx, principal, preAuth, room) {
+		c.finish()
+		return
+	}
+	// The session outlives the request, so its context is the server's.
+	go c.serve(s.ctx)
+}
+
+// forget drops a finished session from the registry.
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // Drain refuses new connections and closes every open one with 1001
