@@ -240,3 +240,30 @@ func TestSeedRoomPathJoinsOnConnect(t *testing.T) {
 	plain.Welcome()
 	plain.ExpectNone(100*time.Millisecond, "unread")
 }
+
+// TestWriteDelayKeepsOrderAndDeliversEverything runs a burst through a
+// server that gathers busy connections' frames into fewer writes.
+func TestWriteDelayKeepsOrderAndDeliversEverything(t *testing.T) {
+	ts := testutil.StartServer(t, func(c *config.Config) {
+		c.WriteDelay = 20 * time.Millisecond
+		c.RateBurst = 1000
+		c.RateMessages = 1000
+	})
+	alice := connect(t, ts, "alice", "lobby")
+	members := []*testutil.Client{connect(t, ts, "bob", "lobby"), connect(t, ts, "carol", "lobby")}
+	const n = 300
+	for i := 0; i < n; i++ {
+		alice.Send("chat", "", map[string]any{"room": "lobby", "text": fmt.Sprint(i)})
+	}
+	for _, m := range members {
+		check := &seqChecker{t: t}
+		for check.last < n {
+			var b msgBody
+			m.Expect("message", "presence").Decode(t, &b)
+			check.see(b.Seq)
+		}
+	}
+	for i := 0; i < n; i++ {
+		alice.Expect("ack", "presence")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -101,6 +102,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		WriteTimeout:      cfg.WriteTimeout,
 		MaxFrameBytes:     cfg.MaxFrameBytes,
 		SendQueueBytes:    cfg.SendQueueBytes,
+		WriteDelay:        cfg.WriteDelay,
 		RateMessages:      cfg.RateMessages,
 		RateBurst:         cfg.RateBurst,
 		ServerVersion:     Version,
@@ -165,15 +167,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"store", storeKind(s.cfg), "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	if s.cfg.MetricsAddr != "" {
-		stopMetrics, err := s.serveMetrics(ctx)
+	for _, side := range []struct {
+		addr string
+		mux  func() *http.ServeMux
+	}{{s.cfg.MetricsAddr, s.metricsMux}, {s.cfg.DebugAddr, debugMux}} {
+		if side.addr == "" {
+			continue
+		}
+		stop, err := s.serveSide(side.addr, side.mux())
 		if err != nil {
 			_ = hs.Close()
 			<-errc
 			s.Close()
 			return err
 		}
-		defer stopMetrics()
+		defer stop()
 	}
 
 	var serveErr error
@@ -212,20 +220,37 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// serveMetrics serves /metrics on its own listener (MetricsAddr), so it can
-// stay private while the main address is public. The returned func stops it.
-func (s *Server) serveMetrics(ctx context.Context) (func(), error) {
-	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
-	if err != nil {
-		return nil, fmt.Errorf("server: listen for metrics on %s: %w", s.cfg.MetricsAddr, err)
-	}
+// metricsMux serves /metrics alone, for a private metrics listener.
+func (s *Server) metricsMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.Handler())
-	ms := &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout}
+	return mux
+}
+
+// debugMux serves Go's profiler, only ever on its own opt-in listener.
+func debugMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// serveSide serves mux on a listener of its own (metrics, profiler), so it
+// can stay private while the main address is public. The returned func
+// stops it.
+func (s *Server) serveSide(addr string, mux *http.ServeMux) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("server: listen on %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout}
 	done := make(chan struct{})
-	go func() { defer close(done); _ = ms.Serve(ln) }()
-	s.log.Info("metrics listening", "addr", ln.Addr().String())
-	return func() { _ = ms.Close(); <-done }, nil
+	go func() { defer close(done); _ = hs.Serve(ln) }()
+	s.log.Info("side listener up", "addr", ln.Addr().String())
+	return func() { _ = hs.Close(); <-done }, nil
 }
 
 // Close releases the hub, broker and store. Serve calls it; call it directly
@@ -238,6 +263,7 @@ func (s *Server) Close() {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.ws.Close()
 	s.hub.Close()
 	s.closeBackends()
 }

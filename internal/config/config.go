@@ -113,6 +113,13 @@ type Config struct {
 	// RateMessages before being limited. Default 20.
 	RateBurst int `flag:"rate-burst" usage:"burst of frames per connection above rate-messages"`
 
+	// WriteDelay holds frames for a connection that was written to less
+	// than this long ago, so that frames arriving close together leave in
+	// one system call: up to this much added latency for much less CPU under
+	// heavy fan-out (a write system call is most of the cost of a delivery).
+	// A quiet connection is written at once either way. Default 0: off.
+	WriteDelay time.Duration `flag:"write-delay" usage:"gather a busy connection's frames for up to this long into one write (0 = off)"`
+
 	// SendQueueBytes bounds the bytes queued for one connection that the
 	// client has not yet taken; past it the client is disconnected as too
 	// slow and recovers from history on reconnect. Default 1 MiB. This is
@@ -202,6 +209,11 @@ type Config struct {
 	// /metrics. Default "": metrics are served on Addr at /metrics. A
 	// separate, private address keeps them off the public listener.
 	MetricsAddr string `flag:"metrics-addr" usage:"separate listen address for /metrics (empty = on addr)"`
+
+	// DebugAddr is a host:port serving Go's profiler (/debug/pprof/) for
+	// performance work. Default "": off. Profiles reveal internals and cost
+	// CPU while taken, so bind it to a private address only.
+	DebugAddr string `flag:"debug-addr" usage:"listen address for /debug/pprof/ (empty = off; keep it private)"`
 }
 
 // Default returns the configuration used when nothing is set: a single node

@@ -60,6 +60,7 @@ func (c Config) Validate() error {
 
 	v.hostPort("addr", c.Addr, false)
 	v.hostPort("metrics-addr", c.MetricsAddr, true)
+	v.hostPort("debug-addr", c.DebugAddr, true)
 	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
 		v.add("metrics-addr", c.MetricsAddr, "must differ from addr; leave it empty to serve /metrics on addr")
 	}
@@ -81,6 +82,7 @@ func (c Config) Validate() error {
 	v.duration("write-timeout", c.WriteTimeout, time.Second, 10*time.Minute)
 	v.duration("read-header-timeout", c.ReadHeaderTimeout, 100*time.Millisecond, 10*time.Minute)
 	v.duration("shutdown-timeout", c.ShutdownTimeout, 0, time.Hour)
+	v.duration("write-delay", c.WriteDelay, 0, time.Second)
 	v.duration("typing-timeout", c.TypingTimeout, 100*time.Millisecond, 5*time.Minute)
 
 	frameOK := v.intRange("max-frame-bytes", c.MaxFrameBytes, 1024, 16<<20)

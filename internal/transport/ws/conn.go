@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +34,7 @@ type outItem struct {
 type conn struct {
 	s       *Server
 	ws      *websocket.Conn
+	bc      *batchConn // ws's socket
 	id      string
 	limiter *rate.Limiter
 	client  *hub.Client
@@ -46,7 +46,9 @@ type conn struct {
 	queued    int // bytes in queue
 	writing   bool
 	closing   bool
-	closeMsg  []byte // a close frame waiting for the writer
+	finished  bool      // torn down: no writer may start any more
+	lastFlush time.Time // when a flush worker last wrote; for the write delay
+	closeMsg  []byte    // a close frame waiting for the writer
 	closeCode int
 	expiry    *time.Timer
 	ping      *time.Timer
@@ -56,8 +58,8 @@ type conn struct {
 	wg         sync.WaitGroup // the writer goroutine, when running
 }
 
-func newConn(s *Server, wsc *websocket.Conn, id string) *conn {
-	return &conn{s: s, ws: wsc, id: id,
+func newConn(s *Server, wsc *websocket.Conn, bc *batchConn, id string) *conn {
+	return &conn{s: s, ws: wsc, bc: bc, id: id,
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.RateMessages), s.cfg.RateBurst)}
 }
 
@@ -115,49 +117,144 @@ func (c *conn) sendControl(op int, data []byte) {
 	c.kickLocked()
 }
 
-// kickLocked starts the writer goroutine if it is not running.
+// kickLocked gets the connection's queue written if no writer is on it:
+// by one of the server's flush workers when one is free, else by a
+// goroutine of the connection's own. Workers keep the number of runnable
+// goroutines small when an event fans out to thousands of connections.
 func (c *conn) kickLocked() {
-	if !c.writing {
-		c.writing = true
-		c.wg.Add(1)
-		go c.writeLoop()
+	if c.writing {
+		return
+	}
+	c.writing = true
+	c.scheduleLocked()
+}
+
+// scheduleLocked hands the connection to a flush worker: at once, or — with
+// a write delay configured and the connection written to within that delay
+// — after it, so that a busy connection's frames are gathered into fewer
+// system calls while a quiet one is written without waiting.
+func (c *conn) scheduleLocked() {
+	if d := c.s.cfg.WriteDelay; d > 0 && !c.closing && time.Since(c.lastFlush) < d {
+		c.s.delay(c)
+		return
+	}
+	select {
+	case c.s.ready <- c:
+	default:
+		c.spawnWriterLocked()
 	}
 }
 
-// writeLoop writes everything queued, in batches, and exits when the queue
-// is empty.
+// spawnWriterLocked starts the connection's own writer goroutine, unless
+// the session has been torn down (nothing would wait for it).
+func (c *conn) spawnWriterLocked() {
+	if c.finished {
+		c.writing = false
+		return
+	}
+	c.wg.Add(1)
+	go c.writeLoop()
+}
+
+// take removes what is queued; ok is false (and the writer role released)
+// when there is nothing to write.
+func (c *conn) take() (batch []outItem, closeMsg []byte, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	batch, closeMsg = c.queue, c.closeMsg
+	c.queue, c.queued, c.closeMsg = nil, 0, nil
+	if len(batch) == 0 && closeMsg == nil {
+		c.writing = false
+		return nil, nil, false
+	}
+	return batch, closeMsg, true
+}
+
+// writeBatch hands the batch's frames to the WebSocket library, which
+// frames them into the open socket batch (see batchConn).
+func (c *conn) writeBatch(batch []outItem, deadline time.Time) error {
+	err := c.ws.SetWriteDeadline(deadline)
+	frames, bytes := 0, 0
+	c.bc.begin()
+	for _, it := range batch {
+		if err != nil || c.overflowed.Load() {
+			break
+		}
+		if it.op == websocket.TextMessage {
+			err = c.ws.WriteMessage(websocket.TextMessage, it.data)
+			frames++
+			bytes += len(it.data)
+		} else {
+			err = c.ws.WriteControl(it.op, it.data, deadline)
+		}
+	}
+	if frames > 0 {
+		c.s.metrics.FramesOut(frames, bytes)
+	}
+	return err
+}
+
+// workerPass is one flush by a server worker. A worker must never wait on
+// one client's full socket, so it writes with a short deadline; what does
+// not fit moves, in order, to a goroutine of the connection's own, which
+// waits with the full write timeout. Close frames are left to that
+// goroutine too.
+func (c *conn) workerPass() {
+	c.mu.Lock()
+	if c.closeMsg != nil {
+		c.spawnWriterLocked()
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	batch, _, ok := c.take()
+	if !ok {
+		return
+	}
+	err := c.writeBatch(batch, time.Now().Add(c.s.cfg.WriteTimeout))
+	if err == nil {
+		err = c.bc.flushWithin(workerWriteWait)
+	}
+	if errors.Is(err, errSocketFull) {
+		c.mu.Lock()
+		c.spawnWriterLocked() // it writes the rest of the batch first
+		c.mu.Unlock()
+		return
+	}
+	if err != nil {
+		c.writeFailed()
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastFlush = time.Now()
+	if len(c.queue) == 0 && c.closeMsg == nil {
+		c.writing = false
+		return
+	}
+	// More came while writing: back of the line, so every connection gets
+	// its turn.
+	c.scheduleLocked()
+}
+
+// writeLoop is the connection's own writer: it writes what a worker left
+// in the socket batch, then everything queued, in batches, and exits when
+// the queue is empty.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
+	if err := c.bc.flush(time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
+		c.writeFailed()
+		return
+	}
 	for {
-		c.mu.Lock()
-		batch := c.queue
-		c.queue, c.queued = nil, 0
-		closeMsg := c.closeMsg
-		c.closeMsg = nil
-		if len(batch) == 0 && closeMsg == nil {
-			c.writing = false
-			c.mu.Unlock()
+		batch, closeMsg, ok := c.take()
+		if !ok {
 			return
 		}
-		c.mu.Unlock()
-
 		deadline := time.Now().Add(c.s.cfg.WriteTimeout)
-		err := c.ws.SetWriteDeadline(deadline)
-		frames, bytes := 0, 0
-		for _, it := range batch {
-			if err != nil || c.overflowed.Load() {
-				break
-			}
-			if it.op == websocket.TextMessage {
-				err = c.ws.WriteMessage(websocket.TextMessage, it.data)
-				frames++
-				bytes += len(it.data)
-			} else {
-				err = c.ws.WriteControl(it.op, it.data, deadline)
-			}
-		}
-		if frames > 0 {
-			c.s.metrics.FramesOut(frames, bytes)
+		err := c.writeBatch(batch, deadline)
+		if ferr := c.bc.flush(deadline); err == nil {
+			err = ferr
 		}
 		if err == nil && closeMsg != nil {
 			err = c.ws.WriteControl(websocket.CloseMessage, closeMsg, time.Now().Add(time.Second))
@@ -173,25 +270,31 @@ func (c *conn) writeLoop() {
 			_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeGrace))
 		}
 		if err != nil {
-			c.mu.Lock()
-			c.closing = true
-			c.queue, c.queued, c.closeMsg = nil, 0, nil
-			c.writing = false
-			c.mu.Unlock()
-			c.abort()
+			c.writeFailed()
 			return
 		}
 	}
+}
+
+// writeFailed ends a connection whose socket could not be written.
+func (c *conn) writeFailed() {
+	c.mu.Lock()
+	c.closing = true
+	c.queue, c.queued, c.closeMsg = nil, 0, nil
+	c.writing = false
+	c.mu.Unlock()
+	c.bc.discard()
+	c.abort()
 }
 
 // abort drops the TCP connection; the reader and writer then fail and end.
 // Unsent data is discarded (a reset, not a graceful FIN), so a client that
 // stopped reading cannot keep kernel buffers or a half-open socket alive.
 func (c *conn) abort() {
-	if tc, ok := c.ws.NetConn().(*net.TCPConn); ok {
+	if tc, ok := c.bc.tcp(); ok {
 		_ = tc.SetLinger(0)
 	}
-	_ = c.ws.NetConn().Close()
+	_ = c.bc.Close()
 }
 
 // A session is set up on the HTTP handler's goroutine (start), then read on

@@ -154,6 +154,7 @@ func (c *conn) sendError(id string, e *protocol.Error) {
 func (c *conn) teardown() {
 	c.mu.Lock()
 	c.closing = true
+	c.finished = true
 	if c.ping != nil {
 		c.ping.Stop()
 	}

@@ -1,0 +1,147 @@
+package ws
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+)
+
+// maxBatchBytes bounds a write batch; a larger one is written out early.
+const maxBatchBytes = 64 << 10
+
+var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// batchConn wraps a connection's socket so that the writer can turn all the
+// frames it has queued into one write system call: between begin and flush,
+// what the WebSocket library writes is gathered in a pooled buffer. Outside a
+// batch writes go straight through. mu is the socket's write lock: it is
+// held while writing so that a control frame written by another goroutine
+// (a pong, a close) is never interleaved with a batch being flushed.
+type batchConn struct {
+	net.Conn
+	mu  sync.Mutex
+	buf *[]byte // open batch, nil when none
+}
+
+func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf == nil {
+		return b.Conn.Write(p)
+	}
+	*b.buf = append(*b.buf, p...)
+	if len(*b.buf) >= maxBatchBytes {
+		if err := b.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// begin opens a batch.
+func (b *batchConn) begin() {
+	b.mu.Lock()
+	if b.buf == nil {
+		b.buf = batchPool.Get().(*[]byte)
+	}
+	b.mu.Unlock()
+}
+
+// flush writes the batch out in one call, waiting until deadline at most,
+// and closes it, returning the buffer to the pool so an idle connection
+// holds none.
+func (b *batchConn) flush(deadline time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf != nil && len(*b.buf) > 0 {
+		_ = b.Conn.SetWriteDeadline(deadline)
+	}
+	err := b.flushLocked()
+	if b.buf != nil {
+		*b.buf = (*b.buf)[:0]
+		batchPool.Put(b.buf)
+		b.buf = nil
+	}
+	return err
+}
+
+func (b *batchConn) flushLocked() error {
+	if b.buf == nil || len(*b.buf) == 0 {
+		return nil
+	}
+	_, err := b.Conn.Write(*b.buf)
+	*b.buf = (*b.buf)[:0]
+	return err
+}
+
+// errSocketFull is flushWithin's report that the peer's socket took only
+// part of the batch in time; the rest stays in the open batch.
+var errSocketFull = errors.New("ws: socket full")
+
+// flushWithin writes the batch, waiting at most d for the socket. When the
+// socket does not take it all in time, the unwritten rest stays in the open
+// batch (ahead of anything written later) and errSocketFull is returned; a
+// later flush sends it.
+func (b *batchConn) flushWithin(d time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf == nil {
+		return nil
+	}
+	if len(*b.buf) > 0 {
+		_ = b.Conn.SetWriteDeadline(time.Now().Add(d))
+		n, err := b.Conn.Write(*b.buf)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				rest := copy(*b.buf, (*b.buf)[n:])
+				*b.buf = (*b.buf)[:rest]
+				return errSocketFull
+			}
+			return err
+		}
+	}
+	*b.buf = (*b.buf)[:0]
+	batchPool.Put(b.buf)
+	b.buf = nil
+	return nil
+}
+
+// discard drops an open batch after a failure.
+func (b *batchConn) discard() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf != nil {
+		*b.buf = (*b.buf)[:0]
+		batchPool.Put(b.buf)
+		b.buf = nil
+	}
+}
+
+// tcp returns the underlying TCP connection, if it is one.
+func (b *batchConn) tcp() (*net.TCPConn, bool) {
+	tc, ok := b.Conn.(*net.TCPConn)
+	return tc, ok
+}
+
+// batchingWriter hands the WebSocket library a batchConn when it hijacks the
+// HTTP connection for the upgrade.
+type batchingWriter struct {
+	http.ResponseWriter
+	conn *batchConn
+}
+
+func (w *batchingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if conn == nil {
+		return nil, nil, errors.New("ws: hijack returned no connection")
+	}
+	w.conn = &batchConn{Conn: conn}
+	return w.conn, brw, nil
+}
