@@ -65,6 +65,7 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	// Enforce REFERENCES clauses (SQLite's default is off).
 	q.Add("_pragma", "foreign_keys(1)")
+
 	if readOnly {
 		// Reader connections refuse writes, so a bug cannot bypass the
 		// batching writer and its ordering.
@@ -73,6 +74,7 @@ func dsn(path string, readOnly bool) string {
 		// The writer takes the write lock when a batch begins rather than
 		// on its first write, so a batch never fails half-way with BUSY.
 		q.Set("_txlock", "immediate")
+
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -215,12 +217,29 @@ func (s *Store) runBatch(batch []*writeReq) {
 	// gives up has not undone its write, and others share the transaction.
 	ctx := context.Background()
 	errs := make([]error, len(batch))
-	answer := func() {
+	defer func() {
 		for i, r := range batch {
 			r.done <- errs[i]
 		}
+	}()
+	// Requests almost never fail, so the batch first runs without a
+	// savepoint around each request (two statements fewer per request).
+	// Only if one fails is the whole transaction rolled back and the batch
+	// run again with savepoints, so the failure undoes that request alone.
+	if s.tryBatch(ctx, batch, errs, false) {
+		return
 	}
-	defer answer()
+	for i := range errs {
+		errs[i] = nil
+	}
+	s.tryBatch(ctx, batch, errs, true)
+}
+
+// tryBatch runs the batch in one transaction. Without savepoints it gives
+// up (rolls back, returns false) at the first failing request; with them it
+// rolls back only that request's savepoint and goes on. errs receives each
+// request's outcome; a failure of the transaction itself fails them all.
+func (s *Store) tryBatch(ctx context.Context, batch []*writeReq, errs []error, savepoints bool) bool {
 	fail := func(err error) {
 		for i := range errs {
 			if errs[i] == nil {
@@ -231,7 +250,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		fail(fmt.Errorf("sqlite: begin batch: %w", err))
-		return
+		return true
 	}
 	tx := &writeTx{Tx: sqlTx, stmts: s.stmts}
 	for i, r := range batch {
@@ -239,29 +258,37 @@ func (s *Store) runBatch(batch []*writeReq) {
 			errs[i] = err // the caller has gone; do not write for them
 			continue
 		}
+		if !savepoints {
+			if errs[i] = r.fn(ctx, tx); errs[i] != nil {
+				tx.Rollback()
+				return false
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, sqlSavepoint); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("sqlite: savepoint: %w", err))
-			return
+			return true
 		}
 		if errs[i] = r.fn(ctx, tx); errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, sqlRollbackTo); err != nil {
 				// The transaction is in an unknown state: abandon it all.
 				tx.Rollback()
 				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
-				return
+				return true
 			}
 		}
 		if _, err := tx.ExecContext(ctx, sqlRelease); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
-			return
+			return true
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("sqlite: commit batch of %d: %w", len(batch), err))
 		s.logger.Error("sqlite: commit failed", "batch", len(batch), "err", err)
 	}
+	return true
 }
 
 // reader returns the read pool, or store.ErrClosed after Close.
