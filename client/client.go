@@ -60,6 +60,15 @@ type Options struct {
 	// channel hand-off and a goroutine per client (load tools hold
 	// thousands). It must return quickly and must not call the client's
 	// blocking methods (their replies are read by the same goroutine).
+	//
+	// The Event is valid only until Handler returns. For message and
+	// private events, Message points to a struct the client reuses for the
+	// next frame, and its strings, like Room, may be views of the client's
+	// read buffer, which is reused too: that is what lets a delivery cost
+	// no allocation. A Handler that keeps anything past its return must
+	// copy it, strings with strings.Clone (copying *Message copies the
+	// struct, not the bytes its strings point to). Events read from the
+	// Events channel own their memory.
 	Handler func(Event)
 
 	// ReadBufferSize and WriteBufferSize size the WebSocket buffers;
@@ -132,6 +141,9 @@ type Client struct {
 	// rooms is touched only by the run goroutine (which is also the
 	// reader), so it needs no lock.
 	rooms map[string]*roomState
+	// scratch is the Message that message and private frames are decoded
+	// into when Handler is set (see handleHot); reader goroutine only.
+	scratch Message
 }
 
 // Dial connects to a Parley server's WebSocket endpoint, such as

@@ -1,8 +1,8 @@
 package client
 
 import (
-	"bytes"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley/internal/protocol"
@@ -80,19 +80,10 @@ type envelope struct {
 	Body json.RawMessage `json:"body"`
 }
 
-// messagePrefix is how the server encodes every message frame; recognising
-// it lets the hot path decode the body in one pass.
-var messagePrefix = []byte(`{"type":"message",`)
-
-// handleFrame routes one server frame. It runs on the reader goroutine.
+// handleFrame routes one server frame. It runs on the reader goroutine;
+// data is valid only during the call.
 func (c *Client) handleFrame(data []byte) {
-	if bytes.HasPrefix(data, messagePrefix) {
-		var f struct {
-			Body Message `json:"body"`
-		}
-		if json.Unmarshal(data, &f) == nil {
-			c.onMessage(EventMessage, &f.Body)
-		}
+	if c.handleHot(data) {
 		return
 	}
 	var env envelope
@@ -155,7 +146,46 @@ func (c *Client) handleFrame(data []byte) {
 	}
 }
 
-// onMessage delivers a message or private event once.
+// handleHot takes the fast path (decode.go) for message, private and ack
+// frames and reports whether it did; false leaves the frame to
+// encoding/json.
+func (c *Client) handleHot(data []byte) bool {
+	var typ EventType
+	var prefix string
+	switch src := view(data); {
+	case strings.HasPrefix(src, messagePrefix):
+		typ, prefix = EventMessage, messagePrefix
+	case strings.HasPrefix(src, privatePrefix):
+		typ, prefix = EventPrivate, privatePrefix
+	case strings.HasPrefix(src, ackPrefix):
+		// The ack goes to a caller on another goroutine: it must own its
+		// strings, which share one copy of the frame.
+		var a Ack
+		id, ok := decodeAck(string(data), &a)
+		if ok {
+			c.onAck(id, a)
+		}
+		return ok
+	default:
+		return false
+	}
+	// With a Handler the message is decoded in place, allocating nothing:
+	// into c.scratch, with strings that are views of data, both valid
+	// until the Handler returns (see Options.Handler). Events sent on the
+	// channel own a Message and one copy of the frame its strings share.
+	m, src := &c.scratch, view(data)
+	if c.opts.Handler == nil {
+		m, src = new(Message), string(data)
+	}
+	if !decodeMessage(src, prefix, m) {
+		return false
+	}
+	c.onMessage(typ, m)
+	return true
+}
+
+// onMessage delivers a message or private event once. m may be a view
+// (see handleHot): nothing here keeps it or its strings past the call.
 func (c *Client) onMessage(typ EventType, m *Message) {
 	if typ == EventMessage {
 		rs := c.rooms[m.Room]
@@ -189,14 +219,16 @@ func (c *Client) settleEcho(m *Message) bool {
 		if cl.clientID != m.ClientID {
 			continue
 		}
-		body, _ := json.Marshal(Ack{Room: m.Room, MessageID: m.ID, Seq: m.Seq, TS: m.TS, Duplicate: true})
+		// m may be a view of the read buffer: the caller gets copies.
+		ack := Ack{Room: strings.Clone(m.Room), MessageID: strings.Clone(m.ID), Seq: m.Seq,
+			TS: strings.Clone(m.TS), Duplicate: true}
 		c.dropOutboxLocked(cl)
 		for id, p := range c.pending {
 			if p == cl {
 				delete(c.pending, id)
 			}
 		}
-		cl.finish(result{typ: protocol.TypeAck, body: body})
+		cl.finish(result{typ: protocol.TypeAck, ack: ack})
 		return true
 	}
 	return false
@@ -205,24 +237,13 @@ func (c *Client) settleEcho(m *Message) bool {
 // onReply matches a reply to the request with the same id.
 func (c *Client) onReply(env envelope) {
 	if env.Type == protocol.TypeAck {
-		// Our own message is never an event here; mark its sequence seen
-		// even when its caller gave up, or it would look like a gap.
 		var a Ack
 		if json.Unmarshal(env.Body, &a) == nil {
-			if rs := c.rooms[a.Room]; rs != nil {
-				rs.see(a.Seq)
-			}
+			c.onAck(env.ID, a)
+			return
 		}
 	}
-	c.mu.Lock()
-	cl := c.pending[env.ID]
-	if cl != nil {
-		delete(c.pending, env.ID)
-		if cl.kind == callSend {
-			c.dropOutboxLocked(cl)
-		}
-	}
-	c.mu.Unlock()
+	cl := c.takePending(env.ID)
 	if cl == nil {
 		if env.Type == protocol.TypeError {
 			var e protocol.ErrorBody
@@ -259,6 +280,33 @@ func (c *Client) onReply(env envelope) {
 		}
 	}
 	cl.finish(result{typ: env.Type, body: env.Body})
+}
+
+// onAck settles the send with frame id id from its decoded ack.
+func (c *Client) onAck(id string, a Ack) {
+	// Our own message is never an event here; mark its sequence seen even
+	// when its caller gave up, or it would look like a gap.
+	if rs := c.rooms[a.Room]; rs != nil {
+		rs.see(a.Seq)
+	}
+	if cl := c.takePending(id); cl != nil {
+		cl.finish(result{typ: protocol.TypeAck, ack: a})
+	}
+}
+
+// takePending removes and returns the call waiting for the reply with
+// frame id id, nil when there is none (its caller gave up).
+func (c *Client) takePending(id string) *call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl := c.pending[id]
+	if cl != nil {
+		delete(c.pending, id)
+		if cl.kind == callSend {
+			c.dropOutboxLocked(cl)
+		}
+	}
+	return cl
 }
 
 // onJoined updates a room's state from a joined reply.
@@ -302,6 +350,7 @@ func (c *Client) fillGap(room string, rs *roomState) {
 	}
 	rs.filling = true
 	since := rs.last
+	room = strings.Clone(room) // it may be a view of the read buffer
 	id := c.newID()
 	c.pending[id] = &call{kind: callGapFill, room: room, since: since}
 	c.mu.Unlock()

@@ -30,9 +30,12 @@ type call struct {
 	reply    chan result
 }
 
+// result is a call's reply: an error, or a reply of type typ with its body,
+// or, for an ack, the ack already decoded (body is then nil).
 type result struct {
 	typ  string
 	body json.RawMessage
+	ack  Ack
 	err  error
 }
 
@@ -171,10 +174,19 @@ func (c *Client) await(ctx context.Context, id string, cl *call, out any) error 
 		if r.err != nil {
 			return r.err
 		}
-		if out != nil {
-			if err := json.Unmarshal(r.body, out); err != nil {
-				return fmt.Errorf("parley: decode %s reply: %w", r.typ, err)
+		if out == nil {
+			return nil
+		}
+		body := r.body
+		if r.typ == protocol.TypeAck && body == nil {
+			if a, ok := out.(*Ack); ok {
+				*a = r.ack
+				return nil
 			}
+			body, _ = json.Marshal(r.ack) // an ack answering something else
+		}
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("parley: decode %s reply: %w", r.typ, err)
 		}
 		return nil
 	case <-ctx.Done():
