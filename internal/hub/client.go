@@ -22,6 +22,12 @@ type Client struct {
 	mu     sync.Mutex
 	rooms  map[string]*room
 	closed bool
+
+	// Durable writes in flight (see pipeline): the window, the completion
+	// of the last one, and the goroutines to wait for on Close.
+	inflight chan struct{}
+	tail     chan struct{} // reader goroutine only
+	ops      sync.WaitGroup
 }
 
 // ID returns the connection id.
@@ -103,6 +109,7 @@ func (c *Client) storeError(op, room string, err error) *protocol.Error {
 // Close leaves every room and unregisters the connection. It is safe to call
 // more than once.
 func (c *Client) Close() {
+	c.ops.Wait() // writes in flight finish (and are acked) first
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()

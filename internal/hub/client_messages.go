@@ -46,21 +46,53 @@ func (c *Client) chat(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		return protocol.Errorf(protocol.CodeNotJoined, "join room %q before sending to it", key)
 	}
 	u := c.ident.User
-	ev, dup, err := c.append(ctx, store.NewMessage{
-		Room: key, Sender: u.ID, SenderName: u.Name, Guest: u.Guest, ClientID: body.ClientID, Text: body.Text,
+	msg := store.NewMessage{Room: key, Sender: u.ID, SenderName: u.Name, Guest: u.Guest, ClientID: body.ClientID, Text: body.Text}
+	c.pipeline(func() func() {
+		ev, dup, err := c.append(ctx, msg)
+		return func() {
+			if err != nil {
+				c.SendError(env.ID, c.storeError("chat", key, err))
+				return
+			}
+			c.reply(protocol.TypeAck, env.ID, protocol.AckBody{
+				Room: key, MessageID: ev.Message.ID, Seq: ev.Seq, TS: protocol.FormatTime(ev.Message.CreatedAt), Duplicate: dup,
+			})
+			if dup {
+				return
+			}
+			c.stopTyping(ctx, r)
+			c.hub.publishRoom(ctx, key, kindStored, ev.Seq, c.id, encodeEvent(ev))
+		}
 	})
-	if err != nil {
-		return c.storeError("chat", key, err)
-	}
-	c.reply(protocol.TypeAck, env.ID, protocol.AckBody{
-		Room: key, MessageID: ev.Message.ID, Seq: ev.Seq, TS: protocol.FormatTime(ev.Message.CreatedAt), Duplicate: dup,
-	})
-	if dup {
-		return nil
-	}
-	c.stopTyping(ctx, r)
-	c.hub.publishRoom(ctx, key, kindStored, ev.Seq, c.id, encodeEvent(ev))
 	return nil
+}
+
+// maxInFlight bounds the durable writes one connection may have pending;
+// past it the connection's reader waits, which slows the client down.
+const maxInFlight = 64
+
+// pipeline runs a durable write off the connection's reader, so that a
+// client sending faster than one commit at a time has several messages in
+// flight — they share the store's group commits instead of waiting one
+// fsync each — and then finishes the writes (ack, broadcast) strictly in
+// the order the client sent them. work runs concurrently with later frames;
+// the finish func it returns runs after every earlier write's has.
+// It is called only from the reader goroutine.
+func (c *Client) pipeline(work func() (finish func())) {
+	c.inflight <- struct{}{}
+	prev, done := c.tail, make(chan struct{})
+	c.tail = done
+	c.ops.Add(1)
+	go func() {
+		defer c.ops.Done()
+		finish := work()
+		if prev != nil {
+			<-prev
+		}
+		finish()
+		close(done)
+		<-c.inflight
+	}()
 }
 
 // append stores a message durably and reports the time it took.
@@ -94,23 +126,27 @@ func (c *Client) private(ctx context.Context, env protocol.Envelope) *protocol.E
 		return err
 	}
 	u := c.ident.User
-	dm, err := c.hub.store.EnsureDirect(ctx, u.ID, to)
-	if err != nil {
-		return c.storeError("private", store.DirectRoomName(u.ID, to), err)
-	}
-	ev, dup, err := c.append(ctx, store.NewMessage{
-		Room: dm.Name, Sender: u.ID, SenderName: u.Name, Guest: u.Guest, ClientID: body.ClientID, Text: body.Text,
+	c.pipeline(func() func() {
+		dm, err := c.hub.store.EnsureDirect(ctx, u.ID, to)
+		if err != nil {
+			return func() { c.SendError(env.ID, c.storeError("private", store.DirectRoomName(u.ID, to), err)) }
+		}
+		ev, dup, err := c.append(ctx, store.NewMessage{
+			Room: dm.Name, Sender: u.ID, SenderName: u.Name, Guest: u.Guest, ClientID: body.ClientID, Text: body.Text,
+		})
+		return func() {
+			if err != nil {
+				c.SendError(env.ID, c.storeError("private", dm.Name, err))
+				return
+			}
+			c.reply(protocol.TypeAck, env.ID, protocol.AckBody{
+				Room: dm.Name, MessageID: ev.Message.ID, Seq: ev.Seq, TS: protocol.FormatTime(ev.Message.CreatedAt), Duplicate: dup,
+			})
+			if !dup {
+				c.publishToRoom(ctx, dm.Name, kindStored, ev.Seq, c.id, encodeEvent(ev))
+			}
+		}
 	})
-	if err != nil {
-		return c.storeError("private", dm.Name, err)
-	}
-	c.reply(protocol.TypeAck, env.ID, protocol.AckBody{
-		Room: dm.Name, MessageID: ev.Message.ID, Seq: ev.Seq, TS: protocol.FormatTime(ev.Message.CreatedAt), Duplicate: dup,
-	})
-	if dup {
-		return nil
-	}
-	c.publishToRoom(ctx, dm.Name, kindStored, ev.Seq, c.id, encodeEvent(ev))
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/broker/memory"
 	"github.com/parley-chat/parley/internal/protocol"
@@ -71,6 +72,11 @@ func TestStoreFailureReachesTheSender(t *testing.T) {
 	}
 	st.Close() // the database goes away
 	c.Handle(ctx, frame("chat", "c", protocol.ChatBody{Room: "lobby", Text: "lost?"}))
+	// The write runs off the reader; its outcome follows shortly.
+	deadline := time.Now().Add(5 * time.Second)
+	for out.last().Type == protocol.TypeJoined && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	got := out.last()
 	var e protocol.ErrorBody
 	_ = json.Unmarshal(got.Body, &e)

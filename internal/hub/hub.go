@@ -151,7 +151,8 @@ func (h *Hub) Connect(ctx context.Context, connID string, id Identity, out Sende
 	if closed {
 		return nil, ErrClosed
 	}
-	c := &Client{hub: h, id: connID, ident: id, out: out, rooms: make(map[string]*room)}
+	c := &Client{hub: h, id: connID, ident: id, out: out, rooms: make(map[string]*room),
+		inflight: make(chan struct{}, maxInFlight)}
 	if id.Rooms != nil {
 		c.allowed = make(map[string]bool, len(id.Rooms))
 		for _, r := range id.Rooms {
