@@ -45,7 +45,9 @@ func appendTx(ctx context.Context, tx pgx.Tx, msg store.NewMessage) (store.Event
 	}
 	if msg.ClientID != "" {
 		var prev int64
-		err := tx.QueryRow(ctx, `SELECT seq FROM messages WHERE room = $1 AND sender = $2 AND client_id = $3`,
+		// "client_id <> ''" lets a generic plan use the partial unique
+		// index on (room, sender, client_id) instead of scanning the room.
+		err := tx.QueryRow(ctx, `SELECT seq FROM messages WHERE room = $1 AND sender = $2 AND client_id = $3 AND client_id <> ''`,
 			msg.Room, msg.Sender, msg.ClientID).Scan(&prev)
 		switch {
 		case err == nil:

@@ -27,14 +27,16 @@ func BenchmarkAppend(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var next atomic.Int64
-	// Many writers per core, as a busy server has many connections.
+	var next, ids atomic.Int64
+	// Many writers per core, as a busy server has many connections; each
+	// send carries a client id, as the Go and JS clients' sends do.
 	b.SetParallelism(32)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		room := fmt.Sprint("room", next.Add(1)%rooms)
 		for pb.Next() {
-			if _, _, err := s.Append(ctx, store.NewMessage{Room: room, Sender: "bench", Text: "hello, benchmark"}); err != nil {
+			msg := store.NewMessage{Room: room, Sender: "bench", Text: "hello, benchmark", ClientID: fmt.Sprint("k", ids.Add(1))}
+			if _, _, err := s.Append(ctx, msg); err != nil {
 				b.Error(err)
 				return
 			}

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -15,10 +14,15 @@ import (
 // (see writeTx): parsing them for every message cost over half the
 // writer's CPU time.
 const (
-	sqlClientID      = `SELECT seq FROM messages WHERE room = ? AND sender = ? AND client_id = ?`
+	// The "client_id <> ''" term lets SQLite use the partial unique index
+	// on (room, sender, client_id); without it the planner cannot tell that
+	// the bound id is not empty and scans the room's messages.
+	sqlClientID      = `SELECT seq FROM messages WHERE room = ? AND sender = ? AND client_id = ? AND client_id <> ''`
 	sqlNextSeq       = `UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq`
 	sqlInsertMessage = `INSERT INTO messages (id, room, seq, sender, sender_name, guest, client_id, text, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (room, sender, client_id) WHERE client_id <> '' DO NOTHING`
+	sqlGiveBackSeq = `UPDATE rooms SET last_seq = last_seq - 1 WHERE name = ?`
 	sqlInsertEvent = `INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
@@ -42,17 +46,6 @@ func (s *Store) Append(ctx context.Context, msg store.NewMessage) (store.Event, 
 }
 
 func appendTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Event, bool, error) {
-	if msg.ClientID != "" {
-		var seq int64
-		err := tx.QueryRowContext(ctx, sqlClientID, msg.Room, msg.Sender, msg.ClientID).Scan(&seq)
-		switch {
-		case err == nil:
-			ev, err := eventAt(ctx, tx, msg.Room, seq)
-			return ev, true, err
-		case !errors.Is(err, sql.ErrNoRows):
-			return store.Event{}, false, err
-		}
-	}
 	seq, err := nextSeq(ctx, tx, msg.Room)
 	if err != nil {
 		return store.Event{}, false, err
@@ -61,13 +54,37 @@ func appendTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Eve
 		ID: store.NewID(), Room: msg.Room, Seq: seq, Sender: msg.Sender, SenderName: msg.SenderName,
 		Guest: msg.Guest, ClientID: msg.ClientID, Text: msg.Text, CreatedAt: store.Now(),
 	}
-	if _, err := tx.ExecContext(ctx, sqlInsertMessage,
+	// A retried send is caught by the unique (room, sender, client_id)
+	// index rather than by a look-up before every insert: retries are rare,
+	// and the look-up was one of the four statements of every append.
+	res, err := tx.ExecContext(ctx, sqlInsertMessage,
 		m.ID, m.Room, m.Seq, m.Sender, m.SenderName, boolInt(m.Guest), m.ClientID, m.Text,
-		msgstate.Millis(m.CreatedAt)); err != nil {
+		msgstate.Millis(m.CreatedAt))
+	if err != nil {
 		return store.Event{}, false, fmt.Errorf("insert message: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return store.Event{}, false, fmt.Errorf("insert message: %w", err)
+	} else if n == 0 {
+		return duplicateTx(ctx, tx, msg)
 	}
 	ev := store.Event{Room: m.Room, Seq: seq, Kind: store.EventMessage, Actor: m.Sender, At: m.CreatedAt, Message: m}
 	return ev, false, insertEvent(ctx, tx, ev)
+}
+
+// duplicateTx answers a retried send: it gives back the sequence number the
+// attempt took (keeping the log gap-free) and returns the stored message's
+// event.
+func duplicateTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Event, bool, error) {
+	if _, err := tx.ExecContext(ctx, sqlGiveBackSeq, msg.Room); err != nil {
+		return store.Event{}, false, fmt.Errorf("give back sequence: %w", err)
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, sqlClientID, msg.Room, msg.Sender, msg.ClientID).Scan(&seq); err != nil {
+		return store.Event{}, false, fmt.Errorf("find the retried message: %w", err)
+	}
+	ev, err := eventAt(ctx, tx, msg.Room, seq)
+	return ev, true, err
 }
 
 // nextSeq takes the room's next sequence number. It is rolled back with the
