@@ -167,6 +167,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"store", storeKind(s.cfg), "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	memCtx, stopMem := context.WithCancel(ctx)
+	memDone := make(chan struct{})
+	go func() { defer close(memDone); s.releaseMemory(memCtx, 1000) }()
+	defer func() { stopMem(); <-memDone }()
 	for _, side := range []struct {
 		addr string
 		mux  func() *http.ServeMux
