@@ -6,37 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
-
-// MessageBody converts a stored message to the shape WebSocket clients get
-// in message, private and history frames, so a client parses both alike.
-// to is the recipient of a direct message ("" in rooms).
-func MessageBody(m store.Message, to string) protocol.MessageBody {
-	b := protocol.MessageBody{
-		Room:     m.Room,
-		ID:       m.ID,
-		Seq:      m.Seq,
-		TS:       protocol.FormatTime(m.CreatedAt),
-		From:     protocol.User{ID: m.Sender, Name: m.SenderName, Guest: m.Guest},
-		To:       to,
-		Text:     m.Text,
-		ClientID: m.ClientID,
-		Deleted:  m.Deleted,
-	}
-	if !m.EditedAt.IsZero() {
-		b.EditedAt = protocol.FormatTime(m.EditedAt)
-	}
-	for _, r := range m.Reactions {
-		b.Reactions = append(b.Reactions, protocol.Reaction{Emoji: r.Emoji, Users: r.Users})
-	}
-	return b
-}
 
 // historyQuery reads before, after and limit with the WebSocket history
 // frame's rules: limit 1 to 1000 (absent: the server's page size), before
@@ -81,9 +57,9 @@ func (a *API) historyQuery(q url.Values) (store.HistoryQuery, error) {
 	return hq, nil
 }
 
-// history answers with a page of a room's messages.
-// direct marks a conversation, whose messages carry their recipient in to.
-func (a *API) history(w http.ResponseWriter, r *http.Request, key string, direct bool) {
+// history answers with a page of a room's or a conversation's messages
+// (those of a conversation carry their recipient in to).
+func (a *API) history(w http.ResponseWriter, r *http.Request, key string) {
 	hq, err := a.historyQuery(r.URL.Query())
 	if err != nil {
 		a.fail(w, r, err)
@@ -94,17 +70,9 @@ func (a *API) history(w http.ResponseWriter, r *http.Request, key string, direct
 		a.fail(w, r, fmt.Errorf("api: history of %q: %w", key, err))
 		return
 	}
-	a.writeMessages(w, key, msgs, direct)
-}
-
-func (a *API) writeMessages(w http.ResponseWriter, key string, msgs []store.Message, direct bool) {
 	reply := protocol.HistoryReply{Room: key, Messages: make([]protocol.MessageBody, 0, len(msgs))}
 	for _, m := range msgs {
-		to := ""
-		if direct {
-			to = directPeer(key, m.Sender)
-		}
-		reply.Messages = append(reply.Messages, MessageBody(m, to))
+		reply.Messages = append(reply.Messages, hub.MessageBody(m))
 	}
 	writeJSON(w, http.StatusOK, reply)
 }
@@ -118,7 +86,7 @@ func (a *API) roomMessages(w http.ResponseWriter, r *http.Request, id auth.Ident
 		a.fail(w, r, err)
 		return
 	}
-	a.history(w, r, ra.room.Name, false)
+	a.history(w, r, ra.room.Name)
 }
 
 // conversationMessages pages through the caller's direct conversation with
@@ -143,7 +111,8 @@ func (a *API) conversationMessages(w http.ResponseWriter, r *http.Request, id au
 	_, err = a.store.Member(r.Context(), key, id.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		if _, rerr := a.store.Room(r.Context(), key); errors.Is(rerr, store.ErrNotFound) {
-			a.writeMessages(w, key, nil, true)
+			// Not started yet: an empty page, not an error.
+			writeJSON(w, http.StatusOK, protocol.HistoryReply{Room: key, Messages: []protocol.MessageBody{}})
 			return
 		}
 		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden, "not a party to this conversation"))
@@ -153,20 +122,7 @@ func (a *API) conversationMessages(w http.ResponseWriter, r *http.Request, id au
 		a.fail(w, r, fmt.Errorf("api: membership of %q in %q: %w", id.UserID, key, err))
 		return
 	}
-	a.history(w, r, key, true)
-}
-
-// directPeer returns the other user of a direct conversation key built by
-// store.DirectRoomName.
-func directPeer(key, user string) string {
-	inner := strings.TrimPrefix(key, "@")
-	if rest, ok := strings.CutPrefix(inner, user+"+"); ok {
-		return rest
-	}
-	if rest, ok := strings.CutSuffix(inner, "+"+user); ok {
-		return rest
-	}
-	return ""
+	a.history(w, r, key)
 }
 
 // unread lists the caller's unread state per room and conversation, in the

@@ -264,7 +264,7 @@ func (c *Client) publishToRoom(ctx context.Context, key string, kind byte, seq i
 		return
 	}
 	data := packEvent(kindEphemeral, 0, exclude, frame)
-	for _, uid := range []string{c.ident.User.ID, directPeer(key, c.ident.User.ID)} {
+	for _, uid := range []string{c.ident.User.ID, store.DirectPeer(key, c.ident.User.ID)} {
 		if uid == "" {
 			continue
 		}
@@ -314,7 +314,7 @@ func (c *Client) history(ctx context.Context, env protocol.Envelope) *protocol.E
 	}
 	reply := protocol.HistoryReply{Room: key, Messages: make([]protocol.MessageBody, 0, len(msgs))}
 	for _, m := range msgs {
-		reply.Messages = append(reply.Messages, messageBody(m))
+		reply.Messages = append(reply.Messages, MessageBody(m))
 	}
 	c.reply(protocol.TypeHistory, env.ID, reply)
 	return nil

@@ -1,14 +1,14 @@
 package hub
 
 import (
-	"strings"
-
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
 
-// messageBody converts a stored message to its wire form.
-func messageBody(m store.Message) protocol.MessageBody {
+// MessageBody converts a stored message to its wire form, the one shape
+// WebSocket frames and the HTTP API share; in a direct conversation it
+// names the recipient.
+func MessageBody(m store.Message) protocol.MessageBody {
 	b := protocol.MessageBody{
 		Room:     m.Room,
 		ID:       m.ID,
@@ -18,6 +18,9 @@ func messageBody(m store.Message) protocol.MessageBody {
 		Text:     m.Text,
 		ClientID: m.ClientID,
 		Deleted:  m.Deleted,
+	}
+	if protocol.IsDirectRoom(m.Room) {
+		b.To = store.DirectPeer(m.Room, m.Sender)
 	}
 	if !m.EditedAt.IsZero() {
 		b.EditedAt = protocol.FormatTime(m.EditedAt)
@@ -32,10 +35,9 @@ func messageBody(m store.Message) protocol.MessageBody {
 // on recovery: message for new messages, update for changes to earlier ones.
 // Entries of direct conversations are private frames.
 func encodeEvent(ev store.Event) []byte {
-	body := messageBody(ev.Message)
+	body := MessageBody(ev.Message)
 	if ev.Kind == store.EventMessage {
 		if protocol.IsDirectRoom(ev.Room) {
-			body.To = directPeer(ev.Room, ev.Message.Sender)
 			return protocol.Encode(protocol.TypePrivate, "", body)
 		}
 		return protocol.Encode(protocol.TypeMessage, "", body)
@@ -49,17 +51,4 @@ func encodeEvent(ev store.Event) []byte {
 		Removed: ev.Kind == store.EventReaction && !ev.Added,
 		Message: body,
 	})
-}
-
-// directPeer returns the other user of a direct conversation key built by
-// store.DirectRoomName.
-func directPeer(key, user string) string {
-	inner := strings.TrimPrefix(key, "@")
-	if rest, ok := strings.CutPrefix(inner, user+"+"); ok {
-		return rest
-	}
-	if rest, ok := strings.CutSuffix(inner, "+"+user); ok {
-		return rest
-	}
-	return ""
 }

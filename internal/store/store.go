@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -261,4 +262,17 @@ func DirectRoomName(userA, userB string) string {
 		userA, userB = userB, userA
 	}
 	return "@" + userA + "+" + userB
+}
+
+// DirectPeer returns the other user of the direct conversation key (built by
+// DirectRoomName) that user belongs to, or "" if user is not one of its two.
+func DirectPeer(key, user string) string {
+	inner := strings.TrimPrefix(key, "@")
+	if rest, ok := strings.CutPrefix(inner, user+"+"); ok {
+		return rest
+	}
+	if rest, ok := strings.CutSuffix(inner, "+"+user); ok {
+		return rest
+	}
+	return ""
 }
