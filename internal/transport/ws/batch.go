@@ -23,8 +23,9 @@ var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return
 // (a pong, a close) is never interleaved with a batch being flushed.
 type batchConn struct {
 	net.Conn
-	mu  sync.Mutex
-	buf *[]byte // open batch, nil when none
+	mu       sync.Mutex
+	buf      *[]byte   // open batch, nil when none
+	deadline time.Time // the write deadline asked for while the batch is open
 }
 
 func (b *batchConn) Write(p []byte) (int, error) {
@@ -35,11 +36,29 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	}
 	*b.buf = append(*b.buf, p...)
 	if len(*b.buf) >= maxBatchBytes {
+		_ = b.Conn.SetWriteDeadline(b.deadline)
 		if err := b.flushLocked(); err != nil {
 			return 0, err
 		}
 	}
 	return len(p), nil
+}
+
+// SetWriteDeadline passes the deadline to the socket, except while a batch
+// is open: the library sets it again for every frame it writes, which is a
+// timer update per frame, and nothing reaches the socket until the flush,
+// which sets its own.
+func (b *batchConn) SetWriteDeadline(t time.Time) error {
+	b.mu.Lock()
+	open := b.buf != nil
+	if open {
+		b.deadline = t // for a flush forced by a full buffer
+	}
+	b.mu.Unlock()
+	if open {
+		return nil
+	}
+	return b.Conn.SetWriteDeadline(t)
 }
 
 // begin opens a batch.

@@ -69,6 +69,11 @@ func BenchmarkSend(b *testing.B) {
 		// Keep at most a window of frames outstanding, as a room's steady
 		// traffic would, rather than overflowing the queue.
 		for int64(i)-read.Load() > 512 {
+			select {
+			case n := <-got:
+				b.Fatalf("the client stopped reading after %d frames: the connection failed", n)
+			default:
+			}
 			runtime.Gosched()
 		}
 		if !c.Send(frame) {
