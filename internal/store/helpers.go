@@ -41,3 +41,22 @@ func Timestamp(t time.Time) time.Time {
 func Now() time.Time {
 	return Timestamp(time.Now())
 }
+
+// NewRoom fills in what a new room takes from the store rather than the
+// caller, the same way in every backend: an empty Kind means KindRoom, a
+// direct conversation is always private, CreatedAt defaults to now (at the
+// stored precision) and LastSeq starts at 0.
+func NewRoom(r Room) Room {
+	if r.Kind == "" {
+		r.Kind = KindRoom
+	}
+	if r.Kind == KindDirect {
+		r.Private = true
+	}
+	r.CreatedAt = Timestamp(r.CreatedAt)
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = Now()
+	}
+	r.LastSeq = 0
+	return r
+}

@@ -13,7 +13,7 @@ import (
 // CreateRoom creates a room and makes its owner a member; see store.Store.
 // An empty Kind means store.KindRoom; a zero CreatedAt means now.
 func (s *Store) CreateRoom(ctx context.Context, r store.Room) (store.Room, error) {
-	r = newRoom(r)
+	r = store.NewRoom(r)
 	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		return insertRoom(ctx, tx, r, false)
 	})
@@ -21,22 +21,6 @@ func (s *Store) CreateRoom(ctx context.Context, r store.Room) (store.Room, error
 		return store.Room{}, fmt.Errorf("sqlite: create room %q: %w", r.Name, err)
 	}
 	return r, nil
-}
-
-// newRoom fills in the fields a new room takes from the store.
-func newRoom(r store.Room) store.Room {
-	if r.Kind == "" {
-		r.Kind = store.KindRoom
-	}
-	if r.Kind == store.KindDirect {
-		r.Private = true
-	}
-	r.CreatedAt = store.Timestamp(r.CreatedAt)
-	if r.CreatedAt.IsZero() {
-		r.CreatedAt = store.Now()
-	}
-	r.LastSeq = 0
-	return r
 }
 
 // insertRoom writes r and its owner's membership. With existingOK a room of
@@ -74,7 +58,7 @@ func addMember(ctx context.Context, tx *writeTx, room, user string, role store.R
 // between two users; see store.Store.
 func (s *Store) EnsureDirect(ctx context.Context, userA, userB string) (store.Room, error) {
 	name := store.DirectRoomName(userA, userB)
-	r := newRoom(store.Room{Name: name, Kind: store.KindDirect})
+	r := store.NewRoom(store.Room{Name: name, Kind: store.KindDirect})
 	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		if err := insertRoom(ctx, tx, r, true); err != nil {
 			return err

@@ -201,7 +201,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 		if _, _, err := appendTx(ctx, tx, store.NewMessage{Room: "r", Sender: "u", Text: "doomed"}); err != nil {
 			return err
 		}
-		if err := insertRoom(ctx, tx, newRoom(store.Room{Name: "ghost"}), false); err != nil {
+		if err := insertRoom(ctx, tx, store.NewRoom(store.Room{Name: "ghost"}), false); err != nil {
 			return err
 		}
 		return boom
