@@ -61,7 +61,7 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 			wg.Go(func() { talk(ctx, c, roomOf(i), k, rate, dur, st) })
 		}
 		wg.Wait()
-		sendSecs := time.Since(t0)
+		sendTime := time.Since(t0)
 		expected := func() uint64 { return st.acked.Load() * uint64(members-1) }
 		drain(ctx, st, expected)
 		b := e.meter.Sample()
@@ -71,7 +71,7 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 			Ack: st.ack.Summary(), Delivery: st.latency.Summary(),
 			Reconnects: reconnects.Load() - rc, Usage: Between(a, b),
 		}
-		step.SendRate = float64(step.Acked) / sendSecs.Seconds()
+		step.SendRate = float64(step.Acked) / sendTime.Seconds()
 		step.DeliveredRatio = ratio(step.Delivered, step.Expected)
 		step.DeliveriesPerSec = deliveryRate(st, start, dur)
 		res.Steps = append(res.Steps, step)

@@ -77,7 +77,7 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 		start := stampNow()
 		a := e.meter.Sample()
 		rc := reconnects.Load()
-		sendSecs := publish(ctx, pub, room, k, rate, stepDur, st)
+		sendTime := publish(ctx, pub, room, k, rate, stepDur, st)
 		drain(ctx, st, func() uint64 { return st.acked.Load() * uint64(members) })
 		b := e.meter.Sample()
 		step := FanoutStep{
@@ -86,7 +86,7 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 			Latency: st.latency.Summary(), Ack: st.ack.Summary(),
 			Reconnects: reconnects.Load() - rc, Usage: Between(a, b),
 		}
-		step.SendRate = float64(step.Acked) / sendSecs.Seconds()
+		step.SendRate = float64(step.Acked) / sendTime.Seconds()
 		step.DeliveredRatio = ratio(step.Delivered, step.Expected)
 		step.DeliveriesPerSec = deliveryRate(st, start, stepDur)
 		step.OK = step.Acked > 0 && step.DeliveredRatio >= fanoutMinRatio && step.Latency.P99 < fanoutMaxP99

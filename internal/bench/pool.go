@@ -60,12 +60,6 @@ func (f *fleet) add(c *client.Client) {
 	f.mu.Unlock()
 }
 
-func (f *fleet) len() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.clients)
-}
-
 // close closes every client, many at a time, and forgets them.
 func (f *fleet) close() {
 	f.mu.Lock()

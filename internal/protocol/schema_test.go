@@ -44,7 +44,6 @@ var (
 	alice   = protocol.User{ID: "01J9Y2A7QJ4M8ZK3D5T6VWXN0B", Name: "alice"}
 	guest   = protocol.User{ID: "guest:carol", Name: "carol", Guest: true}
 	ts      = "2026-05-01T12:00:00.123Z"
-	seven   = int64(7)
 	yes     = true
 	message = protocol.MessageBody{Room: "general", ID: "01JA0C7R5XG2M9K4T8W6Z3N1QB", Seq: 42, TS: ts, From: alice, Text: "hello"}
 	full    = protocol.MessageBody{Room: "general", ID: "01JA0C7R5XG2M9K4T8W6Z3N1QB", Seq: 42, TS: ts, From: guest,

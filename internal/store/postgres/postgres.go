@@ -207,11 +207,3 @@ func optTime(t *time.Time) time.Time {
 	}
 	return utc(*t)
 }
-
-// nullTime writes the zero time as NULL.
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
