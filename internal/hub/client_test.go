@@ -13,10 +13,11 @@ import (
 	"github.com/parley-chat/parley/internal/store/sqlite"
 )
 
-// recordingSender keeps the frames a connection was sent.
+// recordingSender keeps the frames a connection was sent and signals each.
 type recordingSender struct {
 	mu     sync.Mutex
 	frames []protocol.Envelope
+	sent   chan struct{} // one token per frame, when made with a buffer
 }
 
 func (s *recordingSender) Send(frame []byte) bool {
@@ -25,7 +26,23 @@ func (s *recordingSender) Send(frame []byte) bool {
 	s.mu.Lock()
 	s.frames = append(s.frames, env)
 	s.mu.Unlock()
+	select {
+	case s.sent <- struct{}{}:
+	default:
+	}
 	return true
+}
+
+// next waits for the next frame sent and returns it.
+func (s *recordingSender) next(t *testing.T) protocol.Envelope {
+	t.Helper()
+	select {
+	case <-s.sent:
+		return s.last()
+	case <-time.After(5 * time.Second):
+		t.Fatal("no frame sent within 5s")
+		return protocol.Envelope{}
+	}
 }
 
 func (s *recordingSender) Close(int, string) {}
@@ -59,7 +76,7 @@ func frame(typ, id string, body any) protocol.Envelope {
 // sender gets an error frame for it, never a silent drop or a false ack.
 func TestStoreFailureReachesTheSender(t *testing.T) {
 	h, st := newTestHub(t)
-	out := &recordingSender{}
+	out := &recordingSender{sent: make(chan struct{}, 16)}
 	ctx := context.Background()
 	c, err := h.Connect(ctx, "c1", Identity{User: protocol.User{ID: "guest:ann", Name: "ann", Guest: true}}, out)
 	if err != nil {
@@ -67,17 +84,13 @@ func TestStoreFailureReachesTheSender(t *testing.T) {
 	}
 	defer c.Close()
 	c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby"}))
-	if got := out.last(); got.Type != protocol.TypeJoined {
+	if got := out.next(t); got.Type != protocol.TypeJoined {
 		t.Fatalf("join answered %+v", got)
 	}
 	st.Close() // the database goes away
 	c.Handle(ctx, frame("chat", "c", protocol.ChatBody{Room: "lobby", Text: "lost?"}))
-	// The write runs off the reader; its outcome follows shortly.
-	deadline := time.Now().Add(5 * time.Second)
-	for out.last().Type == protocol.TypeJoined && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	got := out.last()
+	// The write runs off the reader; wait for its outcome.
+	got := out.next(t)
 	var e protocol.ErrorBody
 	_ = json.Unmarshal(got.Body, &e)
 	if got.Type != protocol.TypeError || got.ID != "c" || e.Code != protocol.CodeUnavailable {
