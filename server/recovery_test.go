@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/testutil"
 )
@@ -49,8 +51,14 @@ func TestRecoveryUnderConcurrentWriters(t *testing.T) {
 		c.Expect("joined", "unread", "presence")
 		go func() {
 			defer wg.Done()
+			// Not c.Send: it fails the test with FailNow, which must not be
+			// called from a goroutine other than the test's.
 			for i := 0; i < perWriter; i++ {
-				c.Send("chat", fmt.Sprint(i), map[string]any{"room": "busy", "text": fmt.Sprintf("m%d", i)})
+				frame := fmt.Sprintf(`{"type":"chat","id":"%d","body":{"room":"busy","text":"m%d"}}`, i, i)
+				if err := c.Conn.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+					t.Errorf("writer: %v", err)
+					return
+				}
 			}
 		}()
 	}
