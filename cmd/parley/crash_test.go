@@ -139,7 +139,10 @@ func TestAcknowledgedMessagesSurviveKill9(t *testing.T) {
 	select {
 	case <-kill:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("only %d acks within 30s", len(acked))
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		t.Fatalf("only %d acks within 30s", n)
 	}
 	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
