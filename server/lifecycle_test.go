@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/testutil"
+	"github.com/parley-chat/parley/server"
 )
 
 func TestShutdownSends1001(t *testing.T) {
@@ -167,5 +169,21 @@ func TestMetricsEndpointCountsTraffic(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestBrokerSettingIsRefusedUntilBuilt: a node told to share events through
+// NATS must not start as an isolated node instead.
+func TestBrokerSettingIsRefusedUntilBuilt(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Broker = "nats://127.0.0.1:4222"
+	srv, err := server.New(context.Background(), cfg, server.Options{LogOutput: io.Discard})
+	if err == nil {
+		srv.Close()
+		t.Fatal("server started with --broker set")
+	}
+	if !strings.Contains(err.Error(), "broker") {
+		t.Fatalf("error %q does not name the setting", err)
 	}
 }

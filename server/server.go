@@ -65,6 +65,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Broker != "" {
+		// Accepting the setting and running in-process would leave nodes
+		// that each see only their own clients, silently.
+		return nil, errors.New("server: --broker: sharing events between nodes through NATS is not built yet; leave it empty to run one node")
+	}
 	log := opts.Logger
 	if log == nil {
 		log = NewLogger(cfg.LogFormat, cfg.LogLevel, opts.LogOutput)
