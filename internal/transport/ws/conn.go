@@ -40,6 +40,8 @@ type conn struct {
 	client  *hub.Client
 	user    string
 	strikes int // frames refused by the rate limiter in a row; reader only
+	// lastExtend is when the read deadline was last moved (Unix ns).
+	lastExtend atomic.Int64
 
 	mu        sync.Mutex
 	queue     []outItem

@@ -140,8 +140,18 @@ func (c *conn) drainUntilClosed() {
 
 // extendRead pushes the read deadline out by one heartbeat period plus the
 // timeout: any frame or pong proves the peer is alive.
+//
+// The deadline is moved at most once per eighth of that span: a frame
+// arriving sooner proves nothing new, and a busy connection is spared a
+// timer update per frame.
 func (c *conn) extendRead() {
-	_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.HeartbeatInterval + c.s.cfg.HeartbeatTimeout))
+	span := c.s.cfg.HeartbeatInterval + c.s.cfg.HeartbeatTimeout
+	now := time.Now()
+	if now.UnixNano()-c.lastExtend.Load() < int64(span/8) {
+		return
+	}
+	c.lastExtend.Store(now.UnixNano())
+	_ = c.ws.SetReadDeadline(now.Add(span))
 }
 
 // heartbeat sends a ping and re-arms itself.
