@@ -29,6 +29,7 @@ type Store struct {
 	w      *sql.DB              // the single writer connection; used only by loop (and Open's migrations)
 	stmts  map[string]*sql.Stmt // hotStatements, prepared on w
 	r      *sql.DB              // read-only pool
+	ck     *checkpointer        // copies the WAL into the database file, on its own connection
 	logger *slog.Logger
 
 	reqs     chan *writeReq
@@ -83,11 +84,14 @@ func dsn(path string, readOnly bool) string {
 		// writer is what every durable message queues behind.
 		q.Add("_pragma", "cache_size(-65536)")
 		q.Add("_pragma", "mmap_size(268435456)")
-		// A 64 MiB page cache for the writer (the default is 2 MiB): the
-		// index pages that appends to many rooms touch stay in memory
-		// instead of being read again with a system call each time.
-		q.Add("_pragma", "cache_size(-65536)")
-
+		// The writer never checkpoints: the checkpointer goroutine does,
+		// on its own connection (see checkpointLoop), so copying the WAL
+		// into the database file and its fsync happen beside the writer
+		// instead of inside a commit that thousands of acks wait for.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
+		// When a checkpoint lets the WAL start over, cut the file back to
+		// this size rather than keep the largest it has ever been.
+		q.Add("_pragma", "journal_size_limit(67108864)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -135,11 +139,23 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
+	ckDB, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		closeStmts(stmts)
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
+	}
+	ckDB.SetMaxOpenConns(1)
+	ckDB.SetMaxIdleConns(1)
+	ckDB.SetConnMaxLifetime(0)
+	ckDB.SetConnMaxIdleTime(0)
 	s := &Store{
 		w: w, stmts: stmts, r: r, logger: logger,
 		reqs:     make(chan *writeReq, maxBatch),
 		loopDone: make(chan struct{}),
 	}
+	s.ck = newCheckpointer(ckDB, func(err error) { logger.Warn("sqlite: background checkpoint failed", "err", err) })
 	go s.loop()
 	return s, nil
 }
@@ -157,7 +173,11 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.loopDone
-	return errors.Join(closeStmts(s.stmts), s.r.Close(), s.w.Close())
+	s.ck.stop()
+	// Leave the file whole: everything in the WAL copied into the database
+	// and the WAL emptied, so a copy of parley.db alone is complete.
+	ckErr := checkpoint(context.Background(), s.w, "TRUNCATE")
+	return errors.Join(ckErr, closeStmts(s.stmts), s.ck.db.Close(), s.r.Close(), s.w.Close())
 }
 
 // Ping checks that the database answers a query.
@@ -300,7 +320,9 @@ func (s *Store) tryBatch(ctx context.Context, batch []*writeReq, errs []error, s
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("sqlite: commit batch of %d: %w", len(batch), err))
 		s.logger.Error("sqlite: commit failed", "batch", len(batch), "err", err)
+		return true
 	}
+	s.ck.committed()
 	return true
 }
 

@@ -11,31 +11,41 @@ import (
 )
 
 // BenchmarkAppend measures durable appends (synchronous=FULL) from many
-// goroutines to a few rooms, which is where group commit pays off. Run with
+// goroutines, which is where group commit pays off: to a few rooms, and to
+// as many rooms as the chat scenario of parley bench uses, where every batch
+// touches a different index page per room. Run with
 //
-//	go test -run '^$' -bench Append -cpu 2 -benchtime 5000x ./internal/store/sqlite
+//	go test -run '^$' -bench Append -cpu 2 -benchtime 20000x ./internal/store/sqlite
 func BenchmarkAppend(b *testing.B) {
+	for _, rooms := range []int{8, 500} {
+		b.Run(fmt.Sprint("rooms=", rooms), func(b *testing.B) { benchmarkAppend(b, rooms) })
+	}
+}
+
+func benchmarkAppend(b *testing.B, rooms int) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	const rooms = 8
-	for i := range rooms {
-		if _, err := s.CreateRoom(ctx, store.Room{Name: fmt.Sprint("room", i)}); err != nil {
+	names := make([]string, rooms)
+	for i := range names {
+		names[i] = fmt.Sprint("room", i)
+		if _, err := s.CreateRoom(ctx, store.Room{Name: names[i]}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	var next, ids atomic.Int64
+	var ids atomic.Int64
 	// Many writers per core, as a busy server has many connections; each
-	// send carries a client id, as the Go and JS clients' sends do.
+	// send carries a client id, as the Go and JS clients' sends do, and the
+	// sends go round the rooms.
 	b.SetParallelism(32)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		room := fmt.Sprint("room", next.Add(1)%rooms)
 		for pb.Next() {
-			msg := store.NewMessage{Room: room, Sender: "bench", Text: "hello, benchmark", ClientID: fmt.Sprint("k", ids.Add(1))}
+			id := ids.Add(1)
+			msg := store.NewMessage{Room: names[id%int64(rooms)], Sender: "bench", Text: "hello, benchmark", ClientID: fmt.Sprint("k", id)}
 			if _, _, err := s.Append(ctx, msg); err != nil {
 				b.Error(err)
 				return

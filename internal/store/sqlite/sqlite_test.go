@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -273,5 +275,62 @@ func TestCancelledCallerDoesNotRace(t *testing.T) {
 		if ev.Seq != int64(i+1) {
 			t.Fatalf("event %d has seq %d", i, ev.Seq)
 		}
+	}
+}
+
+// TestBackgroundCheckpoint: the writer never checkpoints, so the database
+// file itself only grows when the checkpointer copies the WAL into it while
+// the store is open; Close leaves the WAL empty, so parley.db alone holds
+// everything.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func(p string) int64 {
+		t.Helper()
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size(path)
+	if _, err := s.CreateRoom(ctx, store.Room{Name: "r", Owner: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Repeat("x", 1000)
+	for i := range 500 {
+		if _, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "ann", Text: fmt.Sprint(i, text)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for size(path) < before+400*1000 {
+		if time.Now().After(deadline) {
+			now := size(path)
+			s.Close()
+			t.Fatalf("database file still %d bytes (%d before 500 KB of messages): the WAL was not checkpointed", now, before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := size(path + "-wal"); n != 0 {
+		t.Errorf("WAL holds %d bytes after Close, want 0", n)
+	}
+	s = openAt(t, path)
+	evs, err := s.Events(ctx, "r", 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 500 {
+		t.Errorf("%d events after reopening, want 500", len(evs))
 	}
 }
