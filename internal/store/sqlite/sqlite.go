@@ -30,6 +30,7 @@ type Store struct {
 	stmts  map[string]*sql.Stmt // hotStatements, prepared on w
 	r      *sql.DB              // read-only pool
 	ck     *checkpointer        // copies the WAL into the database file, on its own connection
+	seqs   *seqCounters         // rooms' sequence counters; only loop uses them
 	logger *slog.Logger
 
 	reqs     chan *writeReq
@@ -154,6 +155,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		w: w, stmts: stmts, r: r, logger: logger,
 		reqs:     make(chan *writeReq, maxBatch),
 		loopDone: make(chan struct{}),
+		seqs:     newSeqCounters(),
 	}
 	s.ck = newCheckpointer(ckDB, func(err error) { logger.Warn("sqlite: background checkpoint failed", "err", err) })
 	go s.loop()
@@ -285,7 +287,18 @@ func (s *Store) tryBatch(ctx context.Context, batch []*writeReq, errs []error, s
 		fail(fmt.Errorf("sqlite: begin batch: %w", err))
 		return true
 	}
-	tx := &writeTx{Tx: sqlTx, stmts: s.stmts}
+	tx := &writeTx{Tx: sqlTx, stmts: s.stmts, seqs: s.seqs}
+	// abandon rolls the whole transaction back; the counters it took go
+	// with it.
+	abandon := func() {
+		tx.Rollback()
+		s.seqs.reset()
+	}
+	if err := s.seqs.begin(ctx, tx); err != nil {
+		abandon()
+		fail(fmt.Errorf("sqlite: begin batch: %w", err))
+		return true
+	}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err // the caller has gone; do not write for them
@@ -293,31 +306,39 @@ func (s *Store) tryBatch(ctx context.Context, batch []*writeReq, errs []error, s
 		}
 		if !savepoints {
 			if errs[i] = r.fn(ctx, tx); errs[i] != nil {
-				tx.Rollback()
+				abandon()
 				return false
 			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, sqlSavepoint); err != nil {
-			tx.Rollback()
+			abandon()
 			fail(fmt.Errorf("sqlite: savepoint: %w", err))
 			return true
 		}
+		mark := s.seqs.mark()
 		if errs[i] = r.fn(ctx, tx); errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, sqlRollbackTo); err != nil {
 				// The transaction is in an unknown state: abandon it all.
-				tx.Rollback()
+				abandon()
 				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
 				return true
 			}
+			s.seqs.rollback(mark)
 		}
 		if _, err := tx.ExecContext(ctx, sqlRelease); err != nil {
-			tx.Rollback()
+			abandon()
 			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
 			return true
 		}
 	}
+	if err := s.seqs.flush(ctx, tx); err != nil {
+		abandon()
+		fail(fmt.Errorf("sqlite: batch of %d: %w", len(batch), err))
+		return true
+	}
 	if err := tx.Commit(); err != nil {
+		s.seqs.reset()
 		fail(fmt.Errorf("sqlite: commit batch of %d: %w", len(batch), err))
 		s.logger.Error("sqlite: commit failed", "batch", len(batch), "err", err)
 		return true

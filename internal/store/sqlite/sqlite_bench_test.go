@@ -40,7 +40,7 @@ func benchmarkAppend(b *testing.B, rooms int) {
 	// Many writers per core, as a busy server has many connections; each
 	// send carries a client id, as the Go and JS clients' sends do, and the
 	// sends go round the rooms.
-	b.SetParallelism(32)
+	b.SetParallelism(500)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

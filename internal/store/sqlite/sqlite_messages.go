@@ -18,11 +18,9 @@ const (
 	// on (room, sender, client_id); without it the planner cannot tell that
 	// the bound id is not empty and scans the room's messages.
 	sqlClientID      = `SELECT seq FROM messages WHERE room = ? AND sender = ? AND client_id = ? AND client_id <> ''`
-	sqlNextSeq       = `UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq`
 	sqlInsertMessage = `INSERT INTO messages (id, room, seq, sender, sender_name, guest, client_id, text, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (room, sender, client_id) WHERE client_id <> '' DO NOTHING`
-	sqlGiveBackSeq = `UPDATE rooms SET last_seq = last_seq - 1 WHERE name = ?`
 	sqlInsertEvent = `INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
@@ -76,9 +74,7 @@ func appendTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Eve
 // attempt took (keeping the log gap-free) and returns the stored message's
 // event.
 func duplicateTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Event, bool, error) {
-	if _, err := tx.ExecContext(ctx, sqlGiveBackSeq, msg.Room); err != nil {
-		return store.Event{}, false, fmt.Errorf("give back sequence: %w", err)
-	}
+	tx.seqs.giveBack(msg.Room)
 	var seq int64
 	if err := tx.QueryRowContext(ctx, sqlClientID, msg.Room, msg.Sender, msg.ClientID).Scan(&seq); err != nil {
 		return store.Event{}, false, fmt.Errorf("find the retried message: %w", err)
@@ -88,14 +84,9 @@ func duplicateTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.
 }
 
 // nextSeq takes the room's next sequence number. It is rolled back with the
-// savepoint if the write fails, which keeps the log gap-free.
+// request if the write fails, which keeps the log gap-free.
 func nextSeq(ctx context.Context, tx *writeTx, room string) (int64, error) {
-	var seq int64
-	err := tx.QueryRowContext(ctx, sqlNextSeq, room).Scan(&seq)
-	if err != nil {
-		return 0, fmt.Errorf("next sequence: %w", notFound(err))
-	}
-	return seq, nil
+	return tx.seqs.next(ctx, tx, room)
 }
 
 // insertEvent appends ev, with its message snapshot, to the room's log.

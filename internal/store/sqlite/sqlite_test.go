@@ -238,6 +238,38 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	if _, err := s.Room(ctx, "ghost"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("room written by the failed write: err = %v, want ErrNotFound", err)
 	}
+	if r, err := s.Room(ctx, "r"); err != nil || r.LastSeq != 2 {
+		t.Fatalf("room r: LastSeq %d, err %v; want 2 (the failed write's number given back)", r.LastSeq, err)
+	}
+}
+
+// TestTwoStoresOneFile: the writer keeps rooms' sequence counters in
+// memory, which is only right while no one else writes the file. Two
+// stores on one file (as two processes would be) take turns appending to
+// one room and to rooms the other created, and every number is used once,
+// in order.
+func TestTwoStoresOneFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	a, b := openAt(t, path), openAt(t, path)
+	if _, err := a.CreateRoom(ctx, store.Room{Name: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		s := []*Store{a, b}[i%2]
+		ev, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "u", Text: fmt.Sprint(i)})
+		if err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("append %d took seq %d, want %d", i, ev.Seq, i+1)
+		}
+	}
+	for _, s := range []*Store{a, b} {
+		if r, err := s.Room(ctx, "r"); err != nil || r.LastSeq != 10 {
+			t.Fatalf("LastSeq %d, err %v; want 10", r.LastSeq, err)
+		}
+	}
 }
 
 func TestReaderIsQueryOnly(t *testing.T) {

@@ -18,15 +18,20 @@ const (
 // writer connection, and reused by every batch.
 var hotStatements = []string{
 	sqlSavepoint, sqlRollbackTo, sqlRelease,
-	sqlClientID, sqlNextSeq, sqlInsertMessage, sqlInsertEvent,
+	sqlClientID, sqlInsertMessage, sqlInsertEvent,
+	sqlDataVersion, sqlLastSeq, sqlSetLastSeq,
 }
 
 // writeTx is the batch transaction as write requests see it: a *sql.Tx whose
 // Exec and Query methods use the writer's prepared statement when the query
-// is one of hotStatements, and prepare afresh otherwise.
+// is one of hotStatements, and prepare afresh otherwise. Before any statement
+// that is not a hot one it writes the pending sequence counters to
+// rooms.last_seq, so that every statement outside the append path sees the
+// rooms as they are.
 type writeTx struct {
 	*sql.Tx
 	stmts map[string]*sql.Stmt
+	seqs  *seqCounters
 }
 
 // prepareHot prepares hotStatements on the writer. With one connection in
@@ -57,6 +62,9 @@ func (t *writeTx) ExecContext(ctx context.Context, query string, args ...any) (s
 	if st, ok := t.stmts[query]; ok {
 		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
+	if err := t.seqs.flush(ctx, t); err != nil {
+		return nil, err
+	}
 	return t.Tx.ExecContext(ctx, query, args...)
 }
 
@@ -65,13 +73,19 @@ func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (
 	if st, ok := t.stmts[query]; ok {
 		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
+	if err := t.seqs.flush(ctx, t); err != nil {
+		return nil, err
+	}
 	return t.Tx.QueryContext(ctx, query, args...)
 }
 
-// QueryRowContext runs query in the transaction.
+// QueryRowContext runs query in the transaction. A failure to write the
+// pending counters first cannot be returned through a *sql.Row; the
+// counters stay pending and the flush before the commit fails the batch.
 func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if st, ok := t.stmts[query]; ok {
 		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
+	_ = t.seqs.flush(ctx, t)
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
