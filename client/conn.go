@@ -267,7 +267,11 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 const maxPooledBuf = 64 << 10
 
 // readLoop reads frames until the connection fails. Any frame or ping from
-// the server pushes the read deadline out by the session's timeout.
+// the server pushes the read deadline out by the session's timeout; it is
+// moved at most once per eighth of that span (a frame arriving sooner proves
+// nothing new), which spares a busy connection a timer update per frame, so
+// a silent server is given up on between seven eighths of the timeout and
+// the whole of it.
 func (c *Client) readLoop(conn *websocket.Conn) error {
 	c.mu.Lock()
 	timeout := time.Duration(c.welcome.TimeoutMS) * time.Millisecond
@@ -275,7 +279,15 @@ func (c *Client) readLoop(conn *websocket.Conn) error {
 	if timeout <= 0 {
 		timeout = 35 * time.Second
 	}
-	extend := func() { _ = conn.SetReadDeadline(time.Now().Add(timeout)) }
+	var extended time.Time // only this goroutine (and the ping handler it runs) use it
+	extend := func() {
+		now := time.Now()
+		if now.Sub(extended) < timeout/8 {
+			return
+		}
+		extended = now
+		_ = conn.SetReadDeadline(now.Add(timeout))
+	}
 	conn.SetPingHandler(func(data string) error {
 		extend()
 		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.opts.WriteTimeout))

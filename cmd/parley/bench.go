@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,6 +78,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		serverPID   = fs.Int("server-pid", 0, "process id of the --server, to read its CPU and memory from /proc")
 		timeout     = fs.Duration("timeout", 2*time.Minute, "hard cap on the whole run")
 		allowRemote = fs.Bool("allow-remote", false, "allow a --server that is not on this machine")
+		cpuProfile  = fs.String("cpuprofile", "", "write the load tool's own CPU profile to this file (go tool pprof), to see where its CPU goes")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -138,6 +140,17 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	})
 	defer watchdog.Stop()
 
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "parley bench:", err)
+			if child != nil {
+				_ = child.Stop()
+			}
+			return 1
+		}
+		defer stopProfile()
+	}
 	rep, runErr := bench.Run(ctx, cfg)
 	code := 0
 	if child != nil {
@@ -251,4 +264,21 @@ func benchServerURL(s string, allowRemote bool) (string, error) {
 	}
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/ws"), "/")
 	return u.String(), nil
+}
+
+// startCPUProfile profiles this process into path until the returned
+// function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
