@@ -45,8 +45,10 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 	// user (--max-conns-per-user).
 	e.logf("fanout: connecting %d members", members)
 	took, err := e.connect(ctx, &f, members, func(int) client.Options {
+		// The server sends a busy member several frames per write; a read
+		// buffer that holds them all takes them in one system call.
 		return client.Options{Name: "fan", Handler: handler, Reconnect: true,
-			BackoffMin: 100 * time.Millisecond, BackoffMax: 2 * time.Second}
+			BackoffMin: 100 * time.Millisecond, BackoffMax: 2 * time.Second, ReadBufferSize: 8192}
 	}, func(ctx context.Context, _ int, c *client.Client) error {
 		_, err := c.Join(ctx, room)
 		return err
