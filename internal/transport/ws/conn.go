@@ -42,6 +42,9 @@ type conn struct {
 	strikes int // frames refused by the rate limiter in a row; reader only
 	// lastExtend is when the read deadline was last moved (Unix ns).
 	lastExtend atomic.Int64
+	// readyAt is when the connection was last handed to the flush workers
+	// (Unix ns), for Server.lag.
+	readyAt atomic.Int64
 
 	mu        sync.Mutex
 	queue     []outItem
@@ -132,14 +135,16 @@ func (c *conn) kickLocked() {
 }
 
 // scheduleLocked hands the connection to a flush worker: at once, or — with
-// a write delay configured and the connection written to within that delay
-// — after it, so that a busy connection's frames are gathered into fewer
-// system calls while a quiet one is written without waiting.
+// a write delay configured, the flush workers behind (see busyLag) and the
+// connection written to within that delay — after it, so that a busy
+// connection's frames are gathered into fewer system calls while a quiet
+// one, or any one on a server with CPU to spare, is written without waiting.
 func (c *conn) scheduleLocked() {
-	if d := c.s.cfg.WriteDelay; d > 0 && !c.closing && time.Since(c.lastFlush) < d {
+	if d := c.s.cfg.WriteDelay; d > 0 && !c.closing && c.s.lag.Load() >= int64(busyLag) && time.Since(c.lastFlush) < d {
 		c.s.delay(c)
 		return
 	}
+	c.readyAt.Store(time.Now().UnixNano())
 	select {
 	case c.s.ready <- c:
 	default:
@@ -209,11 +214,13 @@ func (c *conn) workerPass() {
 		return
 	}
 	c.mu.Unlock()
+	now := time.Now()
+	c.s.lag.Store(now.UnixNano() - c.readyAt.Load())
 	batch, _, ok := c.take()
 	if !ok {
 		return
 	}
-	err := c.writeBatch(batch, time.Now().Add(c.s.cfg.WriteTimeout))
+	err := c.writeBatch(batch, now.Add(c.s.cfg.WriteTimeout))
 	if err == nil {
 		err = c.bc.flushWithin(workerWriteWait)
 	}

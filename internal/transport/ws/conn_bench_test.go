@@ -20,32 +20,8 @@ import (
 // the flush workers write it to a real loopback socket, read by a client
 // that discards it. Frames sent while a write is under way leave together.
 func BenchmarkSend(b *testing.B) {
-	s := &Server{cfg: Config{}, log: slog.New(slog.DiscardHandler), metrics: noMetrics{},
-		conns: make(map[*conn]struct{}), ready: make(chan *conn, 1024), stop: make(chan struct{})}
-	s.cfg.setDefaults()
-	s.cfg.SendQueueBytes = 64 << 20
-	for i := 0; i < 4; i++ {
-		s.workers.Add(1)
-		go s.flushWorker()
-	}
-	defer s.Close()
-	up := websocket.Upgrader{WriteBufferPool: &sync.Pool{}}
-	conns := make(chan *conn, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		bw := &batchingWriter{ResponseWriter: w}
-		wsc, err := up.Upgrade(bw, r, nil)
-		if err != nil {
-			return
-		}
-		conns <- newConn(s, wsc, bw.conn, "bench")
-	}))
-	defer srv.Close()
-	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer client.Close()
-	c := <-conns
+	s := newWorkerServer(b, Config{SendQueueBytes: 64 << 20}, 4)
+	c, client := loopbackWS(b, s)
 	frame := []byte(`{"type":"message","body":{"room":"bench","id":"01JBENCHMARKMESSAGEID00000","seq":1,"ts":"2026-11-26T10:00:00.000Z","from":{"id":"u_sender","name":"sender"},"text":"hello, room"}}`)
 	got := make(chan int)
 	var read atomic.Int64
@@ -89,8 +65,49 @@ func BenchmarkSend(b *testing.B) {
 		b.Fatal("frames not delivered")
 	}
 	b.StopTimer()
-	c.mu.Lock()
-	c.finished = true
-	c.mu.Unlock()
-	c.wg.Wait()
+}
+
+// newWorkerServer returns a Server with only its flush workers running,
+// enough to drive connections made with loopbackWS; it is closed when the
+// test ends.
+func newWorkerServer(tb testing.TB, cfg Config, workers int) *Server {
+	s := &Server{cfg: cfg, log: slog.New(slog.DiscardHandler), metrics: noMetrics{},
+		conns: make(map[*conn]struct{}), ready: make(chan *conn, 1024), stop: make(chan struct{})}
+	s.cfg.setDefaults()
+	for range workers {
+		s.workers.Add(1)
+		go s.flushWorker()
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// loopbackWS upgrades a real loopback WebSocket connection into a conn of s
+// and returns it with the client's end; both are closed when the test ends.
+func loopbackWS(tb testing.TB, s *Server) (*conn, *websocket.Conn) {
+	up := websocket.Upgrader{WriteBufferPool: &sync.Pool{}}
+	conns := make(chan *conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bw := &batchingWriter{ResponseWriter: w}
+		wsc, err := up.Upgrade(bw, r, nil)
+		if err != nil {
+			return
+		}
+		conns <- newConn(s, wsc, bw.conn, "test")
+	}))
+	tb.Cleanup(srv.Close)
+	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := <-conns
+	tb.Cleanup(func() {
+		client.Close()
+		c.mu.Lock()
+		c.finished = true
+		c.mu.Unlock()
+		c.wg.Wait()
+		c.ws.Close()
+	})
+	return c, client
 }

@@ -45,10 +45,11 @@ type Config struct {
 	SendQueueBytes int
 	// WriteDelay, when above zero, holds frames for a connection that was
 	// written to less than this long ago, so that frames arriving close
-	// together leave in one system call. It trades up to this much latency
-	// for throughput under heavy fan-out; a quiet connection is written at
-	// once either way. Default 0: every frame is written as soon as a
-	// writer is free.
+	// together leave in one system call — but only while the flush workers
+	// are behind (busyLag). It trades up to this much latency for
+	// throughput under heavy fan-out; a quiet connection, or any connection
+	// while the workers keep up, is written at once. Zero (the Config zero
+	// value) writes every frame as soon as a writer is free.
 	WriteDelay time.Duration
 	// RateMessages and RateBurst shape a token bucket per connection over
 	// every frame the client sends; defaults 10/s and 20.
@@ -110,12 +111,24 @@ type Server struct {
 	stop    chan struct{}
 	workers sync.WaitGroup
 
+	// lag is how long the connection a flush worker last took had waited
+	// for it (ns): the write delay applies only while it is at least
+	// busyLag.
+	lag atomic.Int64
+
 	// delayed holds busy connections waiting out the write delay; one timer
 	// releases them all.
 	dmu      sync.Mutex
 	delayed  []*conn
 	delaying *time.Timer
 }
+
+// busyLag is how far behind the flush workers must be before the write
+// delay holds anything back. With CPU to spare a connection is written as
+// soon as it has frames, so the delay costs latency only when writing one
+// frame per system call has already made the workers fall behind, which is
+// when gathering frames gives the CPU back.
+const busyLag = 15 * time.Millisecond
 
 // workerWriteWait is how long a flush worker waits on one client's socket
 // before handing the rest of the batch to the connection's own goroutine.
@@ -318,7 +331,9 @@ func (s *Server) releaseDelayed() {
 	s.delayed = nil
 	s.delaying = nil
 	s.dmu.Unlock()
+	now := time.Now().UnixNano()
 	for _, c := range batch {
+		c.readyAt.Store(now)
 		select {
 		case s.ready <- c:
 		case <-s.stop:
