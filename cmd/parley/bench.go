@@ -35,7 +35,7 @@ Scenarios:
   idle    N connections (--conns, default 10000), 10 to a room: server memory
           per connection, time to connect them all, memory left after close
   fanout  S members in one room (--members, default 2000) and one publisher
-          stepping through --rates (default 5,10,20,50,100,200 msg/s), each
+          stepping through --rates (default 5,10,20,50,100,200,300,400 msg/s), each
           for --step-duration (default 5s): deliveries/s, delivered ratio,
           latency p50/p99/max and the highest step with >= 99.9% delivered
           and p99 < 250 ms

@@ -44,7 +44,7 @@ type Config struct {
 	// Rooms is chat's number of rooms; default 500.
 	Rooms int
 	// Rates are messages per second: the publisher's steps in fanout
-	// (default 5,10,20,50,100,200) and each member's rate in chat (default
+	// (default 5,10,20,50,100,200,300,400) and each member's rate in chat (default
 	// 1,5).
 	Rates []float64
 	// StepDuration is how long each fanout step sends; default 5s.

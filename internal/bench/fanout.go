@@ -23,7 +23,7 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 	members := withDefault(e.cfg.Members, 2000)
 	rates := e.cfg.Rates
 	if len(rates) == 0 {
-		rates = []float64{5, 10, 20, 50, 100, 200}
+		rates = []float64{5, 10, 20, 50, 100, 200, 300, 400}
 	}
 	stepDur := e.cfg.StepDuration
 	if stepDur <= 0 {
