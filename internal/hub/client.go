@@ -70,11 +70,11 @@ func (c *Client) Handle(ctx context.Context, env protocol.Envelope) {
 
 // SendError sends an error frame referencing the frame id.
 func (c *Client) SendError(id string, e *protocol.Error) {
-	c.out.Send(protocol.Encode(protocol.TypeError, id, e.Body()))
+	c.out.Reply(protocol.Encode(protocol.TypeError, id, e.Body()))
 }
 
 func (c *Client) reply(typ, id string, body any) {
-	c.out.Send(protocol.Encode(typ, id, body))
+	c.out.Reply(protocol.Encode(typ, id, body))
 }
 
 // joined returns the room if this connection has joined key.

@@ -20,6 +20,9 @@ type recordingSender struct {
 	sent   chan struct{} // one token per frame, when made with a buffer
 }
 
+// Reply records like Send: the hub test sees one stream of frames.
+func (s *recordingSender) Reply(frame []byte) bool { return s.Send(frame) }
+
 func (s *recordingSender) Send(frame []byte) bool {
 	var env protocol.Envelope
 	_ = json.Unmarshal(frame, &env)

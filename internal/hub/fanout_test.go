@@ -27,6 +27,8 @@ func (s *countingSender) Send(frame []byte) bool {
 	return true
 }
 
+func (s *countingSender) Reply(frame []byte) bool { return s.Send(frame) }
+
 func (s *countingSender) Close(int, string) {}
 
 // benchRoom builds a ready room with n members, each its own connection.

@@ -69,6 +69,10 @@ type Sender interface {
 	// queue is over its bound the transport disconnects it as too slow; Send
 	// then returns false, as it does once the connection is closing.
 	Send(frame []byte) bool
+	// Reply is Send for an answer to the client's own request (an ack, an
+	// error, a joined room): the transport writes it without the delay it
+	// may add to gather a busy connection's broadcast frames.
+	Reply(frame []byte) bool
 	// Close closes the connection with a WebSocket close code and reason.
 	Close(code int, reason string)
 }

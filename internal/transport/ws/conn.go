@@ -53,6 +53,8 @@ type conn struct {
 	closing   bool
 	finished  bool      // torn down: no writer may start any more
 	lastFlush time.Time // when a flush worker last wrote; for the write delay
+	held      bool      // waiting out the write delay in Server.delayed
+	urgent    bool      // a reply is queued: not to be held back
 	closeMsg  []byte    // a close frame waiting for the writer
 	closeCode int
 	expiry    *time.Timer
@@ -74,6 +76,30 @@ func newConn(s *Server, wsc *websocket.Conn, bc *batchConn, id string) *conn {
 func (c *conn) Send(frame []byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.enqueueLocked(frame)
+}
+
+// Reply implements hub.Sender: Send for an answer to the client's own
+// request (an ack, an error, a joined room), which the write delay never
+// holds back: a client waiting for it would wait the whole delay, and with
+// one request in flight it could send nothing else meanwhile. A connection
+// already held back is released at once, frames queued before the reply
+// going with it, in order.
+func (c *conn) Reply(frame []byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.urgent = true
+	if !c.enqueueLocked(frame) {
+		return false
+	}
+	if c.held {
+		c.held = false
+		c.readyNowLocked()
+	}
+	return true
+}
+
+func (c *conn) enqueueLocked(frame []byte) bool {
 	if c.closing {
 		return false
 	}
@@ -140,10 +166,17 @@ func (c *conn) kickLocked() {
 // connection's frames are gathered into fewer system calls while a quiet
 // one, or any one on a server with CPU to spare, is written without waiting.
 func (c *conn) scheduleLocked() {
-	if d := c.s.cfg.WriteDelay; d > 0 && !c.closing && c.s.lag.Load() >= int64(busyLag) && time.Since(c.lastFlush) < d {
+	if d := c.s.cfg.WriteDelay; d > 0 && !c.closing && !c.urgent && c.s.lag.Load() >= int64(busyLag) && time.Since(c.lastFlush) < d {
+		c.held = true
 		c.s.delay(c)
 		return
 	}
+	c.readyNowLocked()
+}
+
+// readyNowLocked hands the connection to a flush worker, or to a goroutine
+// of its own when every worker is busy and the ready queue is full.
+func (c *conn) readyNowLocked() {
 	c.readyAt.Store(time.Now().UnixNano())
 	select {
 	case c.s.ready <- c:
@@ -170,6 +203,7 @@ func (c *conn) take() (batch []outItem, closeMsg []byte, ok bool) {
 	defer c.mu.Unlock()
 	batch, closeMsg = c.queue, c.closeMsg
 	c.queue, c.queued, c.closeMsg = nil, 0, nil
+	c.urgent = false // the reply is in this batch
 	if len(batch) == 0 && closeMsg == nil {
 		c.writing = false
 		return nil, nil, false

@@ -74,3 +74,43 @@ func TestWriteDelayOnlyWhileWorkersLag(t *testing.T) {
 	read("two")
 	read("three")
 }
+
+// TestReplyIsNotHeldBack: a reply to the client's own request releases a
+// connection the write delay is holding, with the frames queued before it,
+// in order; it is not kept for the delay (here far longer than the test
+// waits).
+func TestReplyIsNotHeldBack(t *testing.T) {
+	s := newWorkerServer(t, Config{WriteDelay: time.Hour}, 1)
+	c, client := loopbackWS(t, s)
+	c.mu.Lock()
+	c.lastFlush = time.Now()
+	c.mu.Unlock()
+	s.lag.Store(int64(busyLag))
+	if !c.Send([]byte("broadcast")) {
+		t.Fatal("send refused")
+	}
+	c.mu.Lock()
+	held := c.held
+	c.mu.Unlock()
+	if !held {
+		t.Fatal("the broadcast frame was not held back while the workers lag")
+	}
+	if !c.Reply([]byte("ack")) {
+		t.Fatal("reply refused")
+	}
+	for _, want := range []string{"broadcast", "ack"} {
+		_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, got, err := client.ReadMessage()
+		if err != nil || string(got) != want {
+			t.Fatalf("read %q, %v; want %q", got, err, want)
+		}
+	}
+	// A reply to a connection that is not held back goes at once too.
+	if !c.Reply([]byte("pong")) {
+		t.Fatal("reply refused")
+	}
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, got, err := client.ReadMessage(); err != nil || string(got) != "pong" {
+		t.Fatalf("read %q, %v; want pong", got, err)
+	}
+}

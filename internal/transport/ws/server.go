@@ -333,6 +333,13 @@ func (s *Server) releaseDelayed() {
 	s.dmu.Unlock()
 	now := time.Now().UnixNano()
 	for _, c := range batch {
+		c.mu.Lock()
+		held := c.held
+		c.held = false
+		c.mu.Unlock()
+		if !held {
+			continue // a reply released it early
+		}
 		c.readyAt.Store(now)
 		select {
 		case s.ready <- c:
@@ -359,7 +366,10 @@ func (s *Server) Close() {
 	if s.delaying != nil && s.delaying.Stop() {
 		for _, c := range s.delayed {
 			c.mu.Lock()
-			c.spawnWriterLocked()
+			if c.held { // else a reply already handed it on
+				c.held = false
+				c.spawnWriterLocked()
+			}
 			c.mu.Unlock()
 		}
 		s.delayed, s.delaying = nil, nil
