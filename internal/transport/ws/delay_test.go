@@ -1,6 +1,8 @@
 package ws
 
 import (
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,5 +114,82 @@ func TestReplyIsNotHeldBack(t *testing.T) {
 	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, got, err := client.ReadMessage(); err != nil || string(got) != "pong" {
 		t.Fatalf("read %q, %v; want pong", got, err)
+	}
+}
+
+// TestDelayAndRepliesUnderLoad: frames sent and replies made from two
+// goroutines, while the flush workers are made to look behind so that the
+// connection keeps being held back and released early, all arrive, each
+// stream in its own order.
+func TestDelayAndRepliesUnderLoad(t *testing.T) {
+	s := newWorkerServer(t, Config{WriteDelay: 2 * time.Millisecond, SendQueueBytes: 16 << 20}, 2)
+	c, client := loopbackWS(t, s)
+	const n = 3000
+	stop := make(chan struct{})
+	lagging := make(chan struct{})
+	var sawHeld atomic.Bool
+	go func() {
+		defer close(lagging)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				s.lag.Store(int64(busyLag)) // the workers overwrite it on every pass
+				c.mu.Lock()
+				if c.held {
+					sawHeld.Store(true)
+				}
+				c.mu.Unlock()
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}()
+	defer func() { close(stop); <-lagging }()
+	sent := make(chan error, 2)
+	for _, stream := range []string{"s", "r"} {
+		go func() {
+			for i := range n {
+				frame := []byte(fmt.Sprintf("%s%d", stream, i))
+				ok := false
+				if stream == "s" {
+					ok = c.Send(frame)
+				} else {
+					ok = c.Reply(frame)
+				}
+				if !ok {
+					sent <- fmt.Errorf("%s refused at %d", stream, i)
+					return
+				}
+				if i%10 == 9 {
+					// Let the queue empty now and then, so that the next
+					// frame finds the connection idle and is scheduled
+					// afresh, into the delay.
+					time.Sleep(200 * time.Microsecond)
+				}
+			}
+			sent <- nil
+		}()
+	}
+	next := map[byte]int{'s': 0, 'r': 0}
+	for got := 0; got < 2*n; got++ {
+		_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, b, err := client.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d frames: %v", got, err)
+		}
+		var i int
+		if _, err := fmt.Sscanf(string(b[1:]), "%d", &i); err != nil || i != next[b[0]] {
+			t.Fatalf("got %q, want %c%d next", b, b[0], next[b[0]])
+		}
+		next[b[0]]++
+	}
+	for range 2 {
+		if err := <-sent; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !sawHeld.Load() {
+		t.Error("the connection was never held back: the test did not exercise the write delay")
 	}
 }
