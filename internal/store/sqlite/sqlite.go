@@ -319,7 +319,6 @@ func (s *Store) tryBatch(ctx context.Context, batch []*writeReq, errs []error, s
 			fail(fmt.Errorf("sqlite: savepoint: %w", err))
 			return true
 		}
-		mark := s.seqs.mark()
 		if errs[i] = r.fn(ctx, tx); errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, sqlRollbackTo); err != nil {
 				// The transaction is in an unknown state: abandon it all.
@@ -327,7 +326,13 @@ func (s *Store) tryBatch(ctx context.Context, batch []*writeReq, errs []error, s
 				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
 				return true
 			}
-			s.seqs.rollback(mark)
+			// Earlier requests' counters are in rooms.last_seq (flushed
+			// below); this one's went with its savepoint.
+			s.seqs.reset()
+		} else if err := s.seqs.flush(ctx, tx); err != nil {
+			abandon()
+			fail(fmt.Errorf("sqlite: batch of %d: %w", len(batch), err))
+			return true
 		}
 		if _, err := tx.ExecContext(ctx, sqlRelease); err != nil {
 			abandon()

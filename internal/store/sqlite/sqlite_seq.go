@@ -26,17 +26,9 @@ const (
 type seqCounters struct {
 	cur   map[string]int64 // room -> last sequence taken, committed or pending
 	dirty map[string]bool  // rooms whose cur is not yet in rooms.last_seq
-	undo  []seqUndo        // changes since the batch began, for rolling back one request
 
 	dataVersion int64
 	known       bool // dataVersion has been read once
-}
-
-type seqUndo struct {
-	room    string
-	prev    int64
-	had     bool // cur held room before the change
-	wasDirt bool // room was dirty before the change
 }
 
 func newSeqCounters() *seqCounters {
@@ -54,17 +46,16 @@ func (c *seqCounters) begin(ctx context.Context, tx *writeTx) error {
 		c.reset()
 	}
 	c.dataVersion, c.known = v, true
-	c.undo = c.undo[:0]
 	return nil
 }
 
 // reset forgets every counter; the next use reads them from the database.
-// It is what a rolled-back batch does, since the batch's counters never
+// It is what a rolled-back batch, or a request rolled back to its
+// savepoint, does: what the counters held beyond rooms.last_seq never
 // reached the file.
 func (c *seqCounters) reset() {
 	clear(c.cur)
 	clear(c.dirty)
-	c.undo = c.undo[:0]
 }
 
 // next takes room's next sequence number. A missing room is
@@ -76,53 +67,28 @@ func (c *seqCounters) next(ctx context.Context, tx *writeTx, room string) (int64
 			return 0, fmt.Errorf("next sequence: %w", notFound(err))
 		}
 	}
-	c.set(room, seq+1, ok)
+	c.cur[room] = seq + 1
+	c.dirty[room] = true
 	return seq + 1, nil
 }
 
 // giveBack returns the number next just took, when the write it was for
 // turned out to be a retry of one already stored.
 func (c *seqCounters) giveBack(room string) {
-	c.set(room, c.cur[room]-1, true)
-}
-
-func (c *seqCounters) set(room string, seq int64, had bool) {
-	c.undo = append(c.undo, seqUndo{room: room, prev: c.cur[room], had: had, wasDirt: c.dirty[room]})
-	c.cur[room] = seq
+	c.cur[room]--
 	c.dirty[room] = true
 }
 
-// mark and rollback undo the counters a single request took when its
-// savepoint is rolled back.
-func (c *seqCounters) mark() int { return len(c.undo) }
-
-func (c *seqCounters) rollback(mark int) {
-	for i := len(c.undo) - 1; i >= mark; i-- {
-		u := c.undo[i]
-		if u.had {
-			c.cur[u.room] = u.prev
-		} else {
-			delete(c.cur, u.room)
-		}
-		if u.wasDirt {
-			c.dirty[u.room] = true
-		} else {
-			delete(c.dirty, u.room)
-		}
-	}
-	c.undo = c.undo[:mark]
-}
-
 // flush writes the pending counters to rooms.last_seq. The batch calls it
-// before committing, and so must a request that reads last_seq.
+// before committing and, when it runs with savepoints, at the end of every
+// request that succeeded, so that a later request rolled back to its
+// savepoint can start the counters afresh from the file; writeTx calls it
+// before any statement that could read last_seq.
 func (c *seqCounters) flush(ctx context.Context, tx *writeTx) error {
 	for room := range c.dirty {
 		if _, err := tx.ExecContext(ctx, sqlSetLastSeq, c.cur[room], room); err != nil {
 			return fmt.Errorf("write sequence of room %q: %w", room, err)
 		}
-		// If the request flushing is rolled back to its savepoint, so is
-		// this UPDATE, and the room must be dirty again.
-		c.undo = append(c.undo, seqUndo{room: room, prev: c.cur[room], had: true, wasDirt: true})
 		delete(c.dirty, room)
 	}
 	return nil
