@@ -89,7 +89,7 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "cache_size(-65536)")
 		q.Add("_pragma", "mmap_size(268435456)")
 		// The writer never checkpoints: the checkpointer goroutine does,
-		// on its own connection (see checkpointLoop), so copying the WAL
+		// on its own connection (see checkpointer), so copying the WAL
 		// into the database file and its fsync happen beside the writer
 		// instead of inside a commit that thousands of acks wait for.
 		q.Add("_pragma", "wal_autocheckpoint(0)")
@@ -143,6 +143,8 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
+	// A query-only connection may checkpoint: copying the WAL into the
+	// file changes no row.
 	ckDB, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		closeStmts(stmts)
@@ -178,11 +180,11 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.loopDone
-	s.ck.stop()
+	ckCloseErr := s.ck.stop()
 	// Leave the file whole: everything in the WAL copied into the database
 	// and the WAL emptied, so a copy of parley.db alone is complete.
 	ckErr := checkpoint(context.Background(), s.w, "TRUNCATE")
-	return errors.Join(ckErr, closeStmts(s.stmts), s.ck.db.Close(), s.r.Close(), s.w.Close())
+	return errors.Join(ckErr, ckCloseErr, closeStmts(s.stmts), s.r.Close(), s.w.Close())
 }
 
 // Ping checks that the database answers a query.

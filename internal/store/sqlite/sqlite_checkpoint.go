@@ -43,11 +43,13 @@ func (c *checkpointer) committed() {
 	}
 }
 
-// stop ends the loop once the checkpoint under way (if any) is done. The
-// store's Close runs a final checkpoint itself.
-func (c *checkpointer) stop() {
+// stop ends the loop once the checkpoint under way (if any) is done and
+// closes the checkpointer's connection. The store's Close runs a final
+// checkpoint itself, on the writer.
+func (c *checkpointer) stop() error {
 	close(c.quit)
 	<-c.done
+	return c.db.Close()
 }
 
 func (c *checkpointer) loop() {

@@ -27,12 +27,11 @@ type seqCounters struct {
 	cur   map[string]int64 // room -> last sequence taken, committed or pending
 	dirty map[string]bool  // rooms whose cur is not yet in rooms.last_seq
 
-	dataVersion int64
-	known       bool // dataVersion has been read once
+	dataVersion int64 // as of the last batch; -1 before the first
 }
 
 func newSeqCounters() *seqCounters {
-	return &seqCounters{cur: make(map[string]int64), dirty: make(map[string]bool)}
+	return &seqCounters{cur: make(map[string]int64), dirty: make(map[string]bool), dataVersion: -1}
 }
 
 // begin starts a batch: it forgets every counter if another connection has
@@ -42,10 +41,10 @@ func (c *seqCounters) begin(ctx context.Context, tx *writeTx) error {
 	if err := tx.QueryRowContext(ctx, sqlDataVersion).Scan(&v); err != nil {
 		return fmt.Errorf("read data_version: %w", err)
 	}
-	if !c.known || v != c.dataVersion {
+	if v != c.dataVersion {
 		c.reset()
 	}
-	c.dataVersion, c.known = v, true
+	c.dataVersion = v
 	return nil
 }
 

@@ -244,10 +244,11 @@ func TestBatchIsolatesFailures(t *testing.T) {
 }
 
 // TestTwoStoresOneFile: the writer keeps rooms' sequence counters in
-// memory, which is only right while no one else writes the file. Two
-// stores on one file (as two processes would be) take turns appending to
-// one room and to rooms the other created, and every number is used once,
-// in order.
+// memory, which is only right while no one else writes the file (each batch
+// checks data_version; a clash would also fail on the (room, seq) keys and
+// re-run the batch with fresh counters). Two stores on one file, as two
+// processes would be, take turns appending to one room, and every number
+// is used once, in order.
 func TestTwoStoresOneFile(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
