@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/internal/msgstate"
@@ -17,9 +18,11 @@ const (
 	// The "client_id <> ''" term lets SQLite use the partial unique index
 	// on (room, sender, client_id); without it the planner cannot tell that
 	// the bound id is not empty and scans the room's messages.
-	sqlClientID      = `SELECT seq FROM messages WHERE room = ? AND sender = ? AND client_id = ? AND client_id <> ''`
-	sqlInsertMessage = `INSERT INTO messages (id, room, seq, sender, sender_name, guest, client_id, text, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	sqlClientID = `SELECT seq FROM messages WHERE room = ? AND sender = ? AND client_id = ? AND client_id <> ''`
+	// logged = 0: the row stands for the message's creation event in the
+	// room's log until the message first changes (see logCreation).
+	sqlInsertMessage = `INSERT INTO messages (id, room, seq, sender, sender_name, guest, client_id, text, created_at, logged)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 		ON CONFLICT (room, sender, client_id) WHERE client_id <> '' DO NOTHING`
 	sqlInsertEvent = `INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -66,8 +69,35 @@ func appendTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Eve
 	} else if n == 0 {
 		return duplicateTx(ctx, tx, msg)
 	}
-	ev := store.Event{Room: m.Room, Seq: seq, Kind: store.EventMessage, Actor: m.Sender, At: m.CreatedAt, Message: m}
-	return ev, false, insertEvent(ctx, tx, ev)
+	// No row in events: the message's row is its log entry (see
+	// logCreation), which saves the writer an index page per busy room.
+	return creationEvent(m), false, nil
+}
+
+// creationEvent is the log event that created m, as Append returned it and
+// as the room's log gives it back.
+func creationEvent(m store.Message) store.Event {
+	return store.Event{Room: m.Room, Seq: m.Seq, Kind: store.EventMessage, Actor: m.Sender, At: m.CreatedAt, Message: m}
+}
+
+// logCreation writes m's creation event into events if its messages row
+// still stands for it, and must run before the message first changes: from
+// then on the row no longer shows the message as it was created. m is the
+// message as loaded before the change.
+func logCreation(ctx context.Context, tx *writeTx, m store.Message) error {
+	res, err := tx.ExecContext(ctx, `UPDATE messages SET logged = 1 WHERE id = ? AND logged = 0`, m.ID)
+	if err != nil {
+		return fmt.Errorf("log the creation of message %s: %w", m.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("log the creation of message %s: %w", m.ID, err)
+	} else if n == 0 {
+		return nil // logged already
+	}
+	// A message whose row still stood for its creation has never changed:
+	// no edit, no deletion, no reaction.
+	m.EditedAt, m.Deleted, m.Reactions = time.Time{}, false, nil
+	return insertEvent(ctx, tx, creationEvent(m))
 }
 
 // duplicateTx answers a retried send: it gives back the sequence number the
@@ -105,39 +135,60 @@ func insertEvent(ctx context.Context, tx *writeTx, ev store.Event) error {
 
 // eventAt reads one log entry.
 func eventAt(ctx context.Context, q querier, room string, seq int64) (store.Event, error) {
-	rows, err := q.QueryContext(ctx, eventSelect+` WHERE room = ? AND seq = ?`, room, seq)
+	evs, err := eventsAfter(ctx, q, room, seq-1, 1)
 	if err != nil {
 		return store.Event{}, err
 	}
-	evs, err := scanEvents(rows, room)
-	if err != nil {
-		return store.Event{}, err
-	}
-	if len(evs) == 0 {
+	if len(evs) == 0 || evs[0].Seq != seq {
 		return store.Event{}, store.ErrNotFound
 	}
 	return evs[0], nil
 }
 
-const eventSelect = `SELECT seq, kind, actor, emoji, added, at, message FROM events`
+// sqlEventsAfter reads a room's log after a sequence number (?2), in order,
+// at most ?3 entries: the rows of events, and the creation events that are
+// still messages rows (logged = 0, see logCreation). Each side is limited
+// before the two are merged, so a long log is never read whole to return a
+// page. The message column is NULL for the second kind, whose snapshot is
+// the message's own columns.
+const sqlEventsAfter = `SELECT * FROM (
+		SELECT seq, kind, actor, emoji, added, at, message, '', '', 0, '', ''
+		FROM events WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)
+	UNION ALL
+	SELECT * FROM (
+		SELECT seq, 'message', sender, '', 0, created_at, NULL, id, sender_name, guest, client_id, text
+		FROM messages WHERE room = ?1 AND seq > ?2 AND logged = 0 ORDER BY seq LIMIT ?3)
+	ORDER BY seq LIMIT ?3`
 
-func scanEvents(rows *sql.Rows, room string) ([]store.Event, error) {
+// eventsAfter reads up to limit entries of room's log after sequence
+// number after.
+func eventsAfter(ctx context.Context, q querier, room string, after int64, limit int) ([]store.Event, error) {
+	rows, err := q.QueryContext(ctx, sqlEventsAfter, room, after, limit)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
 	var evs []store.Event
 	for rows.Next() {
 		ev := store.Event{Room: room}
-		var kind, snap string
-		var added int
+		var kind string
+		var snap sql.NullString
+		var added, guest int
 		var at int64
-		if err := rows.Scan(&ev.Seq, &kind, &ev.Actor, &ev.Emoji, &added, &at, &snap); err != nil {
+		var m store.Message
+		if err := rows.Scan(&ev.Seq, &kind, &ev.Actor, &ev.Emoji, &added, &at, &snap,
+			&m.ID, &m.SenderName, &guest, &m.ClientID, &m.Text); err != nil {
 			return nil, err
+		}
+		if !snap.Valid { // a message that never changed: its row is the event
+			m.Room, m.Seq, m.Sender, m.Guest, m.CreatedAt = room, ev.Seq, ev.Actor, guest != 0, msgstate.FromMillis(at)
+			evs = append(evs, creationEvent(m))
+			continue
 		}
 		ev.Kind, ev.Added, ev.At = store.EventKind(kind), added != 0, msgstate.FromMillis(at)
-		m, err := msgstate.Decode([]byte(snap))
-		if err != nil {
+		if ev.Message, err = msgstate.Decode([]byte(snap.String)); err != nil {
 			return nil, err
 		}
-		ev.Message = m
 		evs = append(evs, ev)
 	}
 	return evs, rows.Err()
@@ -156,6 +207,9 @@ func (s *Store) Edit(ctx context.Context, room, messageID, actor, text string) (
 		}
 		seq, err := nextSeq(ctx, tx, room)
 		if err != nil {
+			return err
+		}
+		if err := logCreation(ctx, tx, m); err != nil {
 			return err
 		}
 		m.Text, m.EditedAt = text, store.Now()
@@ -186,6 +240,9 @@ func (s *Store) Delete(ctx context.Context, room, messageID, actor string, moder
 		}
 		seq, err := nextSeq(ctx, tx, room)
 		if err != nil {
+			return err
+		}
+		if err := logCreation(ctx, tx, m); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET text = '', deleted = 1 WHERE id = ?`, m.ID); err != nil {
@@ -219,6 +276,9 @@ func (s *Store) React(ctx context.Context, room, messageID, user, emoji string, 
 			return nil // nothing changes: log nothing, Seq stays 0
 		}
 		if ev.Seq, err = nextSeq(ctx, tx, room); err != nil {
+			return err
+		}
+		if err := logCreation(ctx, tx, m); err != nil {
 			return err
 		}
 		if add {
@@ -329,16 +389,12 @@ func (s *Store) Events(ctx context.Context, room string, after int64, limit int)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, eventSelect+` WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		room, after, store.ClampLimit(limit))
+	evs, err := eventsAfter(ctx, db, room, after, store.ClampLimit(limit))
+	if err == nil && len(evs) == 0 {
+		err = roomExists(ctx, db, room)
+	}
 	if err == nil {
-		var evs []store.Event
-		if evs, err = scanEvents(rows, room); err == nil && len(evs) == 0 {
-			err = roomExists(ctx, db, room)
-		}
-		if err == nil {
-			return evs, nil
-		}
+		return evs, nil
 	}
 	return nil, fmt.Errorf("sqlite: events of room %q after %d: %w", room, after, err)
 }

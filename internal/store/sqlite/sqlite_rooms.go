@@ -294,9 +294,12 @@ func (s *Store) unread(ctx context.Context, userID string) ([]store.Unread, erro
 	if err != nil {
 		return nil, err
 	}
+	// Every message has one creation event, by its sender and at its seq,
+	// so counting messages counts those events, wherever each is kept
+	// (see logCreation), deleted messages included.
 	rows, err := db.QueryContext(ctx, `SELECT r.name, r.kind, r.last_seq, m.read_seq,
-		(SELECT count(*) FROM events e WHERE e.room = m.room AND e.seq > m.read_seq
-			AND e.kind = 'message' AND e.actor <> m.user_id)
+		(SELECT count(*) FROM messages x WHERE x.room = m.room AND x.seq > m.read_seq
+			AND x.sender <> m.user_id)
 		FROM members m JOIN rooms r ON r.name = m.room
 		WHERE m.user_id = ? ORDER BY r.name`, userID)
 	if err != nil {

@@ -285,6 +285,60 @@ var logTests = []namedTest{
 			}
 		}
 	}},
+	{"EventsPagingAcrossKinds", func(t *testing.T, s store.Store) {
+		// Messages that later change and messages that never do, with the
+		// changes between them, paged through with every small limit: each
+		// page is in order, the pages join without gap or repeat, and every
+		// creation event shows the message as it was sent.
+		mkRoom(t, s, "r", "")
+		c := ctx(t)
+		var sent []store.Event
+		for i := range 12 {
+			ev := send(t, s, "r", "ann", fmt.Sprint("m", i))
+			sent = append(sent, ev)
+			m := ev.Message
+			var err error
+			switch i % 4 {
+			case 1:
+				_, err = s.Edit(c, "r", m.ID, "ann", fmt.Sprint("m", i, " edited"))
+			case 2:
+				_, err = s.React(c, "r", m.ID, "bob", "👍", true)
+			case 3:
+				if i > 4 {
+					_, err = s.Delete(c, "r", sent[i-4].Message.ID, "ann", false) // an older, unchanged message
+				}
+			}
+			noErr(t, err, fmt.Sprint("change after message ", i))
+		}
+		full, err := s.Events(c, "r", 0, 1000)
+		noErr(t, err, "Events")
+		equal(t, seqs(full), span(1, int64(len(full))), "log seqs")
+		created := map[string]store.Event{}
+		for _, ev := range full {
+			if ev.Kind == store.EventMessage {
+				created[ev.Message.ID] = ev
+			}
+		}
+		for _, want := range sent {
+			equal(t, created[want.Message.ID], want, "creation event of "+want.Message.Text)
+		}
+		for limit := 1; limit <= 5; limit++ {
+			var paged []store.Event
+			for after := int64(0); ; {
+				evs, err := s.Events(c, "r", after, limit)
+				noErr(t, err, "Events")
+				if len(evs) == 0 {
+					break
+				}
+				if len(evs) > limit {
+					t.Fatalf("Events(after %d, limit %d) returned %d", after, limit, len(evs))
+				}
+				paged = append(paged, evs...)
+				after = evs[len(evs)-1].Seq
+			}
+			equal(t, paged, full, fmt.Sprint("log paged by ", limit))
+		}
+	}},
 	{"EventsMissingRoom", func(t *testing.T, s store.Store) {
 		_, err := s.Events(ctx(t), "nowhere", 0, 10)
 		wantErr(t, err, store.ErrNotFound, "Events of missing room")

@@ -1,0 +1,154 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/internal/msgstate"
+)
+
+// TestMessageEventsMigration checks migration 0002 on a database as schema
+// version 1 left it, where every message's creation event was a row in
+// events: afterwards the room's log reads exactly as before, unread counts
+// are unchanged, and only the messages that changed keep an events row for
+// their creation.
+func TestMessageEventsMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRoom(ctx, store.Room{Name: "r", Owner: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddMember(ctx, "r", "bob", store.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 8 {
+		ev, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "ann", ClientID: fmt.Sprint("c", i), Text: fmt.Sprint("m", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ev.Message.ID)
+	}
+	// Changed: 1 edited, 3 reacted to (and the reaction taken back), 5
+	// deleted. The rest never changed.
+	if _, err := s.Edit(ctx, "r", ids[1], "ann", "m1 edited"); err != nil {
+		t.Fatal(err)
+	}
+	for _, add := range []bool{true, false} {
+		if _, err := s.React(ctx, "r", ids[3], "bob", "👍", add); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Delete(ctx, "r", ids[5], "ann", false); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Events(ctx, "r", 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreadBefore, err := s.Unread(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Turn the file back into schema version 1: a creation event row for
+	// every message, no logged column.
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range before {
+		if ev.Kind != store.EventMessage {
+			continue
+		}
+		var logged int
+		if err := tx.QueryRow(`SELECT logged FROM messages WHERE id = ?`, ev.Message.ID).Scan(&logged); err != nil {
+			t.Fatal(err)
+		}
+		if logged == 1 {
+			continue // its event is a row already
+		}
+		snap, err := msgstate.Encode(ev.Message)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
+			VALUES (?, ?, 'message', ?, '', 0, ?, ?, ?)`,
+			ev.Room, ev.Seq, ev.Actor, msgstate.Millis(ev.At), ev.Message.ID, string(snap)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{`ALTER TABLE messages DROP COLUMN logged`, `DELETE FROM schema_version WHERE version > 1`} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openAt(t, path) // migrates to the newest version again
+	after, err := s.Events(ctx, "r", 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(after, before) {
+		t.Fatalf("log after the migration:\n got %+v\nwant %+v", after, before)
+	}
+	unreadAfter, err := s.Unread(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(unreadAfter, unreadBefore) {
+		t.Fatalf("unread after the migration = %+v, want %+v", unreadAfter, unreadBefore)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT message_id FROM events WHERE kind = 'message' ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var kept []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{ids[1], ids[3], ids[5]}; !reflect.DeepEqual(kept, want) {
+		t.Fatalf("creation events kept as rows for %v, want the changed messages %v", kept, want)
+	}
+	// New appends after the migration write no events row.
+	if _, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "bob", Text: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 + 4; n != want { // three creations, an edit, two reactions, a deletion
+		t.Fatalf("%d events rows after an append, want %d", n, want)
+	}
+}
