@@ -183,7 +183,7 @@ func (s *Store) Close() error {
 	ckCloseErr := s.ck.stop()
 	// Leave the file whole: everything in the WAL copied into the database
 	// and the WAL emptied, so a copy of parley.db alone is complete.
-	ckErr := checkpoint(context.Background(), s.w, "TRUNCATE")
+	_, _, ckErr := checkpoint(context.Background(), s.w, "TRUNCATE")
 	return errors.Join(ckErr, ckCloseErr, closeStmts(s.stmts), s.r.Close(), s.w.Close())
 }
 
@@ -247,6 +247,7 @@ func (s *Store) loop() {
 		}
 		s.runBatch(batch)
 		clear(batch) // drop references to finished requests
+		s.restartWAL()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,26 +12,46 @@ import (
 // Each checkpoint copies every page changed since the last one into the
 // database file and fsyncs it, so spacing them lets a page that many
 // batches touch (a busy room's index leaf) be copied once rather than once
-// per batch; it also bounds the WAL to what the writer commits in this
-// time (a few MiB at ten thousand messages a second).
-const checkpointSpacing = 200 * time.Millisecond
+// per batch. A variable, as walRestartFrames is, so that tests can make it
+// small.
+var checkpointSpacing = 200 * time.Millisecond
+
+// walRestartFrames is how long the WAL may grow, in pages, before the
+// writer makes sure it starts over (see checkpointer.restart): 64 MiB of
+// 4 KiB pages, the size the WAL file is cut back to when it does. It can
+// exceed this by what the writer commits between two checkpoints.
+var walRestartFrames = 16384
 
 // checkpointer copies the WAL back into the database file on its own
 // connection and goroutine. SQLite's automatic checkpoint would run inside
 // the writer's commit, holding up every caller waiting for that batch; a
 // PASSIVE checkpoint on another connection runs while the writer goes on
-// appending, and once it has copied everything the writer starts the WAL
-// over at its next batch.
+// appending.
+//
+// SQLite starts the WAL over only when a write transaction begins with
+// every frame already copied. While the writer commits batch after batch
+// without a pause, a checkpoint running beside it never ends with nothing
+// left to copy, so the WAL would grow with everything written (gigabytes
+// in a minute of the chat benchmark, and slower reads as it grows). Once it
+// is past walRestartFrames the checkpointer stops and sets restart; the
+// writer then copies the few frames left itself, between two batches (see
+// Store.restartWAL), and its next batch starts the WAL over.
 type checkpointer struct {
-	db     *sql.DB
-	kick   chan struct{} // the writer committed; buffered, so kicks merge
-	quit   chan struct{} // closed by stop
-	done   chan struct{} // closed when loop returns
-	report func(err error)
+	db      *sql.DB
+	kick    chan struct{} // the writer committed; buffered, so kicks merge
+	quit    chan struct{} // closed by stop
+	done    chan struct{} // closed when loop returns
+	report  func(err error)
+	restart atomic.Bool // the WAL is long: the writer is to finish the checkpoint
+
+	// checkpointSpacing and walRestartFrames when the store opened.
+	spacing       time.Duration
+	restartFrames int
 }
 
 func newCheckpointer(db *sql.DB, report func(error)) *checkpointer {
-	c := &checkpointer{db: db, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), report: report}
+	c := &checkpointer{db: db, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), report: report,
+		spacing: checkpointSpacing, restartFrames: walRestartFrames}
 	go c.loop()
 	return c
 }
@@ -61,7 +82,7 @@ func (c *checkpointer) loop() {
 		case <-c.quit:
 			return
 		}
-		if wait := checkpointSpacing - time.Since(last); wait > 0 {
+		if wait := c.spacing - time.Since(last); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
@@ -70,20 +91,47 @@ func (c *checkpointer) loop() {
 				return
 			}
 		}
+		if c.restart.Load() {
+			continue // the writer is finishing this one
+		}
 		last = time.Now()
-		if err := checkpoint(context.Background(), c.db, "PASSIVE"); err != nil {
+		frames, _, err := checkpoint(context.Background(), c.db, "PASSIVE")
+		if err != nil {
 			c.report(err)
+		} else if frames >= c.restartFrames {
+			c.restart.Store(true)
 		}
 	}
 }
 
-// checkpoint runs a checkpoint of the given mode on db. SQLite reports a
-// checkpoint that could not finish because of readers or the writer as busy
-// rather than as an error; that is normal for PASSIVE and not reported.
-func checkpoint(ctx context.Context, db *sql.DB, mode string) error {
-	var busy, logFrames, copied int
-	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &copied); err != nil {
-		return fmt.Errorf("sqlite: checkpoint (%s): %w", mode, err)
+// checkpoint runs a checkpoint of the given mode on db and returns the
+// WAL's length and how much of it is now copied into the database file, in
+// pages. SQLite reports a checkpoint that could not finish because of
+// readers or the writer as busy rather than as an error; that is normal for
+// PASSIVE and not reported.
+func checkpoint(ctx context.Context, db *sql.DB, mode string) (frames, copied int, err error) {
+	var busy int
+	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied); err != nil {
+		return 0, 0, fmt.Errorf("sqlite: checkpoint (%s): %w", mode, err)
 	}
-	return nil
+	return frames, copied, nil
+}
+
+// restartWAL runs on the writer goroutine between batches when the
+// checkpointer has asked for it: a PASSIVE checkpoint on the writer's own
+// connection copies what the background ones left (they ran up to the last
+// batch or so), and with nothing left to copy the next batch starts the WAL
+// over. If a reader holds old frames, it tries again after the next batch.
+func (s *Store) restartWAL() {
+	if !s.ck.restart.Load() {
+		return
+	}
+	frames, copied, err := checkpoint(context.Background(), s.w, "PASSIVE")
+	if err != nil {
+		s.ck.report(err)
+		return
+	}
+	if copied == frames {
+		s.ck.restart.Store(false)
+	}
 }
