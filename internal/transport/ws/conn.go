@@ -175,11 +175,16 @@ func (c *conn) scheduleLocked() {
 }
 
 // readyNowLocked hands the connection to a flush worker, or to a goroutine
-// of its own when every worker is busy and the ready queue is full.
+// of its own when every worker is busy and the queue is full. A connection
+// with a reply queued goes in the workers' first queue.
 func (c *conn) readyNowLocked() {
 	c.readyAt.Store(time.Now().UnixNano())
+	q := c.s.ready
+	if c.urgent {
+		q = c.s.replies
+	}
 	select {
-	case c.s.ready <- c:
+	case q <- c:
 	default:
 		c.spawnWriterLocked()
 	}

@@ -72,7 +72,7 @@ func BenchmarkSend(b *testing.B) {
 // test ends.
 func newWorkerServer(tb testing.TB, cfg Config, workers int) *Server {
 	s := &Server{cfg: cfg, log: slog.New(slog.DiscardHandler), metrics: noMetrics{},
-		conns: make(map[*conn]struct{}), ready: make(chan *conn, 1024), stop: make(chan struct{})}
+		conns: make(map[*conn]struct{}), ready: make(chan *conn, 1024), replies: make(chan *conn, 1024), stop: make(chan struct{})}
 	s.cfg.setDefaults()
 	for range workers {
 		s.workers.Add(1)

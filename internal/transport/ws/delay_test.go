@@ -193,3 +193,32 @@ func TestDelayAndRepliesUnderLoad(t *testing.T) {
 		t.Error("the connection was never held back: the test did not exercise the write delay")
 	}
 }
+
+// TestRepliesGoFirst: a connection whose turn a reply started is written
+// before connections that were waiting with broadcast frames, so an ack
+// does not wait behind a sweep of a large room.
+func TestRepliesGoFirst(t *testing.T) {
+	s := newWorkerServer(t, Config{}, 0) // no workers: the test takes the turns
+	broadcast, _ := loopbackWS(t, s)
+	waiting, _ := loopbackWS(t, s)
+	if !broadcast.Send([]byte("broadcast")) {
+		t.Fatal("send refused")
+	}
+	if !waiting.Reply([]byte("ack")) {
+		t.Fatal("reply refused")
+	}
+	for _, want := range []*conn{waiting, broadcast} {
+		c, ok := s.next()
+		if !ok || c != want {
+			t.Fatalf("next = %p, %v; want %p (reply %p, broadcast %p)", c, ok, want, waiting, broadcast)
+		}
+		c.workerPass()
+	}
+	select {
+	case c := <-s.ready:
+		t.Fatalf("connection %p left in the queue", c)
+	case c := <-s.replies:
+		t.Fatalf("connection %p left in the reply queue", c)
+	default:
+	}
+}

@@ -106,8 +106,12 @@ type Server struct {
 	draining bool
 	wg       sync.WaitGroup // one per live connection
 
-	// ready holds connections with frames to write, for the flush workers.
+	// ready holds connections with frames to write, for the flush workers;
+	// replies holds those whose turn a reply started (see conn.Reply),
+	// which the workers take first, so that an ack does not wait behind a
+	// broadcast's sweep of thousands of connections.
 	ready   chan *conn
+	replies chan *conn
 	stop    chan struct{}
 	workers sync.WaitGroup
 
@@ -163,7 +167,7 @@ func NewServer(cfg Config, h *hub.Hub, a Authenticator, nodeID string, log *slog
 		m = noMetrics{}
 	}
 	s := &Server{cfg: cfg, hub: h, auth: a, log: log, nodeID: nodeID, metrics: m, conns: make(map[*conn]struct{}),
-		ctx: context.Background(), ready: make(chan *conn, 16384), stop: make(chan struct{})}
+		ctx: context.Background(), ready: make(chan *conn, 16384), replies: make(chan *conn, 4096), stop: make(chan struct{})}
 	// Two flush workers a core: enough to keep the cores busy writing while
 	// one waits on a socket, few enough that a broadcast to thousands of
 	// connections makes a handful of goroutines runnable, not thousands.
@@ -305,12 +309,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) flushWorker() {
 	defer s.workers.Done()
 	for {
-		select {
-		case c := <-s.ready:
-			c.workerPass()
-		case <-s.stop:
+		c, ok := s.next()
+		if !ok {
 			return
 		}
+		c.workerPass()
+	}
+}
+
+// next waits for the next connection a flush worker is to write: one with
+// a reply queued first, then any other. ok is false once the server stops.
+func (s *Server) next() (c *conn, ok bool) {
+	select {
+	case c := <-s.replies:
+		return c, true
+	default:
+	}
+	select {
+	case c := <-s.replies:
+		return c, true
+	case c := <-s.ready:
+		return c, true
+	case <-s.stop:
+		return nil, false
 	}
 }
 
@@ -378,6 +399,10 @@ func (s *Server) Close() {
 	for {
 		select {
 		case c := <-s.ready:
+			c.mu.Lock()
+			c.spawnWriterLocked()
+			c.mu.Unlock()
+		case c := <-s.replies:
 			c.mu.Lock()
 			c.spawnWriterLocked()
 			c.mu.Unlock()
