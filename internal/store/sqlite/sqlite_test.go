@@ -372,8 +372,8 @@ func TestBackgroundCheckpoint(t *testing.T) {
 
 // TestWALBoundedUnderSustainedWrites keeps the writer busy without a pause,
 // so the background checkpointer never finds the WAL copied in full between
-// two batches, and checks that the WAL still starts over rather than grow
-// with everything written.
+// two batches, with readers reading all along, and checks that the WAL
+// still starts over rather than grow with everything written.
 func TestWALBoundedUnderSustainedWrites(t *testing.T) {
 	n, d := walRestartFrames, checkpointSpacing
 	t.Cleanup(func() { walRestartFrames, checkpointSpacing = n, d })
@@ -381,7 +381,11 @@ func TestWALBoundedUnderSustainedWrites(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
 	s := openAt(t, path)
-	const rooms, writers, appends = 300, 300, 30000
+	const rooms, writers = 300, 300
+	appends := int64(40000)
+	if raceEnabled {
+		appends = 10000 // enough to check for races; the bound is checked without
+	}
 	for i := range rooms {
 		if _, err := s.CreateRoom(ctx, store.Room{Name: fmt.Sprint("r", i), Owner: "ann"}); err != nil {
 			t.Fatal(err)
@@ -403,6 +407,24 @@ func TestWALBoundedUnderSustainedWrites(t *testing.T) {
 			}
 		}
 	}()
+	// Readers too, as joins and history pages are: each holds the WAL
+	// frames of its snapshot while it reads, which can make a restart wait.
+	var readers sync.WaitGroup
+	for r := range 2 {
+		readers.Go(func() {
+			for i := r; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.History(ctx, fmt.Sprint("r", i%rooms), store.HistoryQuery{Limit: 50}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	text := strings.Repeat("x", 100)
@@ -418,6 +440,7 @@ func TestWALBoundedUnderSustainedWrites(t *testing.T) {
 	}
 	wg.Wait()
 	close(stop)
+	readers.Wait()
 	<-sampled
 	dbSize := func() int64 {
 		fi, err := os.Stat(path)
@@ -428,9 +451,10 @@ func TestWALBoundedUnderSustainedWrites(t *testing.T) {
 	}()
 	// Without restarts the WAL grows with everything written, several
 	// times the database file (every batch writes a page per busy room and
-	// index): about 45 MiB here. With them it stays near walRestartFrames
-	// plus what the writer commits between two background checkpoints.
-	if got, limit := largest.Load(), int64(12<<20); got > limit {
+	// index): 60-70 MiB here. With them it stays near walRestartFrames plus
+	// what the writer commits between two background checkpoints, or a
+	// few of them when a reader holds the WAL (4-14 MiB in repeated runs).
+	if got, limit := largest.Load(), int64(24<<20); got > limit {
 		t.Fatalf("the WAL grew to %d bytes (limit %d, database file %d bytes): it did not start over under load", got, limit, dbSize)
 	}
 	t.Logf("largest WAL %d bytes; database file %d bytes", largest.Load(), dbSize)
