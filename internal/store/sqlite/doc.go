@@ -4,12 +4,15 @@
 //
 // All writes go through one connection owned by a batching goroutine. Callers
 // hand their write to it over a channel; it takes every pending write (up to
-// maxBatch) and runs them in one transaction, each inside its own SAVEPOINT so
-// a failing write is rolled back alone, then commits once and answers every
-// caller. With synchronous=FULL every commit is an fsync, so batching them
-// (group commit) is what makes durable writes cheap: about 11× the rows per
-// second of one transaction per row on our 2-core machine. Reads use a
+// maxBatch) and runs them in one transaction — should one fail, the batch is
+// run again with each write inside its own SAVEPOINT so that write alone is
+// rolled back — then commits once and answers every caller. With
+// synchronous=FULL every commit is an fsync, so batching them (group commit)
+// is what makes durable writes cheap: about 11× the rows per second of one
+// transaction per row on our 2-core machine. Reads use a
 // separate pool of query-only connections and, thanks to WAL, never wait for
-// the writer. The writer never checkpoints; a checkpointer goroutine on its
-// own connection copies the WAL into the database file beside it.
+// the writer. The writer checkpoints only to let a long WAL start over; a
+// checkpointer goroutine on its own connection copies the WAL into the
+// database file beside it. A new message's row is also its event in the
+// room's log until the message first changes (see logCreation).
 package sqlite
