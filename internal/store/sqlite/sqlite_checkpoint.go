@@ -128,6 +128,9 @@ func (s *Store) restartWAL() {
 	}
 	frames, copied, err := checkpoint(context.Background(), s.w, "PASSIVE")
 	if err != nil {
+		// Hand back to the checkpointer, which retries at its own pace
+		// rather than after every batch.
+		s.ck.restart.Store(false)
 		s.ck.report(err)
 		return
 	}
