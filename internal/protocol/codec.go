@@ -102,6 +102,9 @@ type outFrame struct {
 // Encode marshals one server frame. The result is immutable by convention:
 // the hub hands the same slice to every recipient of a broadcast.
 func Encode(typ, id string, body any) []byte {
+	if b, ok := encodeFast(typ, id, body); ok {
+		return b
+	}
 	b, err := json.Marshal(outFrame{Type: typ, ID: id, Body: body})
 	if err != nil {
 		// Every body type is a plain struct of strings and numbers, so this is

@@ -34,3 +34,12 @@ func BenchmarkEncodeMessage(b *testing.B) {
 		_ = Encode(TypeMessage, "", body)
 	}
 }
+
+// BenchmarkEncodeAck is the encoding of the ack every stored message gets.
+func BenchmarkEncodeAck(b *testing.B) {
+	body := AckBody{Room: "general", MessageID: "01JA0C9B2KX7M4T1W8Z6N3Q5RD", Seq: 45, TS: "2026-05-01T12:00:03.512Z"}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = Encode(TypeAck, "c-1234", body)
+	}
+}
