@@ -114,9 +114,10 @@ type Config struct {
 	RateBurst int `flag:"rate-burst" usage:"burst of frames per connection above rate-messages"`
 
 	// WriteDelay holds frames for a connection that was written to less
-	// than this long ago, so that frames arriving close together leave in
-	// one system call: up to this much added latency for much less CPU under
-	// heavy fan-out (a write system call is most of the cost of a delivery).
+	// than half this long ago, so that frames arriving close together leave
+	// in one system call: up to this much added latency for much less CPU
+	// under heavy fan-out (a write system call is most of the cost of a
+	// delivery).
 	// It applies only while the server's writers are already more than
 	// 15 ms behind; a quiet connection, or any connection on a server with
 	// CPU to spare, is written at once. Default 50ms; 0 turns it off.

@@ -162,11 +162,14 @@ func (c *conn) kickLocked() {
 
 // scheduleLocked hands the connection to a flush worker: at once, or — with
 // a write delay configured, the flush workers behind (see busyLag) and the
-// connection written to within that delay — after it, so that a busy
+// connection written to within half that delay — after it, so that a busy
 // connection's frames are gathered into fewer system calls while a quiet
 // one, or any one on a server with CPU to spare, is written without waiting.
+// Half: a connection that gets a frame less often than that would gather
+// one or two in the whole delay, a lot of latency for few system calls
+// saved (in a 2,000-member room at 20 msg/s, p99 near 90 ms instead of 40).
 func (c *conn) scheduleLocked() {
-	if d := c.s.cfg.WriteDelay; d > 0 && !c.closing && !c.urgent && c.s.lag.Load() >= int64(busyLag) && time.Since(c.lastFlush) < d {
+	if d := c.s.cfg.WriteDelay; d > 0 && !c.closing && !c.urgent && c.s.lag.Load() >= int64(busyLag) && time.Since(c.lastFlush) < d/2 {
 		c.held = true
 		c.s.delay(c)
 		return

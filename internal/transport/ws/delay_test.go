@@ -36,20 +36,10 @@ func TestWriteDelayOnlyWhileWorkersLag(t *testing.T) {
 	}
 	idle := func() {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			c.mu.Lock()
-			writing := c.writing
-			c.lastFlush = time.Now() // as if written just now
-			c.mu.Unlock()
-			if !writing {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the connection's writer never finished")
-			}
-			time.Sleep(time.Millisecond)
-		}
+		waitWriterDone(t, c)
+		c.mu.Lock()
+		c.lastFlush = time.Now() // as if written just now
+		c.mu.Unlock()
 	}
 
 	s.lag.Store(0)
@@ -220,5 +210,65 @@ func TestRepliesGoFirst(t *testing.T) {
 	case c := <-s.replies:
 		t.Fatalf("connection %p left in the reply queue", c)
 	default:
+	}
+}
+
+// TestDelayHoldsOnlyBusyConnections: even while the flush workers lag, a
+// connection last written more than half the delay ago is written at once —
+// holding it would gather a frame or two for up to the whole delay — and
+// one written more recently is held.
+func TestDelayHoldsOnlyBusyConnections(t *testing.T) {
+	const d = time.Hour
+	s := newWorkerServer(t, Config{WriteDelay: d}, 1)
+	c, client := loopbackWS(t, s)
+	s.lag.Store(int64(busyLag))
+	for _, tc := range []struct {
+		since time.Duration
+		held  bool
+	}{
+		{d * 3 / 4, false},
+		{d / 4, true},
+	} {
+		c.mu.Lock()
+		c.lastFlush = time.Now().Add(-tc.since)
+		c.mu.Unlock()
+		s.lag.Store(int64(busyLag)) // a worker pass may have lowered it
+		if !c.Send([]byte("frame")) {
+			t.Fatal("send refused")
+		}
+		c.mu.Lock()
+		held := c.held
+		c.mu.Unlock()
+		if held != tc.held {
+			t.Fatalf("written %v ago: held = %v, want %v", tc.since, held, tc.held)
+		}
+		if held {
+			c.Reply([]byte("release")) // a reply releases it, with the frame
+		}
+		for _, want := range map[bool][]string{false: {"frame"}, true: {"frame", "release"}}[held] {
+			_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, got, err := client.ReadMessage(); err != nil || string(got) != want {
+				t.Fatalf("read %q, %v; want %q", got, err, want)
+			}
+		}
+		waitWriterDone(t, c) // before the next case sets lastFlush
+	}
+}
+
+// waitWriterDone waits until no worker or writer goroutine is on c.
+func waitWriterDone(t *testing.T, c *conn) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		writing := c.writing
+		c.mu.Unlock()
+		if !writing {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the connection's writer never finished")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
