@@ -5,15 +5,16 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/internal/msgstate"
 )
 
-// The statements every Append runs, prepared once on the writer connection
-// (see writeTx): parsing them for every message cost over half the
-// writer's CPU time.
+// The statements of the message write path, prepared once on the writer
+// connection (see writeTx): the insert every Append runs (parsing it for
+// every message cost over half the writer's CPU time), the look-up of a
+// retried send, and the log-event insert of edits, deletions, reactions
+// and logCreation.
 const (
 	// The "client_id <> ''" term lets SQLite use the partial unique index
 	// on (room, sender, client_id); without it the planner cannot tell that
@@ -83,7 +84,9 @@ func creationEvent(m store.Message) store.Event {
 // logCreation writes m's creation event into events if its messages row
 // still stands for it, and must run before the message first changes: from
 // then on the row no longer shows the message as it was created. m is the
-// message as loaded before the change.
+// message as loaded before the change, which for a row that still stands
+// for its creation is the message as created (no edit, deletion or
+// reaction has been made to it).
 func logCreation(ctx context.Context, tx *writeTx, m store.Message) error {
 	res, err := tx.ExecContext(ctx, `UPDATE messages SET logged = 1 WHERE id = ? AND logged = 0`, m.ID)
 	if err != nil {
@@ -94,9 +97,6 @@ func logCreation(ctx context.Context, tx *writeTx, m store.Message) error {
 	} else if n == 0 {
 		return nil // logged already
 	}
-	// A message whose row still stood for its creation has never changed:
-	// no edit, no deletion, no reaction.
-	m.EditedAt, m.Deleted, m.Reactions = time.Time{}, false, nil
 	return insertEvent(ctx, tx, creationEvent(m))
 }
 

@@ -242,13 +242,17 @@ func TestDelayHoldsOnlyBusyConnections(t *testing.T) {
 		if held != tc.held {
 			t.Fatalf("written %v ago: held = %v, want %v", tc.since, held, tc.held)
 		}
-		if held {
-			c.Reply([]byte("release")) // a reply releases it, with the frame
+		want := []string{"frame"}
+		if held { // a reply releases it, with the frame
+			if !c.Reply([]byte("release")) {
+				t.Fatal("reply refused")
+			}
+			want = append(want, "release")
 		}
-		for _, want := range map[bool][]string{false: {"frame"}, true: {"frame", "release"}}[held] {
+		for _, frame := range want {
 			_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if _, got, err := client.ReadMessage(); err != nil || string(got) != want {
-				t.Fatalf("read %q, %v; want %q", got, err, want)
+			if _, got, err := client.ReadMessage(); err != nil || string(got) != frame {
+				t.Fatalf("read %q, %v; want %q", got, err, frame)
 			}
 		}
 		waitWriterDone(t, c) // before the next case sets lastFlush

@@ -44,9 +44,9 @@ type Config struct {
 	// cannot hold memory or slow its rooms. Default 1 MiB.
 	SendQueueBytes int
 	// WriteDelay, when above zero, holds frames for a connection that was
-	// written to less than this long ago, so that frames arriving close
-	// together leave in one system call — but only while the flush workers
-	// are behind (busyLag). It trades up to this much latency for
+	// written to less than half this long ago, for up to this long, so
+	// that frames arriving close together leave in one system call — but
+	// only while the flush workers are behind (busyLag). It trades up to this much latency for
 	// throughput under heavy fan-out; a quiet connection, or any connection
 	// while the workers keep up, is written at once. Zero (the Config zero
 	// value) writes every frame as soon as a writer is free.
