@@ -24,10 +24,12 @@ type Client struct {
 	closed bool
 
 	// Durable writes in flight (see pipeline): the window, the completion
-	// of the last one, and the goroutines to wait for on Close.
-	inflight chan struct{}
-	tail     chan struct{} // reader goroutine only
-	ops      sync.WaitGroup
+	// of the last one, whether that one's outcome comes from the store's
+	// completer (see appendThen), and the writes to wait for on Close.
+	inflight  chan struct{}
+	tail      chan struct{} // reader goroutine only
+	tailAsync bool          // reader goroutine only
+	ops       sync.WaitGroup
 }
 
 // ID returns the connection id.

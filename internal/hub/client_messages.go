@@ -47,22 +47,19 @@ func (c *Client) chat(ctx context.Context, env protocol.Envelope) *protocol.Erro
 	}
 	u := c.ident.User
 	msg := store.NewMessage{Room: key, Sender: u.ID, SenderName: u.Name, Guest: u.Guest, ClientID: body.ClientID, Text: body.Text}
-	c.pipeline(func() func() {
-		ev, dup, err := c.append(ctx, msg)
-		return func() {
-			if err != nil {
-				c.SendError(env.ID, c.storeError("chat", key, err))
-				return
-			}
-			c.reply(protocol.TypeAck, env.ID, protocol.AckBody{
-				Room: key, MessageID: ev.Message.ID, Seq: ev.Seq, TS: protocol.FormatTime(ev.Message.CreatedAt), Duplicate: dup,
-			})
-			if dup {
-				return
-			}
-			c.stopTyping(ctx, r)
-			c.hub.publishRoom(ctx, key, kindStored, ev.Seq, c.id, encodeEvent(ev))
+	c.appendThen(ctx, msg, func(ev store.Event, dup bool, err error) {
+		if err != nil {
+			c.SendError(env.ID, c.storeError("chat", key, err))
+			return
 		}
+		c.reply(protocol.TypeAck, env.ID, protocol.AckBody{
+			Room: key, MessageID: ev.Message.ID, Seq: ev.Seq, TS: protocol.FormatTime(ev.Message.CreatedAt), Duplicate: dup,
+		})
+		if dup {
+			return
+		}
+		c.stopTyping(ctx, r)
+		c.hub.publishRoom(ctx, key, kindStored, ev.Seq, c.id, encodeEvent(ev))
 	})
 	return nil
 }
@@ -81,7 +78,7 @@ const maxInFlight = 64
 func (c *Client) pipeline(work func() (finish func())) {
 	c.inflight <- struct{}{}
 	prev, done := c.tail, make(chan struct{})
-	c.tail = done
+	c.tail, c.tailAsync = done, false
 	c.ops.Add(1)
 	go func() {
 		defer c.ops.Done()
@@ -93,6 +90,55 @@ func (c *Client) pipeline(work func() (finish func())) {
 		close(done)
 		<-c.inflight
 	}()
+}
+
+// appendThen stores msg durably and then calls finish with the outcome, in
+// the pipeline's order. When the store can report the outcome itself
+// (store.AsyncAppender) no goroutine waits for the commit: finish runs on
+// the store's completer with the rest of the batch, which saves each
+// message a goroutine and its wake-up, the chief cost of a busy server's
+// acks after every group commit. The store keeps one reader's appends in
+// order, so this is used only while every earlier write still pending on
+// the connection went the same way; after one that did not (a private
+// message, which looks up its conversation first), the append waits its
+// turn on a goroutine as pipeline does. finish must not block (it only
+// queues frames and publishes).
+func (c *Client) appendThen(ctx context.Context, msg store.NewMessage, finish func(store.Event, bool, error)) {
+	as, ok := c.hub.store.(store.AsyncAppender)
+	if !ok || !c.afterAsync() {
+		c.pipeline(func() func() {
+			ev, dup, err := c.append(ctx, msg)
+			return func() { finish(ev, dup, err) }
+		})
+		return
+	}
+	c.inflight <- struct{}{}
+	done := make(chan struct{})
+	c.tail, c.tailAsync = done, true
+	c.ops.Add(1)
+	start := time.Now()
+	as.AppendAsync(ctx, msg, func(ev store.Event, dup bool, err error) {
+		c.hub.cfg.OnAppend(time.Since(start), err)
+		finish(ev, dup, err)
+		close(done)
+		<-c.inflight
+		c.ops.Done()
+	})
+}
+
+// afterAsync reports whether every write pending on the connection has its
+// outcome coming from the store's completer (or none is pending), so that
+// the next one can too without overtaking any.
+func (c *Client) afterAsync() bool {
+	if c.tail == nil || c.tailAsync {
+		return true
+	}
+	select {
+	case <-c.tail:
+		return true
+	default:
+		return false
+	}
 }
 
 // append stores a message durably and reports the time it took.

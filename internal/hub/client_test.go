@@ -3,7 +3,9 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -128,5 +130,50 @@ func TestEmptyRoomsAreReleased(t *testing.T) {
 	}
 	if st := h.Stats(); st.Rooms != 0 || st.Users != 0 {
 		t.Fatalf("stats %+v after everyone left, want nothing", st)
+	}
+}
+
+// TestRepliesKeepTheSendersOrder: a connection's acks come in the order it
+// sent, also when chat messages (whose outcome the store reports from its
+// completer) follow private messages (which wait on a goroutine of their
+// own for the conversation first) with several of each in flight.
+func TestRepliesKeepTheSendersOrder(t *testing.T) {
+	h, _ := newTestHub(t)
+	out := &recordingSender{sent: make(chan struct{}, 64)}
+	ctx := context.Background()
+	c, err := h.Connect(ctx, "c1", Identity{User: protocol.User{ID: "guest:ann", Name: "ann", Guest: true}}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby"}))
+	if got := out.next(t); got.Type != protocol.TypeJoined {
+		t.Fatalf("join answered %+v", got)
+	}
+	var want []string
+	for i := range 40 {
+		id := fmt.Sprint(i)
+		if i%5 == 1 || i%5 == 2 {
+			c.Handle(ctx, frame("private", id, protocol.PrivateBody{To: fmt.Sprint("guest:bob", i%3), Text: id}))
+		} else {
+			c.Handle(ctx, frame("chat", id, protocol.ChatBody{Room: "lobby", Text: id}))
+		}
+		want = append(want, id)
+	}
+	for range want {
+		out.next(t)
+	}
+	out.mu.Lock()
+	frames := out.frames[1:] // after the joined reply
+	out.mu.Unlock()
+	var got []string
+	for _, f := range frames {
+		if f.Type != protocol.TypeAck {
+			t.Fatalf("got %s %s %s, want only acks", f.Type, f.ID, f.Body)
+		}
+		got = append(got, f.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("acks in order %v, want %v", got, want)
 	}
 }

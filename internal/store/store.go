@@ -170,6 +170,25 @@ type Unread struct {
 	Count   int64 // messages (EventMessage events by others) after ReadSeq
 }
 
+// AsyncAppender is implemented by stores that can take an append without
+// the caller waiting for its commit. A caller that would otherwise park a
+// goroutine per message until its group commit (the hub, for every chat
+// message) hands the store a callback instead, and the store runs the
+// callbacks of a whole batch one after another once it has committed: one
+// wake-up per batch rather than one per message.
+type AsyncAppender interface {
+	// AppendAsync queues msg exactly as Append would store it and returns
+	// without waiting for the commit (it may wait while the store's queue
+	// is full). done is then called exactly once with what Append would
+	// have returned, after the commit, on a goroutine of the store's. The
+	// done calls of appends queued one after another by one goroutine run
+	// in that order, one at a time. done must not block and must not call
+	// the store: the store's next completions wait for it. When msg cannot
+	// be queued (the store is closed, or ctx ended first) done is called
+	// with the error before AppendAsync returns.
+	AppendAsync(ctx context.Context, msg NewMessage, done func(ev Event, dup bool, err error))
+}
+
 // Store is Parley's durable state. All methods are safe for concurrent use.
 // A method that returns without error has committed its change durably
 // (fsync'd on SQLite with synchronous=FULL; committed on PostgreSQL), so an

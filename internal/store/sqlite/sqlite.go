@@ -38,6 +38,11 @@ type Store struct {
 
 	reqs     chan *writeReq
 	loopDone chan struct{}
+	// completions carries each batch's asynchronous outcomes, in commit
+	// order, from loop to the completer goroutine, which runs their
+	// callbacks; loop closes it when it exits.
+	completions   chan []completion
+	completerDone chan struct{}
 
 	// mu orders submissions against Close: write holds it shared while it
 	// hands a request to loop, Close holds it exclusively to close reqs, so
@@ -46,14 +51,32 @@ type Store struct {
 	closed atomic.Bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.AsyncAppender = (*Store)(nil)
+)
 
 // writeReq is one caller's write, run by loop inside the batch transaction.
+// Its outcome goes to done, for a caller waiting on it, or else to then.
 type writeReq struct {
 	ctx  context.Context // the caller's; checked before fn runs
 	fn   func(ctx context.Context, tx *writeTx) error
 	done chan error // buffered, receives fn's outcome after the commit
+	// then, for a request made by AppendAsync, is called with fn's outcome
+	// on the completer goroutine after the commit.
+	then func(error)
 }
+
+// completion is an asynchronous request's outcome on its way to the
+// completer.
+type completion struct {
+	then func(error)
+	err  error
+}
+
+// maxPendingBatches bounds the committed batches whose callbacks the
+// completer has not run yet; past it the writer waits for the completer.
+const maxPendingBatches = 64
 
 // dsn builds the connection string for path. All pragmas live here so the
 // connection's behaviour can be read in one place.
@@ -161,9 +184,13 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		reqs:     make(chan *writeReq, maxBatch),
 		loopDone: make(chan struct{}),
 		seqs:     newSeqCounters(),
+
+		completions:   make(chan []completion, maxPendingBatches),
+		completerDone: make(chan struct{}),
 	}
 	s.ck = newCheckpointer(ckDB, func(err error) { logger.Warn("sqlite: background checkpoint failed", "err", err) })
 	go s.loop()
+	go s.completer()
 	return s, nil
 }
 
@@ -180,6 +207,7 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.loopDone
+	<-s.completerDone
 	ckCloseErr := s.ck.stop()
 	// Leave the file whole: everything in the WAL copied into the database
 	// and the WAL emptied, so a copy of parley.db alone is complete.
@@ -206,21 +234,29 @@ func (s *Store) Ping(ctx context.Context) error {
 // not have been committed (as with any database call).
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *writeTx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if err := s.submit(ctx, req); err != nil {
+		return err
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// submit hands req to the writer goroutine, waiting while its queue is
+// full; requests submitted one after another by one goroutine run (and are
+// answered) in that order.
+func (s *Store) submit(ctx context.Context, req *writeReq) error {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.closed.Load() {
-		s.mu.RUnlock()
 		return store.ErrClosed
 	}
 	select {
 	case s.reqs <- req:
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return ctx.Err()
-	}
-	s.mu.RUnlock()
-	select {
-	case err := <-req.done:
-		return err
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -230,6 +266,7 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *writ
 // request sent before that has been answered.
 func (s *Store) loop() {
 	defer close(s.loopDone)
+	defer close(s.completions)
 	batch := make([]*writeReq, 0, maxBatch)
 	for req := range s.reqs {
 		batch = append(batch[:0], req)
@@ -258,11 +295,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 	// gives up has not undone its write, and others share the transaction.
 	ctx := context.Background()
 	errs := make([]error, len(batch))
-	defer func() {
-		for i, r := range batch {
-			r.done <- errs[i]
-		}
-	}()
+	defer s.answer(batch, errs)
 	// Requests almost never fail, so the batch first runs without a
 	// savepoint around each request (two statements fewer per request).
 	// Only if one fails is the whole transaction rolled back and the batch
@@ -274,6 +307,34 @@ func (s *Store) runBatch(batch []*writeReq) {
 		errs[i] = nil
 	}
 	s.tryBatch(ctx, batch, errs, true)
+}
+
+// answer hands each request of a finished batch its outcome: waiting
+// callers at once, asynchronous ones in one hand-over to the completer.
+func (s *Store) answer(batch []*writeReq, errs []error) {
+	var later []completion
+	for i, r := range batch {
+		if r.then != nil {
+			later = append(later, completion{then: r.then, err: errs[i]})
+			continue
+		}
+		r.done <- errs[i]
+	}
+	if len(later) > 0 {
+		s.completions <- later
+	}
+}
+
+// completer runs asynchronous requests' callbacks, batch after batch in
+// commit order, until loop has exited and every batch it committed has
+// been answered.
+func (s *Store) completer() {
+	defer close(s.completerDone)
+	for batch := range s.completions {
+		for _, c := range batch {
+			c.then(c.err)
+		}
+	}
 }
 
 // tryBatch runs the batch in one transaction. Without savepoints it gives

@@ -47,6 +47,31 @@ func (s *Store) Append(ctx context.Context, msg store.NewMessage) (store.Event, 
 	return ev, dup, nil
 }
 
+// AppendAsync implements store.AsyncAppender: the append joins the
+// writer's next batch like any other, and done runs on the completer once
+// that batch has committed.
+func (s *Store) AppendAsync(ctx context.Context, msg store.NewMessage, done func(store.Event, bool, error)) {
+	var ev store.Event
+	var dup bool
+	req := &writeReq{ctx: ctx,
+		fn: func(ctx context.Context, tx *writeTx) error {
+			var err error
+			ev, dup, err = appendTx(ctx, tx, msg)
+			return err
+		},
+		then: func(err error) {
+			if err != nil {
+				done(store.Event{}, false, fmt.Errorf("sqlite: append to room %q: %w", msg.Room, err))
+				return
+			}
+			done(ev, dup, nil)
+		},
+	}
+	if err := s.submit(ctx, req); err != nil {
+		req.then(err)
+	}
+}
+
 func appendTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Event, bool, error) {
 	seq, err := nextSeq(ctx, tx, msg.Room)
 	if err != nil {

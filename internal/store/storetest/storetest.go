@@ -21,6 +21,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		tests []namedTest
 	}{
 		{"Append", appendTests},
+		{"AppendAsync", asyncTests},
 		{"Log", logTests},
 		{"Change", changeTests},
 		{"Rooms", roomTests},
