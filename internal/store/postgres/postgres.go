@@ -42,9 +42,21 @@ type Store struct {
 
 	closed    atomic.Bool
 	closeOnce sync.Once
+
+	// The batcher (see AppendAsync): appends queues requests for it, amu
+	// orders those sends against Close closing the channel, and
+	// completions carries committed batches to the completer.
+	amu           sync.RWMutex
+	appends       chan *appendReq
+	completions   chan []*appendReq
+	batcherDone   chan struct{}
+	completerDone chan struct{}
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.AsyncAppender = (*Store)(nil)
+)
 
 // Open connects to the database at url (a postgres:// URL or key=value
 // string; pool settings such as pool_max_conns may be given in it, default
@@ -76,7 +88,15 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return &Store{pool: pool, logger: logger}, nil
+	s := &Store{pool: pool, logger: logger,
+		appends:       make(chan *appendReq, maxAppendBatch),
+		completions:   make(chan []*appendReq, maxPendingBatches),
+		batcherDone:   make(chan struct{}),
+		completerDone: make(chan struct{}),
+	}
+	go s.batchAppends()
+	go s.complete()
+	return s, nil
 }
 
 // migrate brings the schema to the newest embedded version in one
@@ -115,12 +135,18 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	})
 }
 
-// Close waits for in-flight calls to give back their connections and closes
-// the pool. Calls made after Close return store.ErrClosed. Closing twice is
+// Close stores the appends already queued (and runs their callbacks),
+// waits for in-flight calls to give back their connections and closes the
+// pool. Calls made after Close return store.ErrClosed. Closing twice is
 // harmless.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.amu.Lock()
 		s.closed.Store(true)
+		close(s.appends)
+		s.amu.Unlock()
+		<-s.batcherDone
+		<-s.completerDone
 		s.pool.Close()
 	})
 	return nil

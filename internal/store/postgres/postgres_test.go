@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -122,5 +123,74 @@ func TestDurableAcrossReopen(t *testing.T) {
 	evs, err := s.Events(ctx, "r", 0, 10)
 	if err != nil || len(evs) != 1 || fmt.Sprint(evs[0]) != fmt.Sprint(first) {
 		t.Fatalf("events after reopen = %+v, %v; want [%+v]", evs, err, first)
+	}
+}
+
+// TestAppendBatchFailsAlone: a request PostgreSQL refuses in the middle of
+// a batch (a NUL byte, which text cannot hold) fails alone; the requests
+// around it are stored, numbered as if it had not been sent.
+func TestAppendBatchFailsAlone(t *testing.T) {
+	s := openAt(t, pgtest.FreshSchema(t))
+	ctx := context.Background()
+	if _, err := s.CreateRoom(ctx, store.Room{Name: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		ev  store.Event
+		err error
+	}
+	texts := []string{"one", "bad\x00text", "two"}
+	got := make([]outcome, len(texts))
+	var wg sync.WaitGroup
+	wg.Add(len(texts))
+	// Keep the batcher waiting on the room's lock with a first append, so
+	// that the three queue up behind it and go in one batch together.
+	lock, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(ctx, `SELECT 1 FROM rooms WHERE name = 'r' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	warm := make(chan error, 1)
+	s.AppendAsync(ctx, store.NewMessage{Room: "r", Sender: "ann", Text: "warm-up"}, func(_ store.Event, _ bool, err error) { warm <- err })
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var waiting int
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batcher never waited for the room's lock")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i, text := range texts {
+		s.AppendAsync(ctx, store.NewMessage{Room: "r", Sender: "ann", Text: text}, func(ev store.Event, _ bool, err error) {
+			got[i] = outcome{ev, err}
+			wg.Done()
+		})
+	}
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-warm; err != nil {
+		t.Fatalf("warm-up append: %v", err)
+	}
+	wg.Wait()
+	if got[0].err != nil || got[2].err != nil || got[1].err == nil {
+		t.Fatalf("outcomes %+v; want the NUL text alone to fail", got)
+	}
+	if got[0].ev.Seq != 2 || got[2].ev.Seq != 3 || got[0].ev.Message.Text != "one" || got[2].ev.Message.Text != "two" {
+		t.Fatalf("stored %+v and %+v; want seqs 2 and 3 after the warm-up", got[0].ev, got[2].ev)
+	}
+	evs, err := s.Events(ctx, "r", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 3 || evs[1].Message.Text != "one" || evs[2].Message.Text != "two" {
+		t.Fatalf("log %+v; want warm-up, one, two", evs)
 	}
 }
