@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -37,6 +38,8 @@ var asyncTests = []namedTest{
 		mkRoom(t, s, "a", "ann")
 		mkRoom(t, s, "b", "ann")
 		first := send(t, s, "a", "ann", "before") // seq 1 in a
+		earlier, _, err := s.Append(c, store.NewMessage{Room: "b", Sender: "ann", ClientID: "k-before", Text: "stored first"})
+		noErr(t, err, "Append with a client id") // seq 1 in b
 
 		// One goroutine queues appends round two rooms, a retry of a send
 		// with a client id and one to a room that does not exist, as a
@@ -52,6 +55,8 @@ var asyncTests = []namedTest{
 				m = store.NewMessage{Room: "a", Sender: "ann", SenderName: "Ann", ClientID: "k10", Text: "retry"}
 			case 200:
 				m.Room = "nowhere"
+			case 77:
+				m = store.NewMessage{Room: "b", Sender: "ann", SenderName: "Ann", ClientID: "k-before", Text: "retry of an earlier send"}
 			}
 			msgs = append(msgs, m)
 		}
@@ -92,7 +97,7 @@ var asyncTests = []namedTest{
 		defer mu.Unlock()
 		equal(t, len(got), len(msgs), "done calls")
 
-		next := map[string]int64{"a": first.Seq + 1, "b": 1}
+		next := map[string]int64{"a": first.Seq + 1, "b": earlier.Seq + 1}
 		var k10 store.Event
 		for pos, r := range got {
 			if r.i != pos {
@@ -102,6 +107,12 @@ var asyncTests = []namedTest{
 			switch r.i {
 			case 200:
 				wantErr(t, r.err, store.ErrNotFound, "append to a missing room")
+				continue
+			case 77:
+				noErr(t, r.err, "retry of an earlier send")
+				if !r.dup || !reflect.DeepEqual(r.ev, earlier) {
+					t.Fatalf("retry of k-before = %+v dup %v; want the stored event %+v, dup", r.ev, r.dup, earlier)
+				}
 				continue
 			case 150:
 				noErr(t, r.err, "retried append")
