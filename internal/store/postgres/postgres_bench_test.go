@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/storetest"
 	"github.com/parley-chat/parley/internal/testutil/pgtest"
 )
 
@@ -38,4 +39,13 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkAppendAsync measures the batcher as the hub feeds it chat
+// messages: 2,000 unanswered at a time, round 500 rooms. Run with
+//
+//	PARLEY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	go test -run '^$' -bench AppendAsync -cpu 2 -benchtime 40000x ./internal/store/postgres
+func BenchmarkAppendAsync(b *testing.B) {
+	storetest.BenchAppendAsync(b, openAt(b, pgtest.FreshSchema(b)), 500, 2000)
 }

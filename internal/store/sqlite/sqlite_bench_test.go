@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/storetest"
 )
 
 // BenchmarkAppend measures durable appends (synchronous=FULL) from many
@@ -73,4 +74,18 @@ func BenchmarkAppendOneWriter(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkAppendAsync measures the writer fed through AppendAsync, as the
+// hub feeds it chat messages: 2,000 unanswered at a time (the chat
+// scenario's members, each waiting for its ack), round 500 rooms. Run with
+//
+//	go test -run '^$' -bench AppendAsync -cpu 2 -benchtime 40000x ./internal/store/sqlite
+func BenchmarkAppendAsync(b *testing.B) {
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchAppendAsync(b, s, 500, 2000)
 }
