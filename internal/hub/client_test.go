@@ -77,21 +77,30 @@ func frame(typ, id string, body any) protocol.Envelope {
 	return protocol.Envelope{Type: typ, ID: id, Body: b}
 }
 
-// TestStoreFailureReachesTheSender: when the store cannot save a message the
-// sender gets an error frame for it, never a silent drop or a false ack.
-func TestStoreFailureReachesTheSender(t *testing.T) {
-	h, st := newTestHub(t)
-	out := &recordingSender{sent: make(chan struct{}, 16)}
+// annInLobby connects guest ann and joins her to lobby; the joined reply
+// is the first frame she was sent. The connection closes when the test ends.
+func annInLobby(t *testing.T, h *Hub) (*Client, *recordingSender) {
+	t.Helper()
+	out := &recordingSender{sent: make(chan struct{}, 64)}
 	ctx := context.Background()
 	c, err := h.Connect(ctx, "c1", Identity{User: protocol.User{ID: "guest:ann", Name: "ann", Guest: true}}, out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(c.Close)
 	c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby"}))
 	if got := out.next(t); got.Type != protocol.TypeJoined {
 		t.Fatalf("join answered %+v", got)
 	}
+	return c, out
+}
+
+// TestStoreFailureReachesTheSender: when the store cannot save a message the
+// sender gets an error frame for it, never a silent drop or a false ack.
+func TestStoreFailureReachesTheSender(t *testing.T) {
+	h, st := newTestHub(t)
+	ctx := context.Background()
+	c, out := annInLobby(t, h)
 	st.Close() // the database goes away
 	c.Handle(ctx, frame("chat", "c", protocol.ChatBody{Room: "lobby", Text: "lost?"}))
 	// The write runs off the reader; wait for its outcome.
@@ -139,17 +148,8 @@ func TestEmptyRoomsAreReleased(t *testing.T) {
 // own for the conversation first) with several of each in flight.
 func TestRepliesKeepTheSendersOrder(t *testing.T) {
 	h, _ := newTestHub(t)
-	out := &recordingSender{sent: make(chan struct{}, 64)}
 	ctx := context.Background()
-	c, err := h.Connect(ctx, "c1", Identity{User: protocol.User{ID: "guest:ann", Name: "ann", Guest: true}}, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby"}))
-	if got := out.next(t); got.Type != protocol.TypeJoined {
-		t.Fatalf("join answered %+v", got)
-	}
+	c, out := annInLobby(t, h)
 	var want []string
 	for i := range 40 {
 		id := fmt.Sprint(i)
