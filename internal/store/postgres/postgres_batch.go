@@ -286,19 +286,14 @@ func (w *batchWrite) add(ev store.Event) error {
 // send writes the messages, their log events and the rooms' counters in
 // one round trip.
 func (w *batchWrite) send(ctx context.Context, tx pgx.Tx) error {
-	kinds := make([]string, len(w.ids))
-	emojis := make([]string, len(w.ids))
-	added := make([]bool, len(w.ids))
-	for i := range kinds {
-		kinds[i] = string(store.EventMessage)
-	}
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO messages (id, room, seq, sender, sender_name, guest, client_id, text, created_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::timestamptz[])`,
 		w.ids, w.rooms, w.seqs, w.senders, w.names, w.guests, w.clientIDs, w.texts, w.at)
 	b.Queue(`INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::timestamptz[], $8::text[], $9::text[])`,
-		w.rooms, w.seqs, kinds, w.senders, emojis, added, w.at, w.ids, w.snaps)
+		SELECT room, seq, $7, actor, '', false, at, message_id, message
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[]) AS e(room, seq, actor, at, message_id, message)`,
+		w.rooms, w.seqs, w.senders, w.at, w.ids, w.snaps, string(store.EventMessage))
 	b.Queue(`UPDATE rooms SET last_seq = v.seq FROM unnest($1::text[], $2::bigint[]) AS v(name, seq) WHERE rooms.name = v.name`,
 		w.counterRooms, w.lastSeqs)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
