@@ -190,13 +190,8 @@ func appendBatch(ctx context.Context, tx pgx.Tx, reqs []*appendReq) error {
 			}
 			first[key] = r
 		}
-		seq := start + 1
-		last[m.Room] = seq
-		msg := store.Message{
-			ID: store.NewID(), Room: m.Room, Seq: seq, Sender: m.Sender, SenderName: m.SenderName,
-			Guest: m.Guest, ClientID: m.ClientID, Text: m.Text, CreatedAt: store.Now(),
-		}
-		r.ev = store.Event{Room: m.Room, Seq: seq, Kind: store.EventMessage, Actor: m.Sender, At: msg.CreatedAt, Message: msg}
+		last[m.Room] = start + 1
+		r.ev = newMessageEvent(m, start+1)
 		if err := w.add(r.ev); err != nil {
 			return err
 		}

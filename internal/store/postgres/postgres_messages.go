@@ -57,18 +57,25 @@ func appendTx(ctx context.Context, tx pgx.Tx, msg store.NewMessage) (store.Event
 			return store.Event{}, false, fmt.Errorf("look up client id: %w", err)
 		}
 	}
-	m := store.Message{
-		ID: store.NewID(), Room: msg.Room, Seq: seq, Sender: msg.Sender, SenderName: msg.SenderName,
-		Guest: msg.Guest, ClientID: msg.ClientID, Text: msg.Text, CreatedAt: store.Now(),
-	}
+	ev := newMessageEvent(msg, seq)
+	m := ev.Message
 	if _, err := tx.Exec(ctx, `INSERT INTO messages
 		(id, room, seq, sender, sender_name, guest, client_id, text, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		m.ID, m.Room, m.Seq, m.Sender, m.SenderName, m.Guest, m.ClientID, m.Text, m.CreatedAt); err != nil {
 		return store.Event{}, false, fmt.Errorf("insert message: %w", err)
 	}
-	ev := store.Event{Room: m.Room, Seq: seq, Kind: store.EventMessage, Actor: m.Sender, At: m.CreatedAt, Message: m}
 	return ev, false, insertEvent(ctx, tx, ev)
+}
+
+// newMessageEvent is the log event that stores msg as the room's message
+// seq, with a new id and the current time.
+func newMessageEvent(msg store.NewMessage, seq int64) store.Event {
+	m := store.Message{
+		ID: store.NewID(), Room: msg.Room, Seq: seq, Sender: msg.Sender, SenderName: msg.SenderName,
+		Guest: msg.Guest, ClientID: msg.ClientID, Text: msg.Text, CreatedAt: store.Now(),
+	}
+	return store.Event{Room: m.Room, Seq: seq, Kind: store.EventMessage, Actor: m.Sender, At: m.CreatedAt, Message: m}
 }
 
 // nextSeq takes the room's next sequence number and, with it, the room's
