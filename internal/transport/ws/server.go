@@ -305,15 +305,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go c.serve(s.ctx)
 }
 
+// yieldEvery is how many connections a flush worker writes before it lets
+// other goroutines run. While a broadcast is swept the ready queue is never
+// empty, so a worker never waits, and without yielding it would keep its P
+// until the runtime preempts it 10 ms later; meanwhile the store's writer
+// back from an fsync, the completer with the acks of a batch and readers
+// with new frames wait for a P. In the 2,000-member fan-out at 300 msg/s
+// yielding halved the mean store append (6.6–8.2 → 3.2–3.8 ms) and took
+// the delivery p99 from 121–131 to 108–121 ms.
+const yieldEvery = 4
+
 // flushWorker writes connections' queues as they become ready.
 func (s *Server) flushWorker() {
 	defer s.workers.Done()
-	for {
+	for n := 1; ; n++ {
 		c, ok := s.next()
 		if !ok {
 			return
 		}
 		c.workerPass()
+		if n%yieldEvery == 0 {
+			runtime.Gosched()
+		}
 	}
 }
 
