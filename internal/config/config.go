@@ -119,7 +119,7 @@ type Config struct {
 	// under heavy fan-out (a write system call is most of the cost of a
 	// delivery).
 	// It applies only while the server's writers are already more than
-	// 15 ms behind; a quiet connection, or any connection on a server with
+	// 40 ms behind; a quiet connection, or any connection on a server with
 	// CPU to spare, is written at once. Default 50ms; 0 turns it off.
 	WriteDelay time.Duration `flag:"write-delay" usage:"while the server is behind, gather a busy connection's frames for up to this long into one write (0 = off)"`
 
