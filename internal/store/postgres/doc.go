@@ -8,7 +8,7 @@
 // Writes to different rooms do not wait for each other. Chat appends
 // (AppendAsync) are the exception: one goroutine gathers a node's queued
 // appends and stores them a batch per transaction, locking the batch's
-// rooms in name order (see appendBatch). Migrations are
+// rooms in name order (see storeBatch). Migrations are
 // embedded, forward-only, and serialised across nodes with
 // pg_advisory_xact_lock.
 package postgres

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/internal/msgstate"
@@ -33,8 +34,8 @@ type appendReq struct {
 
 // AppendAsync implements store.AsyncAppender. Appends from every
 // connection of this node are gathered by one goroutine and stored
-// together, a batch at a time, in one transaction of a few round trips
-// whatever its size (see appendBatch): one transaction and commit per
+// together, a batch at a time, in one transaction of two round trips
+// whatever its size (see storeBatch): one transaction and commit per
 // message, six round trips each, held a node at about 2,800 chat messages
 // a second. done runs on the completer once the batch has committed.
 func (s *Store) AppendAsync(ctx context.Context, msg store.NewMessage, done func(store.Event, bool, error)) {
@@ -105,9 +106,7 @@ func (s *Store) runAppends(batch []*appendReq) {
 	if len(live) == 0 {
 		return
 	}
-	err := pgx.BeginFunc(context.Background(), s.pool, func(tx pgx.Tx) error {
-		return appendBatch(context.Background(), tx, live)
-	})
+	err := s.storeBatch(context.Background(), live)
 	if err == nil {
 		return
 	}
@@ -124,45 +123,80 @@ func (s *Store) runAppends(batch []*appendReq) {
 // clientKey identifies an idempotent send.
 type clientKey struct{ room, sender, clientID string }
 
-// appendBatch stores the appends of reqs in tx, setting each one's
-// outcome, with the same results as Append for each in turn:
+// storeBatch stores the appends of reqs in one transaction, setting each
+// one's outcome, with the same results as Append for each in turn, in two
+// round trips:
 //
-//  1. lock the batch's rooms, in name order so that two nodes' batches
-//     never wait for each other in a cycle, and read their counters; an
-//     append to a room that does not exist fails with ErrNotFound;
-//  2. find sends already stored under the same client id (dup), and
-//     repeats of one client id within the batch;
-//  3. number the rest in order and write them, their log events and the
-//     rooms' new counters in one round trip.
-func appendBatch(ctx context.Context, tx pgx.Tx, reqs []*appendReq) error {
+//  1. begin; lock the batch's rooms, in name order so that two nodes'
+//     batches never wait for each other in a cycle, and read their
+//     counters; find the sends already stored under the batch's client ids
+//     (the rooms are locked, so none can be stored meanwhile);
+//  2. number the rest in order (an append to a room that does not exist
+//     fails with ErrNotFound; a repeat of a client id is a duplicate of the
+//     send stored before it) and write them, their log events and the
+//     rooms' new counters, and commit.
+//
+// A duplicate of a send from an earlier batch reads that send's event in
+// a round trip of its own, which retries alone need.
+func (s *Store) storeBatch(ctx context.Context, reqs []*appendReq) (err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			// Best effort: a connection left inside a transaction is
+			// dropped by Release rather than reused.
+			_, _ = conn.Exec(ctx, "ROLLBACK")
+		}
+		conn.Release()
+	}()
+
 	names := make([]string, 0, len(reqs))
+	var rs, ss, cs []string
 	for _, r := range reqs {
 		names = append(names, r.msg.Room)
+		if r.msg.ClientID != "" {
+			rs, ss, cs = append(rs, r.msg.Room), append(ss, r.msg.Sender), append(cs, r.msg.ClientID)
+		}
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
 	last := make(map[string]int64, len(names))
-	rows, err := tx.Query(ctx, `SELECT name, last_seq FROM rooms WHERE name = ANY($1) ORDER BY name FOR UPDATE`, names)
-	if err != nil {
-		return fmt.Errorf("lock rooms: %w", err)
-	}
-	for rows.Next() {
-		var name string
-		var seq int64
-		if err := rows.Scan(&name, &seq); err != nil {
-			rows.Close()
-			return fmt.Errorf("lock rooms: %w", err)
+	stored := make(map[clientKey]int64)
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(`SELECT name, last_seq FROM rooms WHERE name = ANY($1) ORDER BY name FOR UPDATE`, names).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var name string
+			var seq int64
+			if err := rows.Scan(&name, &seq); err != nil {
+				return fmt.Errorf("lock rooms: %w", err)
+			}
+			last[name] = seq
 		}
-		last[name] = seq
+		return rows.Err()
+	})
+	if len(rs) > 0 {
+		// "client_id <> ''" lets the planner use the partial unique index
+		// on (room, sender, client_id).
+		b.Queue(`SELECT m.room, m.sender, m.client_id, m.seq
+			FROM messages m JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(room, sender, client_id)
+			ON m.room = k.room AND m.sender = k.sender AND m.client_id = k.client_id
+			WHERE m.client_id <> ''`, rs, ss, cs).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var k clientKey
+				var seq int64
+				if err := rows.Scan(&k.room, &k.sender, &k.clientID, &seq); err != nil {
+					return fmt.Errorf("look up client ids: %w", err)
+				}
+				stored[k] = seq
+			}
+			return rows.Err()
+		})
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("lock rooms: %w", err)
-	}
-
-	stored, err := storedClientIDs(ctx, tx, reqs, last)
-	if err != nil {
-		return err
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("lock rooms and look up client ids: %w", err)
 	}
 
 	var w batchWrite
@@ -177,7 +211,7 @@ func appendBatch(ctx context.Context, tx pgx.Tx, reqs []*appendReq) error {
 		key := clientKey{m.Room, m.Sender, m.ClientID}
 		if m.ClientID != "" {
 			if seq, ok := stored[key]; ok {
-				ev, err := eventAt(ctx, tx, m.Room, seq)
+				ev, err := eventAt(ctx, conn, m.Room, seq)
 				if err != nil {
 					return fmt.Errorf("read the event of client id %q: %w", m.ClientID, err)
 				}
@@ -196,55 +230,13 @@ func appendBatch(ctx context.Context, tx pgx.Tx, reqs []*appendReq) error {
 			return err
 		}
 	}
-	if len(w.ids) == 0 {
-		return nil
-	}
 	for _, name := range names {
 		if seq, ok := last[name]; ok {
 			w.counterRooms = append(w.counterRooms, name)
 			w.lastSeqs = append(w.lastSeqs, seq)
 		}
 	}
-	return w.send(ctx, tx)
-}
-
-// storedClientIDs finds which of reqs' client ids are already stored in
-// their (existing) rooms, with the sequence number of the message each
-// names. The rooms are locked, so no other transaction can store one
-// meanwhile.
-func storedClientIDs(ctx context.Context, tx pgx.Tx, reqs []*appendReq, rooms map[string]int64) (map[clientKey]int64, error) {
-	var rs, ss, cs []string
-	for _, r := range reqs {
-		if _, ok := rooms[r.msg.Room]; ok && r.msg.ClientID != "" {
-			rs, ss, cs = append(rs, r.msg.Room), append(ss, r.msg.Sender), append(cs, r.msg.ClientID)
-		}
-	}
-	found := make(map[clientKey]int64)
-	if len(rs) == 0 {
-		return found, nil
-	}
-	// "client_id <> ''" lets the planner use the partial unique index on
-	// (room, sender, client_id).
-	rows, err := tx.Query(ctx, `SELECT m.room, m.sender, m.client_id, m.seq
-		FROM messages m JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(room, sender, client_id)
-		ON m.room = k.room AND m.sender = k.sender AND m.client_id = k.client_id
-		WHERE m.client_id <> ''`, rs, ss, cs)
-	if err != nil {
-		return nil, fmt.Errorf("look up client ids: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k clientKey
-		var seq int64
-		if err := rows.Scan(&k.room, &k.sender, &k.clientID, &seq); err != nil {
-			return nil, fmt.Errorf("look up client ids: %w", err)
-		}
-		found[k] = seq
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("look up client ids: %w", err)
-	}
-	return found, nil
+	return w.send(ctx, conn)
 }
 
 // batchWrite holds a batch's new messages and log events column by
@@ -278,20 +270,23 @@ func (w *batchWrite) add(ev store.Event) error {
 	return nil
 }
 
-// send writes the messages, their log events and the rooms' counters in
-// one round trip.
-func (w *batchWrite) send(ctx context.Context, tx pgx.Tx) error {
+// send writes the messages, their log events and the rooms' counters and
+// commits, in one round trip.
+func (w *batchWrite) send(ctx context.Context, conn *pgxpool.Conn) error {
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO messages (id, room, seq, sender, sender_name, guest, client_id, text, created_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::timestamptz[])`,
-		w.ids, w.rooms, w.seqs, w.senders, w.names, w.guests, w.clientIDs, w.texts, w.at)
-	b.Queue(`INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
-		SELECT room, seq, $7, actor, '', false, at, message_id, message
-		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[]) AS e(room, seq, actor, at, message_id, message)`,
-		w.rooms, w.seqs, w.senders, w.at, w.ids, w.snaps, string(store.EventMessage))
-	b.Queue(`UPDATE rooms SET last_seq = v.seq FROM unnest($1::text[], $2::bigint[]) AS v(name, seq) WHERE rooms.name = v.name`,
-		w.counterRooms, w.lastSeqs)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if len(w.ids) > 0 {
+		b.Queue(`INSERT INTO messages (id, room, seq, sender, sender_name, guest, client_id, text, created_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::timestamptz[])`,
+			w.ids, w.rooms, w.seqs, w.senders, w.names, w.guests, w.clientIDs, w.texts, w.at)
+		b.Queue(`INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
+			SELECT room, seq, $7, actor, '', false, at, message_id, message
+			FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[]) AS e(room, seq, actor, at, message_id, message)`,
+			w.rooms, w.seqs, w.senders, w.at, w.ids, w.snaps, string(store.EventMessage))
+		b.Queue(`UPDATE rooms SET last_seq = v.seq FROM unnest($1::text[], $2::bigint[]) AS v(name, seq) WHERE rooms.name = v.name`,
+			w.counterRooms, w.lastSeqs)
+	}
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("write a batch of %d messages: %w", len(w.ids), err)
 	}
 	return nil
