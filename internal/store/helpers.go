@@ -60,3 +60,19 @@ func NewRoom(r Room) Room {
 	r.LastSeq = 0
 	return r
 }
+
+// StoredMessage is msg as a store keeps it when it becomes message seq of
+// its room: a new id and the current time (at the stored precision), the
+// same way in every backend.
+func StoredMessage(msg NewMessage, seq int64) Message {
+	return Message{
+		ID: NewID(), Room: msg.Room, Seq: seq, Sender: msg.Sender, SenderName: msg.SenderName,
+		Guest: msg.Guest, ClientID: msg.ClientID, Text: msg.Text, CreatedAt: Now(),
+	}
+}
+
+// CreationEvent is the log event that created m, as Append returns it and
+// as the room's log gives it back.
+func CreationEvent(m Message) Event {
+	return Event{Room: m.Room, Seq: m.Seq, Kind: EventMessage, Actor: m.Sender, At: m.CreatedAt, Message: m}
+}

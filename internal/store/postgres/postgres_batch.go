@@ -225,7 +225,7 @@ func (s *Store) storeBatch(ctx context.Context, reqs []*appendReq) (err error) {
 			first[key] = r
 		}
 		last[m.Room] = start + 1
-		r.ev = newMessageEvent(m, start+1)
+		r.ev = store.CreationEvent(store.StoredMessage(m, start+1))
 		if err := w.add(r.ev); err != nil {
 			return err
 		}

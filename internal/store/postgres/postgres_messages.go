@@ -57,8 +57,8 @@ func appendTx(ctx context.Context, tx pgx.Tx, msg store.NewMessage) (store.Event
 			return store.Event{}, false, fmt.Errorf("look up client id: %w", err)
 		}
 	}
-	ev := newMessageEvent(msg, seq)
-	m := ev.Message
+	m := store.StoredMessage(msg, seq)
+	ev := store.CreationEvent(m)
 	if _, err := tx.Exec(ctx, `INSERT INTO messages
 		(id, room, seq, sender, sender_name, guest, client_id, text, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -66,16 +66,6 @@ func appendTx(ctx context.Context, tx pgx.Tx, msg store.NewMessage) (store.Event
 		return store.Event{}, false, fmt.Errorf("insert message: %w", err)
 	}
 	return ev, false, insertEvent(ctx, tx, ev)
-}
-
-// newMessageEvent is the log event that stores msg as the room's message
-// seq, with a new id and the current time.
-func newMessageEvent(msg store.NewMessage, seq int64) store.Event {
-	m := store.Message{
-		ID: store.NewID(), Room: msg.Room, Seq: seq, Sender: msg.Sender, SenderName: msg.SenderName,
-		Guest: msg.Guest, ClientID: msg.ClientID, Text: msg.Text, CreatedAt: store.Now(),
-	}
-	return store.Event{Room: m.Room, Seq: seq, Kind: store.EventMessage, Actor: m.Sender, At: m.CreatedAt, Message: m}
 }
 
 // nextSeq takes the room's next sequence number and, with it, the room's

@@ -77,10 +77,7 @@ func appendTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Eve
 	if err != nil {
 		return store.Event{}, false, err
 	}
-	m := store.Message{
-		ID: store.NewID(), Room: msg.Room, Seq: seq, Sender: msg.Sender, SenderName: msg.SenderName,
-		Guest: msg.Guest, ClientID: msg.ClientID, Text: msg.Text, CreatedAt: store.Now(),
-	}
+	m := store.StoredMessage(msg, seq)
 	// A retried send is caught by the unique (room, sender, client_id)
 	// index rather than by a look-up before every insert: retries are rare,
 	// and the look-up was one of the four statements of every append.
@@ -97,13 +94,7 @@ func appendTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Eve
 	}
 	// No row in events: the message's row is its log entry (see
 	// logCreation), which saves the writer an index page per busy room.
-	return creationEvent(m), false, nil
-}
-
-// creationEvent is the log event that created m, as Append returned it and
-// as the room's log gives it back.
-func creationEvent(m store.Message) store.Event {
-	return store.Event{Room: m.Room, Seq: m.Seq, Kind: store.EventMessage, Actor: m.Sender, At: m.CreatedAt, Message: m}
+	return store.CreationEvent(m), false, nil
 }
 
 // logCreation writes m's creation event into events if its messages row
@@ -122,7 +113,7 @@ func logCreation(ctx context.Context, tx *writeTx, m store.Message) error {
 	} else if n == 0 {
 		return nil // logged already
 	}
-	return insertEvent(ctx, tx, creationEvent(m))
+	return insertEvent(ctx, tx, store.CreationEvent(m))
 }
 
 // duplicateTx answers a retried send: it gives back the sequence number the
@@ -207,7 +198,7 @@ func eventsAfter(ctx context.Context, q querier, room string, after int64, limit
 		}
 		if !snap.Valid { // a message that never changed: its row is the event
 			m.Room, m.Seq, m.Sender, m.Guest, m.CreatedAt = room, ev.Seq, ev.Actor, guest != 0, msgstate.FromMillis(at)
-			evs = append(evs, creationEvent(m))
+			evs = append(evs, store.CreationEvent(m))
 			continue
 		}
 		ev.Kind, ev.Added, ev.At = store.EventKind(kind), added != 0, msgstate.FromMillis(at)
