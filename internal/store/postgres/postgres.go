@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/internal/groupcommit"
 	"github.com/parley-chat/parley/internal/store/internal/migration"
 )
 
@@ -44,13 +45,12 @@ type Store struct {
 	closeOnce sync.Once
 
 	// The batcher (see AppendAsync): appends queues requests for it, amu
-	// orders those sends against Close closing the channel, and
-	// completions carries committed batches to the completer.
-	amu           sync.RWMutex
-	appends       chan *appendReq
-	completions   chan []*appendReq
-	batcherDone   chan struct{}
-	completerDone chan struct{}
+	// orders those sends against Close closing the channel, and the
+	// completer runs committed batches' callbacks.
+	amu         sync.RWMutex
+	appends     chan *appendReq
+	completer   *groupcommit.Completer[*appendReq]
+	batcherDone chan struct{}
 }
 
 var (
@@ -89,13 +89,11 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s := &Store{pool: pool, logger: logger,
-		appends:       make(chan *appendReq, maxAppendBatch),
-		completions:   make(chan []*appendReq, maxPendingBatches),
-		batcherDone:   make(chan struct{}),
-		completerDone: make(chan struct{}),
+		appends:     make(chan *appendReq, maxAppendBatch),
+		completer:   groupcommit.NewCompleter((*appendReq).finish),
+		batcherDone: make(chan struct{}),
 	}
 	go s.batchAppends()
-	go s.complete()
 	return s, nil
 }
 
@@ -146,7 +144,6 @@ func (s *Store) Close() error {
 		close(s.appends)
 		s.amu.Unlock()
 		<-s.batcherDone
-		<-s.completerDone
 		s.pool.Close()
 	})
 	return nil

@@ -10,15 +10,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/internal/groupcommit"
 	"github.com/parley-chat/parley/internal/store/internal/msgstate"
 )
 
 // maxAppendBatch bounds the appends one batch transaction carries.
 const maxAppendBatch = 1024
-
-// maxPendingBatches bounds the committed batches whose callbacks the
-// completer has not run yet; past it the batcher waits for the completer.
-const maxPendingBatches = 64
 
 // appendReq is one AppendAsync on its way through the batcher; ev, dup and
 // err are its outcome, set by the batcher and read by the completer.
@@ -60,35 +57,16 @@ func (s *Store) AppendAsync(ctx context.Context, msg store.NewMessage, done func
 // appends and the last batch is done.
 func (s *Store) batchAppends() {
 	defer close(s.batcherDone)
-	defer close(s.completions)
+	defer s.completer.Close()
 	for r := range s.appends {
-		batch := []*appendReq{r}
-	fill:
-		for len(batch) < maxAppendBatch {
-			select {
-			case r, ok := <-s.appends:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+		batch := groupcommit.Fill([]*appendReq{r}, s.appends, maxAppendBatch)
 		s.runAppends(batch)
-		s.completions <- batch
+		s.completer.Hand(batch)
 	}
 }
 
-// complete runs the callbacks of committed batches in order, one at a time.
-func (s *Store) complete() {
-	defer close(s.completerDone)
-	for batch := range s.completions {
-		for _, r := range batch {
-			r.done(r.ev, r.dup, r.err)
-		}
-	}
-}
+// finish tells the request's caller its outcome; the completer calls it.
+func (r *appendReq) finish() { r.done(r.ev, r.dup, r.err) }
 
 // runAppends stores batch in one transaction. If that fails as a whole —
 // a request the batch's checks did not foresee (text PostgreSQL refuses,

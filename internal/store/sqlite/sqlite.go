@@ -15,6 +15,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/internal/groupcommit"
 )
 
 // maxBatch caps how many writes share one transaction. Larger batches
@@ -38,11 +39,9 @@ type Store struct {
 
 	reqs     chan *writeReq
 	loopDone chan struct{}
-	// completions carries each batch's asynchronous outcomes, in commit
-	// order, from loop to the completer goroutine, which runs their
-	// callbacks; loop closes it when it exits.
-	completions   chan []completion
-	completerDone chan struct{}
+	// completer runs each batch's asynchronous outcomes' callbacks, in
+	// commit order; loop closes it when it exits.
+	completer *groupcommit.Completer[completion]
 
 	// mu orders submissions against Close: write holds it shared while it
 	// hands a request to loop, Close holds it exclusively to close reqs, so
@@ -74,9 +73,7 @@ type completion struct {
 	err  error
 }
 
-// maxPendingBatches bounds the committed batches whose callbacks the
-// completer has not run yet; past it the writer waits for the completer.
-const maxPendingBatches = 64
+func (c completion) run() { c.then(c.err) }
 
 // dsn builds the connection string for path. All pragmas live here so the
 // connection's behaviour can be read in one place.
@@ -185,12 +182,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		loopDone: make(chan struct{}),
 		seqs:     newSeqCounters(),
 
-		completions:   make(chan []completion, maxPendingBatches),
-		completerDone: make(chan struct{}),
+		completer: groupcommit.NewCompleter(completion.run),
 	}
 	s.ck = newCheckpointer(ckDB, func(err error) { logger.Warn("sqlite: background checkpoint failed", "err", err) })
 	go s.loop()
-	go s.completer()
 	return s, nil
 }
 
@@ -207,7 +202,6 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.loopDone
-	<-s.completerDone
 	ckCloseErr := s.ck.stop()
 	// Leave the file whole: everything in the WAL copied into the database
 	// and the WAL emptied, so a copy of parley.db alone is complete.
@@ -266,24 +260,12 @@ func (s *Store) submit(ctx context.Context, req *writeReq) error {
 // request sent before that has been answered.
 func (s *Store) loop() {
 	defer close(s.loopDone)
-	defer close(s.completions)
-	batch := make([]*writeReq, 0, maxBatch)
+	defer s.completer.Close()
+	reqs := make([]*writeReq, 0, maxBatch)
 	for req := range s.reqs {
-		batch = append(batch[:0], req)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		s.runBatch(batch)
-		clear(batch) // drop references to finished requests
+		reqs = groupcommit.Fill(append(reqs[:0], req), s.reqs, maxBatch)
+		s.runBatch(reqs)
+		clear(reqs) // drop references to finished requests
 		s.restartWAL()
 	}
 }
@@ -320,21 +302,7 @@ func (s *Store) answer(batch []*writeReq, errs []error) {
 		}
 		r.done <- errs[i]
 	}
-	if len(later) > 0 {
-		s.completions <- later
-	}
-}
-
-// completer runs asynchronous requests' callbacks, batch after batch in
-// commit order, until loop has exited and every batch it committed has
-// been answered.
-func (s *Store) completer() {
-	defer close(s.completerDone)
-	for batch := range s.completions {
-		for _, c := range batch {
-			c.then(c.err)
-		}
-	}
+	s.completer.Hand(later)
 }
 
 // tryBatch runs the batch in one transaction. Without savepoints it gives
