@@ -185,7 +185,8 @@ type AsyncAppender interface {
 	// in that order, one at a time. done must not block and must not call
 	// the store: the store's next completions wait for it. When msg cannot
 	// be queued (the store is closed, or ctx ended first) done is called
-	// with the error before AppendAsync returns.
+	// with the error before AppendAsync returns. Close returns only once
+	// the done of every append queued before it has run.
 	AppendAsync(ctx context.Context, msg NewMessage, done func(ev Event, dup bool, err error))
 }
 

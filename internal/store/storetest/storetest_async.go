@@ -92,10 +92,8 @@ var asyncTests = []namedTest{
 		if overlap.Load() {
 			t.Error("two done calls ran at the same time")
 		}
-		time.Sleep(50 * time.Millisecond) // a second call of some done would land here
 		mu.Lock()
 		defer mu.Unlock()
-		equal(t, len(got), len(msgs), "done calls")
 
 		next := map[string]int64{"a": first.Seq + 1, "b": earlier.Seq + 1}
 		var k10 store.Event
@@ -144,6 +142,12 @@ var asyncTests = []namedTest{
 				}
 			}
 		}
+		// Close returns once every callback has run: a second call of
+		// some done would have come by then.
+		mu.Unlock()
+		noErr(t, s.Close(), "Close")
+		mu.Lock()
+		equal(t, len(got), len(msgs), "done calls")
 	}},
 	{"AfterClose", func(t *testing.T, s store.Store) {
 		as := asyncAppender(t, s)
