@@ -46,10 +46,11 @@ type Config struct {
 	// WriteDelay, when above zero, holds frames for a connection that was
 	// written to less than half this long ago, for up to this long, so
 	// that frames arriving close together leave in one system call — but
-	// only while the flush workers are behind (busyLag). It trades up to this much latency for
-	// throughput under heavy fan-out; a quiet connection, or any connection
-	// while the workers keep up, is written at once. Zero (the Config zero
-	// value) writes every frame as soon as a writer is free.
+	// only while the flush workers are behind (busyLag). It trades up to
+	// this much latency for throughput under heavy fan-out; a quiet
+	// connection, or any connection while the workers keep up, is written
+	// at once. Zero (the Config zero value) writes every frame as soon as a
+	// writer is free.
 	WriteDelay time.Duration
 	// RateMessages and RateBurst shape a token bucket per connection over
 	// every frame the client sends; defaults 10/s and 20.
@@ -314,8 +315,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // until the runtime preempts it 10 ms later; meanwhile the store's writer
 // back from an fsync, the completer with the acks of a batch and readers
 // with new frames wait for a P. In the 2,000-member fan-out at 300 msg/s
-// yielding halved the mean store append (6.6–8.2 → 3.2–3.8 ms) and took
-// the delivery p99 from 121–131 to 108–121 ms.
+// yielding halved the mean store append (6.1–6.8 → 2.9–3.2 ms) and took
+// the delivery p99 from 125–139 to 111–117 ms (with the write delay then
+// engaging at 15 ms of lag).
 const yieldEvery = 4
 
 // flushWorker writes connections' queues as they become ready.
