@@ -21,12 +21,34 @@ func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 // checked that data is valid UTF-8 (the transport closes with 1007 otherwise).
 // The returned error is an *Error with CodeBadFrame; the envelope's ID is
 // returned whenever it could be read, so the error can reference the frame.
+// The envelope's Body may share data's bytes, so data must not change while
+// the envelope is in use.
 func DecodeEnvelope(data []byte) (Envelope, *Error) {
-	var env Envelope
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
-		return env, Errorf(CodeBadFrame, "a frame must be a JSON object")
+		return Envelope{}, Errorf(CodeBadFrame, "a frame must be a JSON object")
 	}
+	env, ok := decodeEnvelopeFast(data)
+	if !ok {
+		var perr *Error
+		if env, perr = decodeEnvelopeJSON(data); perr != nil {
+			return env, perr
+		}
+	}
+	if len(env.ID) > MaxIDLength {
+		env.ID = ""
+		return env, Errorf(CodeInvalid, "id is longer than %d bytes", MaxIDLength)
+	}
+	if env.Type == "" {
+		return env, Errorf(CodeInvalid, "type is required")
+	}
+	return env, nil
+}
+
+// decodeEnvelopeJSON is DecodeEnvelope's way for the frames the fast
+// decoder leaves, and the one that words what is wrong with a bad frame.
+func decodeEnvelopeJSON(data []byte) (Envelope, *Error) {
+	var env Envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		// Salvage the id so the client can match the error to its frame.
 		var idOnly struct {
@@ -39,13 +61,6 @@ func DecodeEnvelope(data []byte) (Envelope, *Error) {
 		}
 		return env, Errorf(CodeBadFrame, "malformed frame: %s", jsonProblem(err))
 	}
-	if len(env.ID) > MaxIDLength {
-		env.ID = ""
-		return env, Errorf(CodeInvalid, "id is longer than %d bytes", MaxIDLength)
-	}
-	if env.Type == "" {
-		return env, Errorf(CodeInvalid, "type is required")
-	}
 	return env, nil
 }
 
@@ -57,6 +72,9 @@ func DecodeBody(env Envelope, v any) *Error {
 	}
 	if env.Body[0] != '{' {
 		return Errorf(CodeInvalid, "body must be a JSON object")
+	}
+	if decodeBodyFast(env.Body, v) {
+		return nil
 	}
 	if err := json.Unmarshal(env.Body, v); err != nil {
 		return Errorf(CodeInvalid, "%s body: %s", env.Type, jsonProblem(err))
