@@ -358,24 +358,16 @@ func (s *Store) tryBatch(ctx context.Context, batch []*writeReq, errs []error, s
 				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
 				return true
 			}
-			// Earlier requests' counters are in rooms.last_seq (flushed
-			// below); this one's went with its savepoint.
+			// This request's numbers went with its savepoint; the
+			// counters are read again from the log as the earlier
+			// requests left it.
 			s.seqs.reset()
-		} else if err := s.seqs.flush(ctx, tx); err != nil {
-			abandon()
-			fail(fmt.Errorf("sqlite: batch of %d: %w", len(batch), err))
-			return true
 		}
 		if _, err := tx.ExecContext(ctx, sqlRelease); err != nil {
 			abandon()
 			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
 			return true
 		}
-	}
-	if err := s.seqs.flush(ctx, tx); err != nil {
-		abandon()
-		fail(fmt.Errorf("sqlite: batch of %d: %w", len(batch), err))
-		return true
 	}
 	if err := tx.Commit(); err != nil {
 		s.seqs.reset()

@@ -94,6 +94,7 @@ func TestMessageEventsMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	restoreLastSeq(t, tx)
 	for _, q := range []string{`ALTER TABLE messages DROP COLUMN logged`, `DELETE FROM schema_version WHERE version > 1`} {
 		if _, err := tx.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -150,5 +151,92 @@ func TestMessageEventsMigration(t *testing.T) {
 	}
 	if want := 3 + 4; n != want { // three creations, an edit, two reactions, a deletion
 		t.Fatalf("%d events rows after an append, want %d", n, want)
+	}
+}
+
+// restoreLastSeq gives rooms back the last_seq column that schema versions
+// 1 and 2 kept, holding each room's last sequence number as they did.
+func restoreLastSeq(t *testing.T, tx *sql.Tx) {
+	t.Helper()
+	for _, q := range []string{
+		`ALTER TABLE rooms ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE rooms SET last_seq = ` + lastSeqOf("rooms.name"),
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// TestRoomSeqMigration checks migration 0003 on a database as schema
+// version 2 left it, with rooms.last_seq: afterwards every room reports the
+// same last sequence number, read from its log, and the next append takes
+// the number after it.
+func TestRoomSeqMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"busy", "empty"} {
+		if _, err := s.CreateRoom(ctx, store.Room{Name: name, Owner: "ann"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last store.Event
+	for i := range 5 {
+		ev, _, err := s.Append(ctx, store.NewMessage{Room: "busy", Sender: "ann", Text: fmt.Sprint("m", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = ev
+	}
+	// The last number taken is an edit's, kept in events only.
+	if _, err := s.Edit(ctx, "busy", last.Message.ID, "ann", "edited"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restoreLastSeq(t, tx)
+	if _, err := tx.Exec(`DELETE FROM schema_version WHERE version > 2`); err != nil {
+		t.Fatal(err)
+	}
+	var busy int64
+	if err := tx.QueryRow(`SELECT last_seq FROM rooms WHERE name = 'busy'`).Scan(&busy); err != nil || busy != 6 {
+		t.Fatalf("schema 2's last_seq of busy = %d, %v; want 6 (five messages and an edit)", busy, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openAt(t, path) // migrates to the newest version again
+	var columns int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('rooms') WHERE name = 'last_seq'`).Scan(&columns); err != nil || columns != 0 {
+		t.Fatalf("rooms still has last_seq after the migration (%d, %v)", columns, err)
+	}
+	for name, want := range map[string]int64{"busy": 6, "empty": 0} {
+		if r, err := s.Room(ctx, name); err != nil || r.LastSeq != want {
+			t.Fatalf("room %s: LastSeq %d, %v; want %d", name, r.LastSeq, err, want)
+		}
+	}
+	for room, want := range map[string]int64{"busy": 7, "empty": 1} {
+		ev, _, err := s.Append(ctx, store.NewMessage{Room: room, Sender: "bob", Text: "after"})
+		if err != nil || ev.Seq != want {
+			t.Fatalf("append to %s after the migration: seq %d, %v; want %d", room, ev.Seq, err, want)
+		}
 	}
 }

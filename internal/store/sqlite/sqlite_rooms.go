@@ -90,7 +90,7 @@ func (s *Store) EnsureDirect(ctx context.Context, userA, userB string) (store.Ro
 	return r, nil
 }
 
-const roomSelect = `SELECT name, kind, private, owner, topic, created_at, last_seq FROM rooms`
+var roomSelect = `SELECT name, kind, private, owner, topic, created_at, ` + lastSeqOf("rooms.name") + ` FROM rooms`
 
 func scanRoom(sc interface{ Scan(...any) error }) (store.Room, error) {
 	var r store.Room
@@ -126,12 +126,19 @@ func (s *Store) Room(ctx context.Context, name string) (store.Room, error) {
 func (s *Store) UpdateRoom(ctx context.Context, r store.Room) (store.Room, error) {
 	var out store.Room
 	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
-		var err error
-		out, err = scanRoom(tx.QueryRowContext(ctx, `UPDATE rooms SET topic = ?,
+		res, err := tx.ExecContext(ctx, `UPDATE rooms SET topic = ?,
 			private = CASE WHEN kind = 'direct' THEN 1 ELSE ? END
-			WHERE name = ? RETURNING name, kind, private, owner, topic, created_at, last_seq`,
-			r.Topic, boolInt(r.Private), r.Name))
-		return notFound(err)
+			WHERE name = ?`, r.Topic, boolInt(r.Private), r.Name)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return store.ErrNotFound
+		}
+		out, err = loadRoom(ctx, tx, r.Name)
+		return err
 	})
 	if err != nil {
 		return store.Room{}, fmt.Errorf("sqlite: update room %q: %w", r.Name, err)
@@ -269,8 +276,8 @@ func (s *Store) MarkRead(ctx context.Context, room, userID string, seq int64) (i
 	var got int64
 	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE members
-			SET read_seq = max(read_seq, min(?, (SELECT last_seq FROM rooms WHERE name = ?)))
-			WHERE room = ? AND user_id = ? RETURNING read_seq`, seq, room, room, userID).Scan(&got)
+			SET read_seq = max(read_seq, min(?1, `+lastSeqOf("?2")+`))
+			WHERE room = ?2 AND user_id = ?3 RETURNING read_seq`, seq, room, userID).Scan(&got)
 		return notFound(err)
 	})
 	if err != nil {
@@ -297,7 +304,7 @@ func (s *Store) unread(ctx context.Context, userID string) ([]store.Unread, erro
 	// Every message has one creation event, by its sender and at its seq,
 	// so counting messages counts those events, wherever each is kept
 	// (see logCreation), deleted messages included.
-	rows, err := db.QueryContext(ctx, `SELECT r.name, r.kind, r.last_seq, m.read_seq,
+	rows, err := db.QueryContext(ctx, `SELECT r.name, r.kind, `+lastSeqOf("r.name")+`, m.read_seq,
 		(SELECT count(*) FROM messages x WHERE x.room = m.room AND x.seq > m.read_seq
 			AND x.sender <> m.user_id)
 		FROM members m JOIN rooms r ON r.name = m.room

@@ -5,33 +5,41 @@ import (
 	"fmt"
 )
 
+// lastSeqOf is the SQL for the last sequence number of the room that the
+// SQL expression room names: the highest seq in its log, 0 for an empty
+// one. A message's number is in its messages row and every other event's
+// in events (see migration 0003); both tables' (room, seq) indexes answer
+// max(seq) with one look-up.
+func lastSeqOf(room string) string {
+	return `max(coalesce((SELECT max(seq) FROM messages WHERE room = ` + room + `), 0),
+		coalesce((SELECT max(seq) FROM events WHERE room = ` + room + `), 0))`
+}
+
 // The statements behind the counters, prepared on the writer (see
 // hotStatements).
-const (
+var (
 	sqlDataVersion = `PRAGMA data_version`
-	sqlLastSeq     = `SELECT last_seq FROM rooms WHERE name = ?`
-	sqlSetLastSeq  = `UPDATE rooms SET last_seq = ? WHERE name = ?`
+	sqlLastSeq     = `SELECT ` + lastSeqOf("rooms.name") + ` FROM rooms WHERE name = ?`
 )
 
 // seqCounters keeps rooms' sequence counters in memory for the writer, so
-// an append takes its number without a statement, and each room's
-// rooms.last_seq is written once per batch instead of once per event.
+// an append takes its number without a statement. A counter is read from
+// the room's log on first use; it needs no writing back, as the number
+// lives in the row of the event that took it.
 // Only the writer goroutine touches it.
 //
 // The cache is only as good as the knowledge that no one else wrote the
 // file: every batch first reads PRAGMA data_version, which changes when
 // another connection (another process on the same file, say) has
-// committed, and starts the cache afresh if it has. Rooms' counters are
-// read from rooms.last_seq on first use.
+// committed, and starts the cache afresh if it has.
 type seqCounters struct {
-	cur   map[string]int64 // room -> last sequence taken, committed or pending
-	dirty map[string]bool  // rooms whose cur is not yet in rooms.last_seq
+	cur map[string]int64 // room -> last sequence taken, committed or pending
 
 	dataVersion int64 // as of the last batch; -1 before the first
 }
 
 func newSeqCounters() *seqCounters {
-	return &seqCounters{cur: make(map[string]int64), dirty: make(map[string]bool), dataVersion: -1}
+	return &seqCounters{cur: make(map[string]int64), dataVersion: -1}
 }
 
 // begin starts a batch: it forgets every counter if another connection has
@@ -48,13 +56,11 @@ func (c *seqCounters) begin(ctx context.Context, tx *writeTx) error {
 	return nil
 }
 
-// reset forgets every counter; the next use reads them from the database.
-// It is what a rolled-back batch, or a request rolled back to its
-// savepoint, does: what the counters held beyond rooms.last_seq never
-// reached the file.
+// reset forgets every counter; the next use reads them from the log as the
+// transaction sees it. It is what a rolled-back batch, or a request rolled
+// back to its savepoint, does: the numbers it took went with it.
 func (c *seqCounters) reset() {
 	clear(c.cur)
-	clear(c.dirty)
 }
 
 // next takes room's next sequence number. A missing room is
@@ -67,7 +73,6 @@ func (c *seqCounters) next(ctx context.Context, tx *writeTx, room string) (int64
 		}
 	}
 	c.cur[room] = seq + 1
-	c.dirty[room] = true
 	return seq + 1, nil
 }
 
@@ -75,20 +80,4 @@ func (c *seqCounters) next(ctx context.Context, tx *writeTx, room string) (int64
 // turned out to be a retry of one already stored.
 func (c *seqCounters) giveBack(room string) {
 	c.cur[room]--
-	c.dirty[room] = true
-}
-
-// flush writes the pending counters to rooms.last_seq. The batch calls it
-// before committing and, when it runs with savepoints, at the end of every
-// request that succeeded, so that a later request rolled back to its
-// savepoint can start the counters afresh from the file; writeTx calls it
-// before any statement that could read last_seq.
-func (c *seqCounters) flush(ctx context.Context, tx *writeTx) error {
-	for room := range c.dirty {
-		if _, err := tx.ExecContext(ctx, sqlSetLastSeq, c.cur[room], room); err != nil {
-			return fmt.Errorf("write sequence of room %q: %w", room, err)
-		}
-		delete(c.dirty, room)
-	}
-	return nil
 }

@@ -19,15 +19,13 @@ const (
 var hotStatements = []string{
 	sqlSavepoint, sqlRollbackTo, sqlRelease,
 	sqlClientID, sqlInsertMessage, sqlInsertEvent,
-	sqlDataVersion, sqlLastSeq, sqlSetLastSeq,
+	sqlDataVersion, sqlLastSeq,
 }
 
 // writeTx is the batch transaction as write requests see it: a *sql.Tx whose
 // Exec and Query methods use the writer's prepared statement when the query
-// is one of hotStatements, and prepare afresh otherwise. Before any statement
-// that is not a hot one it writes the pending sequence counters to
-// rooms.last_seq, so that every statement outside the append path sees the
-// rooms as they are.
+// is one of hotStatements, and prepare afresh otherwise, with the rooms'
+// sequence counters.
 type writeTx struct {
 	*sql.Tx
 	stmts map[string]*sql.Stmt
@@ -62,9 +60,6 @@ func (t *writeTx) ExecContext(ctx context.Context, query string, args ...any) (s
 	if st, ok := t.stmts[query]; ok {
 		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
-	if err := t.seqs.flush(ctx, t); err != nil {
-		return nil, err
-	}
 	return t.Tx.ExecContext(ctx, query, args...)
 }
 
@@ -73,19 +68,13 @@ func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (
 	if st, ok := t.stmts[query]; ok {
 		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
-	if err := t.seqs.flush(ctx, t); err != nil {
-		return nil, err
-	}
 	return t.Tx.QueryContext(ctx, query, args...)
 }
 
-// QueryRowContext runs query in the transaction. A failure to write the
-// pending counters first cannot be returned through a *sql.Row; the
-// counters stay pending and the flush before the commit fails the batch.
+// QueryRowContext runs query in the transaction.
 func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if st, ok := t.stmts[query]; ok {
 		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
-	_ = t.seqs.flush(ctx, t)
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
