@@ -29,7 +29,29 @@ var hotStatements = []string{
 type writeTx struct {
 	*sql.Tx
 	stmts map[string]*sql.Stmt
+	// bound holds the hot statements bound to this transaction, each made
+	// on first use: Tx.StmtContext builds a new one on every call, and the
+	// insert of a batch of appends is the same statement every time.
+	bound map[*sql.Stmt]*sql.Stmt
 	seqs  *seqCounters
+}
+
+// hot returns query's prepared statement bound to the transaction, if
+// query is one of hotStatements.
+func (t *writeTx) hot(ctx context.Context, query string) (*sql.Stmt, bool) {
+	st, ok := t.stmts[query]
+	if !ok {
+		return nil, false
+	}
+	if b, ok := t.bound[st]; ok {
+		return b, true
+	}
+	if t.bound == nil {
+		t.bound = make(map[*sql.Stmt]*sql.Stmt, 4)
+	}
+	b := t.Tx.StmtContext(ctx, st)
+	t.bound[st] = b
+	return b, true
 }
 
 // prepareHot prepares hotStatements on the writer. With one connection in
@@ -57,24 +79,24 @@ func closeStmts(stmts map[string]*sql.Stmt) error {
 
 // ExecContext runs query in the transaction.
 func (t *writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st, ok := t.stmts[query]; ok {
-		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	if st, ok := t.hot(ctx, query); ok {
+		return st.ExecContext(ctx, args...)
 	}
 	return t.Tx.ExecContext(ctx, query, args...)
 }
 
 // QueryContext runs query in the transaction.
 func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st, ok := t.stmts[query]; ok {
-		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if st, ok := t.hot(ctx, query); ok {
+		return st.QueryContext(ctx, args...)
 	}
 	return t.Tx.QueryContext(ctx, query, args...)
 }
 
 // QueryRowContext runs query in the transaction.
 func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st, ok := t.stmts[query]; ok {
-		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	if st, ok := t.hot(ctx, query); ok {
+		return st.QueryRowContext(ctx, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
