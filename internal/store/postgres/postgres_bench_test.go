@@ -49,3 +49,13 @@ func BenchmarkAppend(b *testing.B) {
 func BenchmarkAppendAsync(b *testing.B) {
 	storetest.BenchAppendAsync(b, openAt(b, pgtest.FreshSchema(b)), 500, 2000)
 }
+
+// BenchmarkAppendPaced measures the time to store a message at the chat
+// target's load (2,000 senders at 5 messages a second each, round 500
+// rooms) on the store alone; see storetest.BenchAppendPaced. Run with
+//
+//	PARLEY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	go test -run '^$' -bench AppendPaced -cpu 2 -benchtime 50000x ./internal/store/postgres
+func BenchmarkAppendPaced(b *testing.B) {
+	storetest.BenchAppendPaced(b, openAt(b, pgtest.FreshSchema(b)), 500, 2000, 10000)
+}

@@ -89,3 +89,19 @@ func BenchmarkAppendAsync(b *testing.B) {
 	defer s.Close()
 	storetest.BenchAppendAsync(b, s, 500, 2000)
 }
+
+// BenchmarkAppendPaced measures the time to store a message at the chat
+// target's load — 2,000 senders at 5 messages a second each, 10,000 a
+// second round 500 rooms — on the store alone, without the rest of the
+// server competing for the cores. b.N is the number of messages (2 s of
+// load per 20,000). Run with
+//
+//	go test -run '^$' -bench AppendPaced -cpu 2 -benchtime 50000x ./internal/store/sqlite
+func BenchmarkAppendPaced(b *testing.B) {
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchAppendPaced(b, s, 500, 2000, 10000)
+}

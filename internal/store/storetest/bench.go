@@ -3,7 +3,10 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -52,4 +55,80 @@ func BenchAppendAsync(b *testing.B, s store.Store, rooms, inflight int) {
 	default:
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchAppendPaced measures how long s takes to store a message at a steady
+// load, as the chat scenario of parley bench offers it: senders senders,
+// each sending every senders/rate seconds (the schedule staggered across
+// them) and waiting for its answer before the next send (a late one goes at
+// once), appends going round rooms rooms with client ids, b.N appends in
+// all. It reports the p50, p99 and largest time from send to answer, which
+// BenchAppendAsync's saturated queue cannot show, and the rate reached.
+// Through AppendAsync where s has it, as the hub uses it, else Append.
+func BenchAppendPaced(b *testing.B, s store.Store, rooms, senders int, rate float64) {
+	b.Helper()
+	ctx := context.Background()
+	names := make([]string, rooms)
+	for i := range names {
+		names[i] = fmt.Sprint("room", i)
+		if _, err := s.CreateRoom(ctx, store.Room{Name: names[i]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	appendOne := func(msg store.NewMessage) error {
+		if as, ok := s.(store.AsyncAppender); ok {
+			done := make(chan error, 1)
+			as.AppendAsync(ctx, msg, func(_ store.Event, _ bool, err error) { done <- err })
+			return <-done
+		}
+		_, _, err := s.Append(ctx, msg)
+		return err
+	}
+	interval := time.Duration(float64(senders) / rate * float64(time.Second))
+	lat := make([][]time.Duration, senders)
+	errs := make(chan error, senders)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for i := range senders {
+		n := b.N / senders
+		if i < b.N%senders {
+			n++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := start.Add(interval * time.Duration(i) / time.Duration(senders))
+			for k := range n {
+				time.Sleep(time.Until(next))
+				sent := time.Now()
+				msg := store.NewMessage{Room: names[(i+k*senders)%rooms], Sender: fmt.Sprint("sender", i),
+					Text: "hello, benchmark", ClientID: fmt.Sprint("k", k)}
+				if err := appendOne(msg); err != nil {
+					errs <- err
+					return
+				}
+				lat[i] = append(lat[i], time.Since(sent))
+				next = next.Add(interval)
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	elapsed := time.Since(start)
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) == 0 {
+		return
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(all[len(all)/2]), "p50-ms")
+	b.ReportMetric(ms(all[len(all)*99/100]), "p99-ms")
+	b.ReportMetric(ms(all[len(all)-1]), "max-ms")
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "msgs/s")
 }
