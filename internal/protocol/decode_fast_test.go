@@ -130,3 +130,24 @@ func TestFastDecodeTakesCommonFrames(t *testing.T) {
 		t.Fatalf("chat body %+v, want %+v", chat, want)
 	}
 }
+
+// FuzzRoomKeyASCII holds NormaliseRoom's ASCII shortcut to the full way:
+// every name the shortcut takes must get the key the full way gives it.
+func FuzzRoomKeyASCII(f *testing.F) {
+	for _, seed := range []string{"general", "General", "LOBBY-2", "a.b_c", "-x", "x-", "9", "é", "a b", "K", "ǅ", ""} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if !utf8.ValidString(name) {
+			return
+		}
+		key, ok := asciiRoomKey(name, 64)
+		if !ok {
+			return
+		}
+		want, perr := normaliseRoom(name, 64)
+		if perr != nil || key != want {
+			t.Fatalf("room %q: shortcut gives %q, the full way %q (%v)", name, key, want, perr)
+		}
+	})
+}

@@ -28,6 +28,42 @@ func NormaliseRoom(name string, maxLen int) (string, *Error) {
 		// Bound the work before normalising attacker-sized input.
 		return "", Errorf(CodeInvalidRoom, "room name is longer than %d characters", maxLen)
 	}
+	if key, ok := asciiRoomKey(name, maxLen); ok {
+		return key, nil
+	}
+	return normaliseRoom(name, maxLen)
+}
+
+// asciiRoomKey is NormaliseRoom for the names nearly every frame carries:
+// valid names made only of ASCII, for which NFKC changes nothing and case
+// folding only lowers A-Z, so the key costs no normalisation (and no
+// allocation when the name is lower-case already). It reports false for
+// any other name, valid or not, and NormaliseRoom goes the long way;
+// FuzzRoomKeyASCII holds the two ways to the same keys.
+func asciiRoomKey(name string, maxLen int) (string, bool) {
+	if name == "" || len(name) > maxLen {
+		return "", false
+	}
+	upper := false
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case (c == '-' || c == '_' || c == '.') && i > 0:
+		default:
+			return "", false
+		}
+	}
+	if upper {
+		return strings.ToLower(name), true
+	}
+	return name, true
+}
+
+// normaliseRoom is NormaliseRoom's way for every name: NFKC, case folding,
+// NFKC again, then the rules on the characters and the length.
+func normaliseRoom(name string, maxLen int) (string, *Error) {
 	key := folder.String(norm.NFKC.String(name))
 	// Folding can produce a non-NFKC string; normalise again so the key is stable.
 	key = norm.NFKC.String(key)
