@@ -63,49 +63,9 @@ func TestMessageEventsMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Turn the file back into schema version 1: a creation event row for
-	// every message, no logged column.
-	db, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range before {
-		if ev.Kind != store.EventMessage {
-			continue
-		}
-		var logged int
-		if err := tx.QueryRow(`SELECT logged FROM messages WHERE id = ?`, ev.Message.ID).Scan(&logged); err != nil {
-			t.Fatal(err)
-		}
-		if logged == 1 {
-			continue // its event is a row already
-		}
-		snap, err := msgstate.Encode(ev.Message)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(`INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
-			VALUES (?, ?, 'message', ?, '', 0, ?, ?, ?)`,
-			ev.Room, ev.Seq, ev.Actor, msgstate.Millis(ev.At), ev.Message.ID, string(snap)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	restoreLastSeq(t, tx)
-	for _, q := range []string{`ALTER TABLE messages DROP COLUMN logged`, `DELETE FROM schema_version WHERE version > 1`} {
-		if _, err := tx.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rewrite(t, path, func(tx *sql.Tx) {
+		rewindTo1(t, tx, before)
+	})
 
 	s = openAt(t, path) // migrates to the newest version again
 	after, err := s.Events(ctx, "r", 0, 1000)
@@ -151,6 +111,61 @@ func TestMessageEventsMigration(t *testing.T) {
 	}
 	if want := 3 + 4; n != want { // three creations, an edit, two reactions, a deletion
 		t.Fatalf("%d events rows after an append, want %d", n, want)
+	}
+}
+
+// rewindTo1 turns a file at the newest schema back into what version 1
+// left: a creation event row for every message in before (the room's log),
+// no logged column, rooms.last_seq.
+func rewindTo1(t *testing.T, tx *sql.Tx, before []store.Event) {
+	t.Helper()
+	for _, ev := range before {
+		if ev.Kind != store.EventMessage {
+			continue
+		}
+		var logged int
+		if err := tx.QueryRow(`SELECT logged FROM messages WHERE id = ?`, ev.Message.ID).Scan(&logged); err != nil {
+			t.Fatal(err)
+		}
+		if logged == 1 {
+			continue // its event is a row already
+		}
+		snap, err := msgstate.Encode(ev.Message)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
+			VALUES (?, ?, 'message', ?, '', 0, ?, ?, ?)`,
+			ev.Room, ev.Seq, ev.Actor, msgstate.Millis(ev.At), ev.Message.ID, string(snap)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restoreLastSeq(t, tx)
+	for _, q := range []string{`ALTER TABLE messages DROP COLUMN logged`, `DELETE FROM schema_version WHERE version > 1`} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// rewrite changes the closed database at path in one transaction.
+func rewrite(t *testing.T, path string, change func(tx *sql.Tx)) {
+	t.Helper()
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(tx)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -200,28 +215,16 @@ func TestRoomSeqMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	restoreLastSeq(t, tx)
-	if _, err := tx.Exec(`DELETE FROM schema_version WHERE version > 2`); err != nil {
-		t.Fatal(err)
-	}
-	var busy int64
-	if err := tx.QueryRow(`SELECT last_seq FROM rooms WHERE name = 'busy'`).Scan(&busy); err != nil || busy != 6 {
-		t.Fatalf("schema 2's last_seq of busy = %d, %v; want 6 (five messages and an edit)", busy, err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rewrite(t, path, func(tx *sql.Tx) {
+		restoreLastSeq(t, tx)
+		if _, err := tx.Exec(`DELETE FROM schema_version WHERE version > 2`); err != nil {
+			t.Fatal(err)
+		}
+		var busy int64
+		if err := tx.QueryRow(`SELECT last_seq FROM rooms WHERE name = 'busy'`).Scan(&busy); err != nil || busy != 6 {
+			t.Fatalf("schema 2's last_seq of busy = %d, %v; want 6 (five messages and an edit)", busy, err)
+		}
+	})
 
 	s = openAt(t, path) // migrates to the newest version again
 	var columns int

@@ -22,13 +22,7 @@ func BenchAppendAsync(b *testing.B, s store.Store, rooms, inflight int) {
 		b.Skipf("%T does not implement store.AsyncAppender", s)
 	}
 	ctx := context.Background()
-	names := make([]string, rooms)
-	for i := range names {
-		names[i] = fmt.Sprint("room", i)
-		if _, err := s.CreateRoom(ctx, store.Room{Name: names[i]}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	names := benchRooms(b, s, rooms)
 	window := make(chan struct{}, inflight)
 	failed := make(chan error, 1)
 	b.ResetTimer()
@@ -68,13 +62,7 @@ func BenchAppendAsync(b *testing.B, s store.Store, rooms, inflight int) {
 func BenchAppendPaced(b *testing.B, s store.Store, rooms, senders int, rate float64) {
 	b.Helper()
 	ctx := context.Background()
-	names := make([]string, rooms)
-	for i := range names {
-		names[i] = fmt.Sprint("room", i)
-		if _, err := s.CreateRoom(ctx, store.Room{Name: names[i]}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	names := benchRooms(b, s, rooms)
 	appendOne := func(msg store.NewMessage) error {
 		if as, ok := s.(store.AsyncAppender); ok {
 			done := make(chan error, 1)
@@ -131,4 +119,17 @@ func BenchAppendPaced(b *testing.B, s store.Store, rooms, senders int, rate floa
 	b.ReportMetric(ms(all[len(all)*99/100]), "p99-ms")
 	b.ReportMetric(ms(all[len(all)-1]), "max-ms")
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "msgs/s")
+}
+
+// benchRooms creates n rooms for a benchmark and returns their names.
+func benchRooms(b *testing.B, s store.Store, n int) []string {
+	b.Helper()
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprint("room", i)
+		if _, err := s.CreateRoom(context.Background(), store.Room{Name: names[i]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return names
 }
