@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,10 @@ func TestMetricsEndpointCountsTraffic(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	// The store's writer reports its commits: at least the chat message's.
+	if !regexp.MustCompile(`(?m)^parley_store_commit_writes_sum [1-9]`).Match(body) {
+		t.Errorf("/metrics shows no committed writes")
 	}
 }
 

@@ -85,6 +85,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		Rooms: func() float64 { return float64(s.hub.Stats().Rooms) },
 		Users: func() float64 { return float64(s.hub.Stats().Users) },
 	})
+	if o, ok := st.(store.Observable); ok {
+		o.ObserveCommits(s.metrics)
+	}
 	s.hub = hub.New(hub.Config{
 		MaxRoomName:      cfg.MaxRoomNameLength,
 		MaxMessageLength: cfg.MaxMessageLength,

@@ -26,6 +26,9 @@ type Metrics struct {
 	slowClients prometheus.Counter
 	appendDur   prometheus.Histogram
 	appendErrs  prometheus.Counter
+	commitDur   prometheus.Histogram
+	commitSize  prometheus.Histogram
+	commitErrs  prometheus.Counter
 }
 
 // Gauges reports sizes sampled when /metrics is scraped.
@@ -57,9 +60,17 @@ func New(g Gauges) *Metrics {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1}}),
 		appendErrs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_store_append_errors_total", Help: "Messages the store failed to save (the sender got an error)."}),
+		commitDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "parley_store_commit_seconds", Help: "Time the store's writer took to commit a batch of writes (SQLite: WAL write and fsync).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .02, .05, .1, .25, 1}}),
+		commitSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "parley_store_commit_writes", Help: "Writes committed together in one batch (group commit).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 13)}),
+		commitErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_store_commit_errors_total", Help: "Batches whose commit failed."}),
 	}
 	m.reg.MustRegister(m.connsOpen, m.connsTotal, m.closes, m.framesIn, m.framesOut, m.bytesOut,
-		m.slowClients, m.appendDur, m.appendErrs,
+		m.slowClients, m.appendDur, m.appendErrs, m.commitDur, m.commitSize, m.commitErrs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if g.Rooms != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -108,4 +119,15 @@ func (m *Metrics) StoreAppend(d time.Duration, err error) {
 		return
 	}
 	m.appendDur.Observe(d.Seconds())
+}
+
+// Committed records a batch the store's writer committed (it implements
+// store.CommitObserver).
+func (m *Metrics) Committed(writes int, d time.Duration, err error) {
+	if err != nil {
+		m.commitErrs.Inc()
+		return
+	}
+	m.commitDur.Observe(d.Seconds())
+	m.commitSize.Observe(float64(writes))
 }

@@ -18,6 +18,8 @@ func TestMetricsAreExposed(t *testing.T) {
 	m.SlowClient()
 	m.StoreAppend(3*time.Millisecond, nil)
 	m.StoreAppend(0, errors.New("disk full"))
+	m.Committed(12, 2*time.Millisecond, nil)
+	m.Committed(3, time.Millisecond, errors.New("disk full"))
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -31,6 +33,11 @@ func TestMetricsAreExposed(t *testing.T) {
 		"parley_slow_clients_total 1",
 		"parley_store_append_seconds_count 1",
 		"parley_store_append_errors_total 1",
+		"parley_store_commit_seconds_count 1",
+		"parley_store_commit_writes_sum 12",
+		`parley_store_commit_writes_bucket{le="16"} 1`,
+		`parley_store_commit_writes_bucket{le="8"} 0`,
+		"parley_store_commit_errors_total 1",
 		"parley_rooms 3",
 		"parley_users_online 7",
 		"process_resident_memory_bytes",

@@ -190,6 +190,24 @@ type AsyncAppender interface {
 	AppendAsync(ctx context.Context, msg NewMessage, done func(ev Event, dup bool, err error))
 }
 
+// CommitObserver hears of every transaction in which a store's writer
+// commits a batch of writes. Batch sizes and commit times are what tell an
+// operator that the disk, not the server, is what is slow.
+type CommitObserver interface {
+	// Committed reports a batch of writes writes whose commit took d (for
+	// SQLite the WAL write and its fsync; for PostgreSQL the batched chat
+	// appends' whole transaction); err is set when the commit failed. It
+	// runs on the store's writer after each batch, so it must be quick (a
+	// histogram update) and must not call the store.
+	Committed(writes int, d time.Duration, err error)
+}
+
+// Observable is implemented by stores that report their commits.
+type Observable interface {
+	// ObserveCommits makes o hear every commit from now on; nil stops it.
+	ObserveCommits(o CommitObserver)
+}
+
 // Store is Parley's durable state. All methods are safe for concurrent use.
 // A method that returns without error has committed its change durably
 // (fsync'd on SQLite with synchronous=FULL; committed on PostgreSQL), so an

@@ -51,12 +51,19 @@ type Store struct {
 	appends     chan *appendReq
 	completer   *groupcommit.Completer[*appendReq]
 	batcherDone chan struct{}
+	commits     groupcommit.Observed // hears of every batch's transaction
 }
 
 var (
 	_ store.Store         = (*Store)(nil)
 	_ store.AsyncAppender = (*Store)(nil)
+	_ store.Observable    = (*Store)(nil)
 )
+
+// ObserveCommits implements store.Observable: o hears of the transaction of
+// each batch of chat appends (see AppendAsync), from its begin to its
+// commit. Other writes, one transaction each, are not reported.
+func (s *Store) ObserveCommits(o store.CommitObserver) { s.commits.Set(o) }
 
 // Open connects to the database at url (a postgres:// URL or key=value
 // string; pool settings such as pool_max_conns may be given in it, default

@@ -84,7 +84,9 @@ func (s *Store) runAppends(batch []*appendReq) {
 	if len(live) == 0 {
 		return
 	}
+	start := time.Now()
 	err := s.storeBatch(context.Background(), live)
+	s.commits.Committed(len(live), time.Since(start), err)
 	if err == nil {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -39,6 +40,7 @@ type Store struct {
 
 	reqs     chan *writeReq
 	loopDone chan struct{}
+	commits  groupcommit.Observed // hears of every batch's commit
 	// completer runs each batch's asynchronous outcomes' callbacks, in
 	// commit order; loop closes it when it exits.
 	completer *groupcommit.Completer[completion]
@@ -53,6 +55,7 @@ type Store struct {
 var (
 	_ store.Store         = (*Store)(nil)
 	_ store.AsyncAppender = (*Store)(nil)
+	_ store.Observable    = (*Store)(nil)
 )
 
 // writeReq is one caller's write, run by loop inside the batch transaction.
@@ -208,6 +211,10 @@ func (s *Store) Close() error {
 	_, _, ckErr := checkpoint(context.Background(), s.w, "TRUNCATE")
 	return errors.Join(ckErr, ckCloseErr, closeStmts(s.stmts), s.r.Close(), s.w.Close())
 }
+
+// ObserveCommits implements store.Observable: o hears of each batch's
+// commit, which takes the WAL write and its fsync.
+func (s *Store) ObserveCommits(o store.CommitObserver) { s.commits.Set(o) }
 
 // Ping checks that the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
@@ -369,7 +376,10 @@ func (s *Store) tryBatch(ctx context.Context, batch []*writeReq, errs []error, s
 			return true
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	start := time.Now()
+	err = tx.Commit()
+	s.commits.Committed(len(batch), time.Since(start), err)
+	if err != nil {
 		s.seqs.reset()
 		fail(fmt.Errorf("sqlite: commit batch of %d: %w", len(batch), err))
 		s.logger.Error("sqlite: commit failed", "batch", len(batch), "err", err)

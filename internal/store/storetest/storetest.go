@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Append", appendTests},
 		{"AppendAsync", asyncTests},
+		{"Observe", observeTests},
 		{"Log", logTests},
 		{"Change", changeTests},
 		{"Rooms", roomTests},
