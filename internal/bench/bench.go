@@ -60,10 +60,13 @@ type Config struct {
 type env struct {
 	cfg   Config
 	wsURL string // the /ws endpoint
-	host  string
-	run   string // a per-run suffix for room names, so reruns start clean
-	meter *Meter
-	out   io.Writer
+	// metricsURL is the server's /metrics on its main listener, where the
+	// chat scenario reads the store's commits.
+	metricsURL string
+	host       string
+	run        string // a per-run suffix for room names, so reruns start clean
+	meter      *Meter
+	out        io.Writer
 }
 
 func (e *env) logf(format string, args ...any) {
@@ -80,8 +83,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	var suffix [3]byte
 	_, _ = rand.Read(suffix[:])
+	httpURL := *u
+	httpURL.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
+	httpURL.Path = strings.TrimSuffix(u.Path, "/") + "/metrics"
 	e := &env{cfg: cfg, wsURL: strings.TrimSuffix(cfg.ServerURL, "/") + "/ws", host: u.Hostname(),
-		run: hex.EncodeToString(suffix[:]), meter: &cfg.Meter, out: cfg.Progress}
+		metricsURL: httpURL.String(),
+		run:        hex.EncodeToString(suffix[:]), meter: &cfg.Meter, out: cfg.Progress}
 	if e.out == nil {
 		e.out = io.Discard
 	}

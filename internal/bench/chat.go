@@ -54,6 +54,7 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 		st := steps[k]
 		start := stampNow()
 		a := e.meter.Sample()
+		ca, commitsOK := scrapeCommits(ctx, e.metricsURL)
 		rc := reconnects.Load()
 		t0 := time.Now()
 		var wg sync.WaitGroup
@@ -70,6 +71,9 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 			Expected: expected(), Delivered: st.delivered.Load(),
 			Ack: st.ack.Summary(), Delivery: st.latency.Summary(),
 			Reconnects: reconnects.Load() - rc, Usage: Between(a, b),
+		}
+		if cb, ok := scrapeCommits(ctx, e.metricsURL); ok && commitsOK {
+			step.Store = commitsBetween(ca, cb)
 		}
 		step.SendRate = float64(step.Acked) / sendTime.Seconds()
 		step.DeliveredRatio = ratio(step.Delivered, step.Expected)

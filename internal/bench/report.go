@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -85,6 +86,9 @@ type ChatStep struct {
 	Delivery         Latency `json:"delivery_latency"`
 	Reconnects       int64   `json:"reconnects"`
 	Usage            Usage   `json:"usage"`
+	// Store is the server's group commits during the step; nil when its
+	// /metrics could not be read (see scrapeCommits).
+	Store *StoreCommits `json:"store_commits,omitempty"`
 }
 
 // ChatResult is the chat scenario's outcome.
@@ -218,10 +222,23 @@ func (r *ChatResult) writeText(w io.Writer) {
 			fmt.Sprintf("%.0f", s.DeliveriesPerSec), fmt.Sprintf("%.4f", s.DeliveredRatio),
 			fmt.Sprintf("%.1f", s.Ack.P50), fmt.Sprintf("%.1f", s.Ack.P99),
 			fmt.Sprintf("%.1f", s.Delivery.P50), fmt.Sprintf("%.1f", s.Delivery.P99),
-			fmt.Sprint(s.Failed), cores(s.Usage.ServerCPU), fmt.Sprintf("%.2f", s.Usage.ClientCPU)))
+			fmt.Sprint(s.Failed), cores(s.Usage.ServerCPU), fmt.Sprintf("%.2f", s.Usage.ClientCPU))+"\t"+commitCells(s.Store))
 	}
 	table(w, fmt.Sprintf("chat: %d rooms x %d members, %g s per rate (connected in %.1f s)", r.Rooms, r.Members, r.StepSeconds, r.ConnectSeconds),
-		"msg/s each\tsent/s\tdeliveries/s\tdelivered\tack p50 ms\tack p99 ms\tdelivery p50 ms\tdelivery p99 ms\tfailed sends\tserver CPU\ttool CPU", rows)
+		"msg/s each\tsent/s\tdeliveries/s\tdelivered\tack p50 ms\tack p99 ms\tdelivery p50 ms\tdelivery p99 ms\tfailed sends\tserver CPU\ttool CPU\tcommits/s\twrites/commit\tcommit mean ms\tcommit p99 ms", rows)
+}
+
+// commitCells renders a step's store commits, or question marks when the
+// server's metrics could not be read.
+func commitCells(c *StoreCommits) string {
+	if c == nil {
+		return row("?", "?", "?", "?")
+	}
+	p99 := "> 1000"
+	if !math.IsInf(c.P99MS, 1) {
+		p99 = fmt.Sprintf("<= %g", c.P99MS)
+	}
+	return row(fmt.Sprintf("%.0f", c.PerSecond), fmt.Sprintf("%.1f", c.WritesPerCommit), fmt.Sprintf("%.2f", c.MeanMS), p99)
 }
 
 func (r *StormResult) writeText(w io.Writer) {

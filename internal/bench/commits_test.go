@@ -1,0 +1,51 @@
+package bench
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func TestCommitsBetween(t *testing.T) {
+	at := time.Unix(1000, 0)
+	les := []float64{.001, .005, .01}
+	sample := func(at time.Time, counts []uint64, total uint64, seconds, writes float64) commitSample {
+		s := commitSample{at: at, count: total, seconds: seconds, writes: writes}
+		for i, le := range les {
+			s.buckets = append(s.buckets, bucket{le: le, count: counts[i]})
+		}
+		return s
+	}
+	a := sample(at, []uint64{10, 10, 10}, 10, 0.005, 40)
+	cases := []struct {
+		name string
+		b    commitSample
+		want *StoreCommits
+	}{
+		{"p99 in the second bucket",
+			// 100 more commits: 98 under 1 ms, one under 5 ms, one under 10 ms.
+			sample(at.Add(2*time.Second), []uint64{108, 109, 110}, 110, 0.205, 1040),
+			&StoreCommits{Commits: 100, PerSecond: 50, WritesPerCommit: 10, MeanMS: 2, P99MS: 5}},
+		{"p99 past the last bucket",
+			sample(at.Add(time.Second), []uint64{10, 10, 12}, 20, 0.105, 60),
+			&StoreCommits{Commits: 10, PerSecond: 10, WritesPerCommit: 2, MeanMS: 10, P99MS: math.Inf(1)}},
+		{"no commits", sample(at.Add(time.Second), []uint64{10, 10, 10}, 10, 0.005, 40), nil},
+		{"counters went back (server restarted)", sample(at.Add(time.Second), []uint64{1, 1, 1}, 1, 0.001, 1), nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := commitsBetween(a, c.b)
+			if (got == nil) != (c.want == nil) {
+				t.Fatalf("got %+v, want %+v", got, c.want)
+			}
+			if got == nil {
+				return
+			}
+			near := func(x, y float64) bool { return x == y || math.Abs(x-y) < 1e-9 }
+			if got.Commits != c.want.Commits || !near(got.PerSecond, c.want.PerSecond) ||
+				!near(got.WritesPerCommit, c.want.WritesPerCommit) || !near(got.MeanMS, c.want.MeanMS) || !near(got.P99MS, c.want.P99MS) {
+				t.Fatalf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
