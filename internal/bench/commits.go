@@ -19,6 +19,7 @@ import (
 // histogram bucket that holds the 99th percentile.
 type StoreCommits struct {
 	Commits         uint64  `json:"commits"`
+	Writes          uint64  `json:"writes"`
 	PerSecond       float64 `json:"commits_per_second"`
 	WritesPerCommit float64 `json:"writes_per_commit"`
 	MeanMS          float64 `json:"commit_mean_ms"`
@@ -89,10 +90,12 @@ func commitsBetween(a, b commitSample) *StoreCommits {
 	if b.count < a.count || n == 0 || len(a.buckets) != len(b.buckets) {
 		return nil
 	}
+	writes := b.writes - a.writes
 	c := &StoreCommits{
 		Commits:         n,
+		Writes:          uint64(math.Round(writes)),
 		PerSecond:       float64(n) / b.at.Sub(a.at).Seconds(),
-		WritesPerCommit: (b.writes - a.writes) / float64(n),
+		WritesPerCommit: writes / float64(n),
 		MeanMS:          (b.seconds - a.seconds) / float64(n) * 1000,
 		P99MS:           math.Inf(1),
 	}

@@ -25,10 +25,10 @@ func TestCommitsBetween(t *testing.T) {
 		{"p99 in the second bucket",
 			// 100 more commits: 98 under 1 ms, one under 5 ms, one under 10 ms.
 			sample(at.Add(2*time.Second), []uint64{108, 109, 110}, 110, 0.205, 1040),
-			&StoreCommits{Commits: 100, PerSecond: 50, WritesPerCommit: 10, MeanMS: 2, P99MS: 5}},
+			&StoreCommits{Commits: 100, Writes: 1000, PerSecond: 50, WritesPerCommit: 10, MeanMS: 2, P99MS: 5}},
 		{"p99 past the last bucket",
 			sample(at.Add(time.Second), []uint64{10, 10, 12}, 20, 0.105, 60),
-			&StoreCommits{Commits: 10, PerSecond: 10, WritesPerCommit: 2, MeanMS: 10, P99MS: math.Inf(1)}},
+			&StoreCommits{Commits: 10, Writes: 20, PerSecond: 10, WritesPerCommit: 2, MeanMS: 10, P99MS: math.Inf(1)}},
 		{"no commits", sample(at.Add(time.Second), []uint64{10, 10, 10}, 10, 0.005, 40), nil},
 		{"counters went back (server restarted)", sample(at.Add(time.Second), []uint64{1, 1, 1}, 1, 0.001, 1), nil},
 	}
@@ -42,7 +42,7 @@ func TestCommitsBetween(t *testing.T) {
 				return
 			}
 			near := func(x, y float64) bool { return x == y || math.Abs(x-y) < 1e-9 }
-			if got.Commits != c.want.Commits || !near(got.PerSecond, c.want.PerSecond) ||
+			if got.Commits != c.want.Commits || got.Writes != c.want.Writes || !near(got.PerSecond, c.want.PerSecond) ||
 				!near(got.WritesPerCommit, c.want.WritesPerCommit) || !near(got.MeanMS, c.want.MeanMS) || !near(got.P99MS, c.want.P99MS) {
 				t.Fatalf("got %+v, want %+v", got, c.want)
 			}
