@@ -15,15 +15,16 @@ import (
 // StoreCommits is what the server's store reported of its group commits
 // during a step (parley_store_commit_* on its /metrics): how often it
 // committed, how many writes a commit carried and how long commits took,
-// which tells a slow disk from a busy server. P99 is the upper bound of the
-// histogram bucket that holds the 99th percentile.
+// which tells a slow disk from a busy server.
 type StoreCommits struct {
 	Commits         uint64  `json:"commits"`
 	Writes          uint64  `json:"writes"`
 	PerSecond       float64 `json:"commits_per_second"`
 	WritesPerCommit float64 `json:"writes_per_commit"`
 	MeanMS          float64 `json:"commit_mean_ms"`
-	P99MS           float64 `json:"commit_p99_ms"`
+	// P99MS is the upper bound of the histogram bucket that holds the 99th
+	// percentile; nil when that lies past the largest bucket (1 s).
+	P99MS *float64 `json:"commit_p99_ms"`
 }
 
 // commitSample is one reading of the commit metrics: cumulative counts.
@@ -97,12 +98,12 @@ func commitsBetween(a, b commitSample) *StoreCommits {
 		PerSecond:       float64(n) / b.at.Sub(a.at).Seconds(),
 		WritesPerCommit: writes / float64(n),
 		MeanMS:          (b.seconds - a.seconds) / float64(n) * 1000,
-		P99MS:           math.Inf(1),
 	}
 	want := uint64(math.Ceil(0.99 * float64(n)))
 	for i := range b.buckets {
-		if b.buckets[i].count-a.buckets[i].count >= want {
-			c.P99MS = b.buckets[i].le * 1000
+		if b.buckets[i].count-a.buckets[i].count >= want && !math.IsInf(b.buckets[i].le, 1) {
+			ms := b.buckets[i].le * 1000
+			c.P99MS = &ms
 			break
 		}
 	}

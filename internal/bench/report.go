@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -235,8 +234,8 @@ func commitCells(c *StoreCommits) string {
 		return row("?", "?", "?", "?")
 	}
 	p99 := "> 1000"
-	if !math.IsInf(c.P99MS, 1) {
-		p99 = fmt.Sprintf("<= %g", c.P99MS)
+	if c.P99MS != nil {
+		p99 = fmt.Sprintf("<= %g", *c.P99MS)
 	}
 	return row(fmt.Sprintf("%.0f", c.PerSecond), fmt.Sprintf("%.1f", c.WritesPerCommit), fmt.Sprintf("%.2f", c.MeanMS), p99)
 }
