@@ -76,20 +76,35 @@ const maxInFlight = 64
 // the finish func it returns runs after every earlier write's has.
 // It is called only from the reader goroutine.
 func (c *Client) pipeline(work func() (finish func())) {
-	c.inflight <- struct{}{}
-	prev, done := c.tail, make(chan struct{})
-	c.tail, c.tailAsync = done, false
-	c.ops.Add(1)
+	prev, done := c.enter(false)
 	go func() {
-		defer c.ops.Done()
 		finish := work()
 		if prev != nil {
 			<-prev
 		}
 		finish()
-		close(done)
-		<-c.inflight
+		c.exit(done)
 	}()
+}
+
+// enter gives a durable write its place in the connection's order: it
+// waits for room in the window and returns the completion of the write
+// before it (nil if none) and its own, which exit closes. async records
+// whether the write's outcome comes from the store's completer (see
+// appendThen). Reader goroutine only.
+func (c *Client) enter(async bool) (prev, done chan struct{}) {
+	c.inflight <- struct{}{}
+	prev, done = c.tail, make(chan struct{})
+	c.tail, c.tailAsync = done, async
+	c.ops.Add(1)
+	return prev, done
+}
+
+// exit ends a write that enter placed, once it has finished.
+func (c *Client) exit(done chan struct{}) {
+	close(done)
+	<-c.inflight
+	c.ops.Done()
 }
 
 // appendThen stores msg durably and then calls finish with the outcome, in
@@ -112,17 +127,12 @@ func (c *Client) appendThen(ctx context.Context, msg store.NewMessage, finish fu
 		})
 		return
 	}
-	c.inflight <- struct{}{}
-	done := make(chan struct{})
-	c.tail, c.tailAsync = done, true
-	c.ops.Add(1)
+	_, done := c.enter(true) // the store keeps the order after an async one
 	start := time.Now()
 	as.AppendAsync(ctx, msg, func(ev store.Event, dup bool, err error) {
 		c.hub.cfg.OnAppend(time.Since(start), err)
 		finish(ev, dup, err)
-		close(done)
-		<-c.inflight
-		c.ops.Done()
+		c.exit(done)
 	})
 }
 
