@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,6 +110,12 @@ func TestSendReceive(t *testing.T) {
 	ev := next(t, bob, client.EventMessage)
 	if ev.Room != "lobby" || ev.Message.Text != "hello bob" || ev.Message.ID != ack.MessageID || ev.Message.From.ID != "guest:alice" {
 		t.Fatalf("bob got %+v, want alice's message %s", ev.Message, ack.MessageID)
+	}
+	// The send's client_id starts with the time, in milliseconds base 36.
+	if cid := ev.Message.ClientID; len(cid) < 10 || cid[9] != '-' {
+		t.Fatalf("client_id %q does not start with nine digits of time", cid)
+	} else if ms, err := strconv.ParseInt(cid[:9], 36, 64); err != nil || time.Since(time.UnixMilli(ms)).Abs() > time.Minute {
+		t.Fatalf("client_id %q starts with %v (%v), not about now", cid, time.UnixMilli(ms), err)
 	}
 
 	if err := alice.Typing(ctx(t), "lobby", true); err != nil {

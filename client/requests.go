@@ -93,7 +93,8 @@ func (c *Client) Typing(_ context.Context, room string, start bool) error {
 }
 
 // Send sends text to a joined room and waits for the server's ack. The
-// message carries a random client_id; if the connection is lost before the
+// message carries a fresh client_id (the time, then random digits and a
+// counter); if the connection is lost before the
 // ack, it waits in the outbox and is resent with the same client_id after
 // the reconnect, so it is stored once however often it is sent. If ctx ends
 // first, Send gives up and the message may or may not have been stored.

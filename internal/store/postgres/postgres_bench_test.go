@@ -52,10 +52,15 @@ func BenchmarkAppendAsync(b *testing.B) {
 
 // BenchmarkAppendPaced measures the time to store a message at the chat
 // target's load (2,000 senders at 5 messages a second each, round 500
-// rooms) on the store alone; see storetest.BenchAppendPaced. Run with
+// rooms) on the store alone, with client ids led by the time and random
+// ones; see storetest.BenchAppendPaced. Run with
 //
 //	PARLEY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
 //	go test -run '^$' -bench AppendPaced -cpu 2 -benchtime 50000x ./internal/store/postgres
 func BenchmarkAppendPaced(b *testing.B) {
-	storetest.BenchAppendPaced(b, openAt(b, pgtest.FreshSchema(b)), 500, 2000, 10000)
+	for _, keys := range storetest.BenchKeys {
+		b.Run("keys="+keys.Name, func(b *testing.B) {
+			storetest.BenchAppendPaced(b, openAt(b, pgtest.FreshSchema(b)), 500, 2000, 10000, keys.Key)
+		})
+	}
 }

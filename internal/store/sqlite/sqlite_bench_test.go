@@ -94,14 +94,20 @@ func BenchmarkAppendAsync(b *testing.B) {
 // target's load — 2,000 senders at 5 messages a second each, 10,000 a
 // second round 500 rooms — on the store alone, without the rest of the
 // server competing for the cores. b.N is the number of messages (2 s of
-// load per 20,000). Run with
+// load per 20,000). keys=time gives each send a client id led by the time,
+// as Parley's clients do; keys=random a random UUID, which spreads the
+// client-id index's writes over the whole index. Run with
 //
 //	go test -run '^$' -bench AppendPaced -cpu 2 -benchtime 50000x ./internal/store/sqlite
 func BenchmarkAppendPaced(b *testing.B) {
-	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
-		b.Fatal(err)
+	for _, keys := range storetest.BenchKeys {
+		b.Run("keys="+keys.Name, func(b *testing.B) {
+			s, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			storetest.BenchAppendPaced(b, s, 500, 2000, 10000, keys.Key)
+		})
 	}
-	defer s.Close()
-	storetest.BenchAppendPaced(b, s, 500, 2000, 10000)
 }

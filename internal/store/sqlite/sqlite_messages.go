@@ -17,14 +17,14 @@ import (
 // and logCreation.
 const (
 	// The "client_id <> ''" term lets SQLite use the partial unique index
-	// on (room, sender, client_id); without it the planner cannot tell that
+	// on (client_id, room, sender); without it the planner cannot tell that
 	// the bound id is not empty and scans the room's messages.
 	sqlClientID = `SELECT seq FROM messages WHERE room = ? AND sender = ? AND client_id = ? AND client_id <> ''`
 	// logged = 0: the row stands for the message's creation event in the
 	// room's log until the message first changes (see logCreation).
 	sqlInsertMessage = `INSERT INTO messages (id, room, seq, sender, sender_name, guest, client_id, text, created_at, logged)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-		ON CONFLICT (room, sender, client_id) WHERE client_id <> '' DO NOTHING`
+		ON CONFLICT (client_id, room, sender) WHERE client_id <> '' DO NOTHING`
 	sqlInsertEvent = `INSERT INTO events (room, seq, kind, actor, emoji, added, at, message_id, message)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
@@ -78,7 +78,7 @@ func appendTx(ctx context.Context, tx *writeTx, msg store.NewMessage) (store.Eve
 		return store.Event{}, false, err
 	}
 	m := store.StoredMessage(msg, seq)
-	// A retried send is caught by the unique (room, sender, client_id)
+	// A retried send is caught by the unique (client_id, room, sender)
 	// index rather than by a look-up before every insert: retries are rare,
 	// and the look-up was one of the four statements of every append.
 	res, err := tx.ExecContext(ctx, sqlInsertMessage,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley/internal/store"
@@ -241,5 +242,100 @@ func TestRoomSeqMigration(t *testing.T) {
 		if err != nil || ev.Seq != want {
 			t.Fatalf("append to %s after the migration: seq %d, %v; want %d", room, ev.Seq, err, want)
 		}
+	}
+}
+
+// clientIndexColumns returns the columns of the client-id index, in order.
+func clientIndexColumns(t *testing.T, db interface {
+	Query(string, ...any) (*sql.Rows, error)
+}) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT name FROM pragma_index_info('messages_client') ORDER BY seqno`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cols
+}
+
+// TestClientIndexMigration checks migration 0004 on a database as schema
+// version 3 left it, its client-id index led by room and sender: afterwards
+// the index is led by the client id, a retry of a send stored before the
+// migration is still recognised, and the retry's look-up uses the index
+// rather than scanning messages.
+func TestClientIndexMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRoom(ctx, store.Room{Name: "general", Owner: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := s.Append(ctx, store.NewMessage{Room: "general", Sender: "ann", ClientID: "k1", Text: "before"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	rewrite(t, path, func(tx *sql.Tx) {
+		for _, q := range []string{
+			`DROP INDEX messages_client`,
+			`CREATE UNIQUE INDEX messages_client ON messages (room, sender, client_id) WHERE client_id <> ''`,
+			`DELETE FROM schema_version WHERE version > 3`,
+		} {
+			if _, err := tx.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	})
+
+	s = openAt(t, path) // migrates to the newest version again
+	if got, want := clientIndexColumns(t, s.r), []string{"client_id", "room", "sender"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("messages_client columns after the migration = %v, want %v", got, want)
+	}
+	ev, dup, err := s.Append(ctx, store.NewMessage{Room: "general", Sender: "ann", ClientID: "k1", Text: "retry"})
+	if err != nil || !dup || ev.Seq != first.Seq || ev.Message.ID != first.Message.ID {
+		t.Fatalf("retry after the migration: seq %d id %s dup %v, %v; want seq %d id %s dup true",
+			ev.Seq, ev.Message.ID, dup, err, first.Seq, first.Message.ID)
+	}
+	// The same client id from another sender or in another room is a
+	// different message.
+	if _, dup, err := s.Append(ctx, store.NewMessage{Room: "general", Sender: "bob", ClientID: "k1", Text: "bob's"}); err != nil || dup {
+		t.Fatalf("bob's k1: dup %v, %v; want a new message", dup, err)
+	}
+	var plan string
+	rows, err := s.r.QueryContext(ctx, `EXPLAIN QUERY PLAN `+sqlClientID, "general", "ann", "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan += detail + "; "
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "USING INDEX messages_client") && !strings.Contains(plan, "USING COVERING INDEX messages_client") {
+		t.Fatalf("the retry's look-up does not use messages_client: %s", plan)
 	}
 }

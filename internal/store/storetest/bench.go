@@ -2,8 +2,12 @@ package storetest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,11 +59,11 @@ func BenchAppendAsync(b *testing.B, s store.Store, rooms, inflight int) {
 // load, as the chat scenario of parley bench offers it: senders senders,
 // each sending every senders/rate seconds (the schedule staggered across
 // them) and waiting for its answer before the next send (a late one goes at
-// once), appends going round rooms rooms with client ids, b.N appends in
-// all. It reports the p50, p99 and largest time from send to answer, which
+// once), appends going round rooms rooms with client ids made by key (see
+// TimeLedKey and RandomKey), b.N appends in all. It reports the p50, p99 and largest time from send to answer, which
 // BenchAppendAsync's saturated queue cannot show, and the rate reached.
 // Through AppendAsync where s has it, as the hub uses it, else Append.
-func BenchAppendPaced(b *testing.B, s store.Store, rooms, senders int, rate float64) {
+func BenchAppendPaced(b *testing.B, s store.Store, rooms, senders int, rate float64, key func(sender, n int) string) {
 	b.Helper()
 	ctx := context.Background()
 	names := benchRooms(b, s, rooms)
@@ -91,7 +95,7 @@ func BenchAppendPaced(b *testing.B, s store.Store, rooms, senders int, rate floa
 				time.Sleep(time.Until(next))
 				sent := time.Now()
 				msg := store.NewMessage{Room: names[(i+k*senders)%rooms], Sender: fmt.Sprint("sender", i),
-					Text: "hello, benchmark", ClientID: fmt.Sprint("k", k)}
+					Text: "hello, benchmark", ClientID: key(i, k)}
 				if err := appendOne(msg); err != nil {
 					errs <- err
 					return
@@ -120,6 +124,30 @@ func BenchAppendPaced(b *testing.B, s store.Store, rooms, senders int, rate floa
 	b.ReportMetric(ms(all[len(all)-1]), "max-ms")
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "msgs/s")
 }
+
+// TimeLedKey returns the client id a Parley client would give sender's n-th
+// send now: the time in milliseconds, nine base-36 digits, then what makes
+// it unique (see client.Client.Send and docs/PROTOCOL.md).
+func TimeLedKey(sender, n int) string {
+	ms := strconv.FormatInt(time.Now().UnixMilli(), 36)
+	return strings.Repeat("0", max(9-len(ms), 0)) + ms + "-" + strconv.Itoa(sender) + "-" + strconv.Itoa(n)
+}
+
+// RandomKey returns a random client id in the form of a version 4 UUID, as
+// a client that ignores the protocol's advice might send.
+func RandomKey(int, int) string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	h := hex.EncodeToString(u[:])
+	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// BenchKeys are the kinds of client id BenchAppendPaced is run with, by
+// name: "time" (TimeLedKey) and "random" (RandomKey).
+var BenchKeys = []struct {
+	Name string
+	Key  func(sender, n int) string
+}{{"time", TimeLedKey}, {"random", RandomKey}}
 
 // benchRooms creates n rooms for a benchmark and returns their names.
 func benchRooms(b *testing.B, s store.Store, n int) []string {
