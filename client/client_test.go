@@ -402,7 +402,13 @@ func TestOutboxStoresOnce(t *testing.T) {
 func TestNoReconnectOnTooManyConnections(t *testing.T) {
 	ts := startServer(t, func(c *config.Config) { c.MaxConnsPerUser = 1 })
 	k := &cutter{}
-	_ = dial(t, ts, client.Options{Name: "dave"})
+	first := dial(t, ts, client.Options{Name: "dave"})
+	// The server welcomes a connection before it counts it, and Dial
+	// returns at the welcome; a reply to a frame of the first connection
+	// means it is counted, so the second is the one refused.
+	if _, err := first.Ping(ctx(t)); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
 	second := dial(t, ts, reconnecting(k, "dave"))
 	ev := next(t, second, client.EventError)
 	var ce *client.CloseError
