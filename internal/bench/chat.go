@@ -57,11 +57,13 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 		ca, commitsOK := scrapeCommits(ctx, e.metricsURL)
 		rc := reconnects.Load()
 		t0 := time.Now()
+		sctx, cancel := stepSends(ctx, dur)
 		var wg sync.WaitGroup
 		for i, c := range clients {
-			wg.Go(func() { talk(ctx, c, roomOf(i), k, rate, dur, st) })
+			wg.Go(func() { talk(sctx, c, roomOf(i), k, rate, dur, st) })
 		}
 		wg.Wait()
+		cancel()
 		sendTime := time.Since(t0)
 		expected := func() uint64 { return st.acked.Load() * uint64(members-1) }
 		drain(ctx, st, expected)

