@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/internal/protocol"
 )
 
 // Options configure a Client. The zero value connects with no credentials,
@@ -294,14 +295,7 @@ func (c *Client) emit(ev Event) {
 
 // encodeFrame marshals a client frame.
 func encodeFrame(typ, id string, body any) []byte {
-	b, err := json.Marshal(struct {
-		Type string `json:"type"`
-		ID   string `json:"id,omitempty"`
-		Body any    `json:"body,omitempty"`
-	}{typ, id, body})
-	if err != nil {
-		// Every body is a plain struct of strings and numbers.
-		panic("client: encode " + typ + ": " + err.Error())
-	}
-	return b
+	// The server's encoder: chat and private frames by hand, the rest
+	// through encoding/json, in the envelope the protocol defines.
+	return protocol.Encode(typ, id, body)
 }

@@ -117,8 +117,9 @@ type outFrame struct {
 	Body any    `json:"body,omitempty"`
 }
 
-// Encode marshals one server frame. The result is immutable by convention:
-// the hub hands the same slice to every recipient of a broadcast.
+// Encode marshals one frame: the server's, and the Go client's. The result
+// is immutable by convention: the hub hands the same slice to every
+// recipient of a broadcast.
 func Encode(typ, id string, body any) []byte {
 	if b, ok := encodeFast(typ, id, body); ok {
 		return b

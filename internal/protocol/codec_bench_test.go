@@ -43,3 +43,13 @@ func BenchmarkEncodeAck(b *testing.B) {
 		_ = Encode(TypeAck, "c-1234", body)
 	}
 }
+
+// BenchmarkEncodeChat is the encoding of the chat frame the Go client sends
+// for every message.
+func BenchmarkEncodeChat(b *testing.B) {
+	body := ChatBody{Room: "room123", Text: "3 1234567890123 a typical line of chat, some forty characters", ClientID: "0mwxtfnev-4f1c2a9e5b3d-h"}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = Encode(TypeChat, "c-1234", body)
+	}
+}

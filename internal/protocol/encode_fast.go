@@ -9,7 +9,8 @@ import (
 // ack — are written by hand rather than through encoding/json's reflection:
 // at ten thousand messages a second that was several per cent of the
 // server's CPU, much of it growing the fresh goroutines' stacks for
-// reflection's deep calls. The output is byte for byte what json.Marshal
+// reflection's deep calls. So are the chat and private frames the Go client
+// sends (4 % of the load tool's CPU through encoding/json). The output is byte for byte what json.Marshal
 // gives for the same frame (TestFastEncodeMatchesJSON and FuzzFastEncode
 // hold it to that), so clients see no difference.
 
@@ -33,6 +34,12 @@ func encodeFast(typ, id string, body any) (b []byte, ok bool) {
 	case AckBody:
 		b = appendFrameStart(make([]byte, 0, 100+len(typ)+len(id)+len(v.Room)+len(v.MessageID)+len(v.TS)), typ, id)
 		b = appendAckBody(b, &v)
+	case ChatBody:
+		b = appendFrameStart(make([]byte, 0, 70+len(typ)+len(id)+len(v.Room)+len(v.Text)+len(v.ClientID)), typ, id)
+		b = appendSendBody(b, `{"room":`, v.Room, v.Text, v.ClientID)
+	case PrivateBody:
+		b = appendFrameStart(make([]byte, 0, 70+len(typ)+len(id)+len(v.To)+len(v.Text)+len(v.ClientID)), typ, id)
+		b = appendSendBody(b, `{"to":`, v.To, v.Text, v.ClientID)
 	default:
 		return nil, false
 	}
@@ -122,6 +129,20 @@ func appendAckBody(b []byte, a *AckBody) []byte {
 	b = appendString(b, a.TS)
 	if a.Duplicate {
 		b = append(b, `,"duplicate":true`...)
+	}
+	return append(b, '}')
+}
+
+// appendSendBody appends the body of a chat or private frame, whose first
+// field (opening, with its key) names where it goes.
+func appendSendBody(b []byte, opening, where, text, clientID string) []byte {
+	b = append(b, opening...)
+	b = appendString(b, where)
+	b = append(b, `,"text":`...)
+	b = appendString(b, text)
+	if clientID != "" {
+		b = append(b, `,"client_id":`...)
+		b = appendString(b, clientID)
 	}
 	return append(b, '}')
 }

@@ -43,7 +43,11 @@ func TestFastEncodeMatchesJSON(t *testing.T) {
 			To: s, Text: s, ClientID: s, EditedAt: s, Deleted: true,
 			Reactions: []Reaction{{Emoji: s, Users: []string{s, "b"}}, {Emoji: "👍", Users: nil}, {Emoji: "x", Users: []string{}}}})
 		add(TypeAck, s, AckBody{Room: s, MessageID: s, Seq: 1 << 62, TS: s, Duplicate: i%2 == 0})
+		add(TypeChat, s, ChatBody{Room: s, Text: s, ClientID: s})
+		add(TypePrivate, "p1", PrivateBody{To: s, Text: s, ClientID: s})
 	}
+	add(TypeChat, "c1", ChatBody{Room: "general", Text: "hi"}) // no client_id: omitted
+	add(TypePrivate, "", PrivateBody{})
 	add(TypeMessage, "", MessageBody{Reactions: []Reaction{}}) // empty, not nil: omitted all the same
 	add(TypeAck, "", AckBody{})
 	for _, c := range cases {
@@ -73,6 +77,8 @@ func FuzzFastEncode(f *testing.F) {
 				ClientID: b, EditedAt: a, Deleted: flag, Reactions: []Reaction{{Emoji: a, Users: []string{b}}}},
 			MessageBody{Room: a, Text: b, Seq: n},
 			AckBody{Room: a, MessageID: b, Seq: n, TS: a, Duplicate: flag},
+			ChatBody{Room: a, Text: b, ClientID: a},
+			PrivateBody{To: b, Text: a, ClientID: b},
 		}
 		for _, body := range bodies {
 			got, _ := encodeFast(TypeMessage, b, body)
