@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -179,6 +180,15 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	ckDB.SetMaxIdleConns(1)
 	ckDB.SetConnMaxLifetime(0)
 	ckDB.SetConnMaxIdleTime(0)
+	// The checkpointer syncs the database file itself (see syncCopied).
+	dbFile, err := os.Open(path)
+	if err != nil {
+		closeStmts(stmts)
+		w.Close()
+		r.Close()
+		ckDB.Close()
+		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
+	}
 	s := &Store{
 		w: w, stmts: stmts, r: r, logger: logger,
 		reqs:     make(chan *writeReq, maxBatch),
@@ -187,7 +197,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 
 		completer: groupcommit.NewCompleter(completion.run),
 	}
-	s.ck = newCheckpointer(ckDB, func(err error) { logger.Warn("sqlite: background checkpoint failed", "err", err) })
+	s.ck = newCheckpointer(ckDB, dbFile, func(err error) { logger.Warn("sqlite: background checkpoint failed", "err", err) })
 	go s.loop()
 	return s, nil
 }

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -368,6 +370,80 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	if len(evs) != 500 {
 		t.Errorf("%d events after reopening, want 500", len(evs))
 	}
+}
+
+// TestCheckpointerSyncsDatabaseFile checks that the background checkpointer
+// syncs the database file after copying pages into it, rather than leave
+// them to SQLite's sync when the WAL starts over, and that a failed sync is
+// reported.
+func TestCheckpointerSyncsDatabaseFile(t *testing.T) {
+	d, sync := checkpointSpacing, syncFile
+	t.Cleanup(func() { checkpointSpacing, syncFile = d, sync })
+	checkpointSpacing = 10 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "parley.db")
+	var synced atomic.Int64
+	var failing atomic.Bool
+	var other atomic.Value
+	syncFile = func(f *os.File) error {
+		if f.Name() != path {
+			other.Store(f.Name())
+		}
+		if failing.Load() {
+			return errors.New("disk on fire")
+		}
+		synced.Add(1)
+		return syncData(f)
+	}
+	var logs lockedBuffer
+	ctx := context.Background()
+	s, err := Open(ctx, path, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateRoom(ctx, store.Room{Name: "r", Owner: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	appendUntil := func(what string, done func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for i := 0; !done(); i++ {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within 10 s of appends", what)
+			}
+			if _, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "ann", Text: fmt.Sprint("m", i)}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	appendUntil("sync of the database file", func() bool { return synced.Load() > 0 })
+	if name := other.Load(); name != nil {
+		t.Fatalf("synced %s, want only the database file %s", name, path)
+	}
+	failing.Store(true)
+	appendUntil("report of the failed sync", func() bool {
+		return strings.Contains(logs.String(), "sync database file after checkpoint: disk on fire")
+	})
+}
+
+// lockedBuffer is a bytes.Buffer that a logger may write to while a test
+// reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestWALBoundedUnderSustainedWrites keeps the writer busy without a pause,
