@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -207,7 +206,7 @@ func TestAppendBatchFailsAlone(t *testing.T) {
 // time than the other node needs to get in between.
 func TestAppendBatchesOfTwoNodes(t *testing.T) {
 	url := pgtest.FreshSchema(t)
-	var logs syncBuffer
+	var logs storetest.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
 	var nodes []*Store
@@ -290,22 +289,4 @@ func TestAppendBatchesOfTwoNodes(t *testing.T) {
 	if strings.Contains(logs.String(), "one by one") {
 		t.Fatalf("a batch failed and was run one request at a time:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the loggers of both nodes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -83,22 +83,7 @@ func TestMessageEventsMigration(t *testing.T) {
 	if !reflect.DeepEqual(unreadAfter, unreadBefore) {
 		t.Fatalf("unread after the migration = %+v, want %+v", unreadAfter, unreadBefore)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT message_id FROM events WHERE kind = 'message' ORDER BY seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var kept []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		kept = append(kept, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	kept := queryStrings(t, s.r, `SELECT message_id FROM events WHERE kind = 'message' ORDER BY seq`)
 	if want := []string{ids[1], ids[3], ids[5]}; !reflect.DeepEqual(kept, want) {
 		t.Fatalf("creation events kept as rows for %v, want the changed messages %v", kept, want)
 	}
@@ -245,28 +230,28 @@ func TestRoomSeqMigration(t *testing.T) {
 	}
 }
 
-// clientIndexColumns returns the columns of the client-id index, in order.
-func clientIndexColumns(t *testing.T, db interface {
+// queryStrings returns the single text column of query's rows, in order.
+func queryStrings(t *testing.T, db interface {
 	Query(string, ...any) (*sql.Rows, error)
-}) []string {
+}, query string, args ...any) []string {
 	t.Helper()
-	rows, err := db.Query(`SELECT name FROM pragma_index_info('messages_client') ORDER BY seqno`)
+	rows, err := db.Query(query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var cols []string
+	var out []string
 	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		cols = append(cols, c)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return cols
+	return out
 }
 
 // TestClientIndexMigration checks migration 0004 on a database as schema
@@ -277,10 +262,7 @@ func clientIndexColumns(t *testing.T, db interface {
 func TestClientIndexMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
-	s, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	if _, err := s.CreateRoom(ctx, store.Room{Name: "general", Owner: "ann"}); err != nil {
 		t.Fatal(err)
 	}
@@ -305,8 +287,9 @@ func TestClientIndexMigration(t *testing.T) {
 	})
 
 	s = openAt(t, path) // migrates to the newest version again
-	if got, want := clientIndexColumns(t, s.r), []string{"client_id", "room", "sender"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("messages_client columns after the migration = %v, want %v", got, want)
+	cols := queryStrings(t, s.r, `SELECT name FROM pragma_index_info('messages_client') ORDER BY seqno`)
+	if want := []string{"client_id", "room", "sender"}; !reflect.DeepEqual(cols, want) {
+		t.Fatalf("messages_client columns after the migration = %v, want %v", cols, want)
 	}
 	ev, dup, err := s.Append(ctx, store.NewMessage{Room: "general", Sender: "ann", ClientID: "k1", Text: "retry"})
 	if err != nil || !dup || ev.Seq != first.Seq || ev.Message.ID != first.Message.ID {

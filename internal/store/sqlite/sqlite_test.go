@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -394,7 +393,7 @@ func TestCheckpointerSyncsDatabaseFile(t *testing.T) {
 		synced.Add(1)
 		return syncData(f)
 	}
-	var logs lockedBuffer
+	var logs storetest.LogBuffer
 	ctx := context.Background()
 	s, err := Open(ctx, path, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
@@ -425,25 +424,6 @@ func TestCheckpointerSyncsDatabaseFile(t *testing.T) {
 	appendUntil("report of the failed sync", func() bool {
 		return strings.Contains(logs.String(), "sync database file after checkpoint: disk on fire")
 	})
-}
-
-// lockedBuffer is a bytes.Buffer that a logger may write to while a test
-// reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestWALBoundedUnderSustainedWrites keeps the writer busy without a pause,
