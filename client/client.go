@@ -270,7 +270,8 @@ func (c *Client) newClientID() string {
 func clientIDAt(t time.Time, prefix string, n uint64) string {
 	const width = 9 // 36^9 ms is over 3,000 years
 	b := make([]byte, 0, width+1+len(prefix)+8)
-	ms := strconv.AppendInt(nil, max(t.UnixMilli(), 0), 36)
+	var digits [13]byte // the most an int64 takes in base 36
+	ms := strconv.AppendInt(digits[:0], max(t.UnixMilli(), 0), 36)
 	for range width - len(ms) {
 		b = append(b, '0')
 	}

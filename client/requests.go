@@ -94,10 +94,10 @@ func (c *Client) Typing(_ context.Context, room string, start bool) error {
 
 // Send sends text to a joined room and waits for the server's ack. The
 // message carries a fresh client_id (the time, then random digits and a
-// counter); if the connection is lost before the
-// ack, it waits in the outbox and is resent with the same client_id after
-// the reconnect, so it is stored once however often it is sent. If ctx ends
-// first, Send gives up and the message may or may not have been stored.
+// counter); if the connection is lost before the ack, it waits in the
+// outbox and is resent with the same client_id after the reconnect, so it
+// is stored once however often it is sent. If ctx ends first, Send gives
+// up and the message may or may not have been stored.
 func (c *Client) Send(ctx context.Context, room, text string) (Ack, error) {
 	cid := c.newClientID()
 	return c.send(ctx, protocol.TypeChat, protocol.ChatBody{Room: room, Text: text, ClientID: cid}, cid)

@@ -10,9 +10,10 @@ import (
 // at ten thousand messages a second that was several per cent of the
 // server's CPU, much of it growing the fresh goroutines' stacks for
 // reflection's deep calls. So are the chat and private frames the Go client
-// sends (4 % of the load tool's CPU through encoding/json). The output is byte for byte what json.Marshal
-// gives for the same frame (TestFastEncodeMatchesJSON and FuzzFastEncode
-// hold it to that), so clients see no difference.
+// sends (4 % of the load tool's CPU through encoding/json). The output is
+// byte for byte what json.Marshal gives for the same frame
+// (TestFastEncodeMatchesJSON and FuzzFastEncode hold it to that), so
+// clients and servers see no difference.
 
 // encodeFast returns the encoding of the frame when it is one of the kinds
 // written by hand, and ok false otherwise.
