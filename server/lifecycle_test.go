@@ -175,6 +175,17 @@ func TestMetricsEndpointCountsTraffic(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^parley_store_commit_writes_sum [1-9]`).Match(body) {
 		t.Errorf("/metrics shows no committed writes")
 	}
+	// And the SQLite store its checkpoints, the first soon after a commit.
+	checkpointed := regexp.MustCompile(`(?m)^parley_store_checkpoint_seconds_count\{by="background"\} [1-9]`)
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		resp, err := http.Get(ts.URL + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return checkpointed.Match(body)
+	}, "/metrics shows no background checkpoint")
 }
 
 // TestBrokerSettingIsRefusedUntilBuilt: a node told to share events through

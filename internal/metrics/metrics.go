@@ -29,6 +29,8 @@ type Metrics struct {
 	commitDur   prometheus.Histogram
 	commitSize  prometheus.Histogram
 	commitErrs  prometheus.Counter
+	ckptDur     *prometheus.HistogramVec
+	ckptErrs    prometheus.Counter
 }
 
 // Gauges reports sizes sampled when /metrics is scraped.
@@ -68,9 +70,15 @@ func New(g Gauges) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 13)}),
 		commitErrs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_store_commit_errors_total", Help: "Batches whose commit failed."}),
+		ckptDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "parley_store_checkpoint_seconds",
+			Help:    "Time a SQLite checkpoint took to copy the WAL into the database file and sync it; by=\"writer\" when the writer ran it to start the WAL over, holding up durable writes.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, 1}}, []string{"by"}),
+		ckptErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_store_checkpoint_errors_total", Help: "SQLite checkpoints that failed."}),
 	}
 	m.reg.MustRegister(m.connsOpen, m.connsTotal, m.closes, m.framesIn, m.framesOut, m.bytesOut,
-		m.slowClients, m.appendDur, m.appendErrs, m.commitDur, m.commitSize, m.commitErrs,
+		m.slowClients, m.appendDur, m.appendErrs, m.commitDur, m.commitSize, m.commitErrs, m.ckptDur, m.ckptErrs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if g.Rooms != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -130,4 +138,18 @@ func (m *Metrics) Committed(writes int, d time.Duration, err error) {
 	}
 	m.commitDur.Observe(d.Seconds())
 	m.commitSize.Observe(float64(writes))
+}
+
+// Checkpointed records a checkpoint of the store (it implements
+// store.CheckpointObserver).
+func (m *Metrics) Checkpointed(byWriter bool, d time.Duration, err error) {
+	if err != nil {
+		m.ckptErrs.Inc()
+		return
+	}
+	by := "background"
+	if byWriter {
+		by = "writer"
+	}
+	m.ckptDur.WithLabelValues(by).Observe(d.Seconds())
 }

@@ -20,6 +20,10 @@ func TestMetricsAreExposed(t *testing.T) {
 	m.StoreAppend(0, errors.New("disk full"))
 	m.Committed(12, 2*time.Millisecond, nil)
 	m.Committed(3, time.Millisecond, errors.New("disk full"))
+	m.Checkpointed(false, 3*time.Millisecond, nil)
+	m.Checkpointed(false, 4*time.Millisecond, nil)
+	m.Checkpointed(true, 8*time.Millisecond, nil)
+	m.Checkpointed(true, 0, errors.New("disk full"))
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -38,6 +42,10 @@ func TestMetricsAreExposed(t *testing.T) {
 		`parley_store_commit_writes_bucket{le="16"} 1`,
 		`parley_store_commit_writes_bucket{le="8"} 0`,
 		"parley_store_commit_errors_total 1",
+		`parley_store_checkpoint_seconds_count{by="background"} 2`,
+		`parley_store_checkpoint_seconds_count{by="writer"} 1`,
+		`parley_store_checkpoint_seconds_bucket{by="writer",le="0.005"} 0`,
+		"parley_store_checkpoint_errors_total 1",
 		"parley_rooms 3",
 		"parley_users_online 7",
 		"process_resident_memory_bytes",

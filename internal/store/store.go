@@ -202,7 +202,19 @@ type CommitObserver interface {
 	Committed(writes int, d time.Duration, err error)
 }
 
-// Observable is implemented by stores that report their commits.
+// CheckpointObserver is implemented by a CommitObserver that also wants to
+// hear of the checkpoints of a store that has them: SQLite copies its WAL
+// back into the database file and syncs it, and those writes compete with
+// the commits' syncs on the disk. byWriter is true for a checkpoint the
+// store's writer ran itself to let the WAL start over, holding up every
+// durable write meanwhile, and false for one run beside it. Like
+// Committed, it must be quick and must not call the store.
+type CheckpointObserver interface {
+	Checkpointed(byWriter bool, d time.Duration, err error)
+}
+
+// Observable is implemented by stores that report their commits (and,
+// to an observer that is also a CheckpointObserver, their checkpoints).
 type Observable interface {
 	// ObserveCommits makes o hear every commit from now on; nil stops it.
 	ObserveCommits(o CommitObserver)

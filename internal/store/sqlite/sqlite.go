@@ -197,7 +197,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 
 		completer: groupcommit.NewCompleter(completion.run),
 	}
-	s.ck = newCheckpointer(ckDB, dbFile, func(err error) { logger.Warn("sqlite: background checkpoint failed", "err", err) })
+	s.ck = newCheckpointer(ckDB, dbFile, &s.commits, func(err error) { logger.Warn("sqlite: background checkpoint failed", "err", err) })
 	go s.loop()
 	return s, nil
 }
@@ -223,7 +223,8 @@ func (s *Store) Close() error {
 }
 
 // ObserveCommits implements store.Observable: o hears of each batch's
-// commit, which takes the WAL write and its fsync.
+// commit, which takes the WAL write and its fsync, and, if it is a
+// store.CheckpointObserver, of each checkpoint.
 func (s *Store) ObserveCommits(o store.CommitObserver) { s.commits.Set(o) }
 
 // Ping checks that the database answers a query.

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/parley-chat/parley/internal/store/internal/groupcommit"
 )
 
 // checkpointSpacing is the least time between two background checkpoints.
@@ -39,22 +41,23 @@ var walRestartFrames = 16384
 // writer then copies the few frames left itself, between two batches (see
 // Store.restartWAL), and its next batch starts the WAL over.
 type checkpointer struct {
-	db      *sql.DB
-	file    *os.File      // the database file, for syncCopied
-	synced  int           // the WAL's copied length at the last syncCopied
-	kick    chan struct{} // the writer committed; buffered, so kicks merge
-	quit    chan struct{} // closed by stop
-	done    chan struct{} // closed when loop returns
-	report  func(err error)
-	restart atomic.Bool // the WAL is long: the writer is to finish the checkpoint
+	db       *sql.DB
+	observed *groupcommit.Observed // the store's, which hears of each checkpoint
+	file     *os.File              // the database file, for syncCopied
+	synced   int                   // the WAL's copied length at the last syncCopied
+	kick     chan struct{}         // the writer committed; buffered, so kicks merge
+	quit     chan struct{}         // closed by stop
+	done     chan struct{}         // closed when loop returns
+	report   func(err error)
+	restart  atomic.Bool // the WAL is long: the writer is to finish the checkpoint
 
 	// checkpointSpacing and walRestartFrames when the store opened.
 	spacing       time.Duration
 	restartFrames int
 }
 
-func newCheckpointer(db *sql.DB, file *os.File, report func(error)) *checkpointer {
-	c := &checkpointer{db: db, file: file, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), report: report,
+func newCheckpointer(db *sql.DB, file *os.File, observed *groupcommit.Observed, report func(error)) *checkpointer {
+	c := &checkpointer{db: db, file: file, observed: observed, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), report: report,
 		spacing: checkpointSpacing, restartFrames: walRestartFrames}
 	go c.loop()
 	return c
@@ -99,20 +102,31 @@ func (c *checkpointer) loop() {
 			continue // the writer is finishing this one
 		}
 		last = time.Now()
-		frames, copied, err := checkpoint(context.Background(), c.db, "PASSIVE")
+		err := c.pass()
 		if err != nil {
 			c.report(err)
-			continue
 		}
-		long := frames >= c.restartFrames
-		if long {
-			copied = c.catchUp(frames, copied)
-		}
-		c.syncCopied(copied)
-		if long {
-			c.restart.Store(true)
-		}
+		c.observed.Checkpointed(false, time.Since(last), err)
 	}
+}
+
+// pass runs one background checkpoint: a PASSIVE one, the catch-up passes
+// when the WAL is long (and then the request for the writer to finish it),
+// and the sync of the database file.
+func (c *checkpointer) pass() error {
+	frames, copied, err := checkpoint(context.Background(), c.db, "PASSIVE")
+	if err != nil {
+		return err
+	}
+	long := frames >= c.restartFrames
+	if long {
+		copied, err = c.catchUp(frames, copied)
+	}
+	err = errors.Join(err, c.syncCopied(copied))
+	if long {
+		c.restart.Store(true)
+	}
+	return err
 }
 
 // syncFile makes what was written to f durable; a variable so that a test
@@ -129,15 +143,15 @@ var syncFile = syncData
 // chat benchmark, and the WAL's own syncs queue behind that burst on the
 // disk. Syncing after every background checkpoint writes the same pages
 // in portions of one checkpoint's worth instead.
-func (c *checkpointer) syncCopied(copied int) {
+func (c *checkpointer) syncCopied(copied int) error {
 	if copied == c.synced {
-		return // nothing copied (copied starts again from 0 when the WAL does)
+		return nil // nothing copied (copied starts again from 0 when the WAL does)
 	}
 	if err := syncFile(c.file); err != nil {
-		c.report(fmt.Errorf("sqlite: sync database file after checkpoint: %w", err))
-		return
+		return fmt.Errorf("sqlite: sync database file after checkpoint: %w", err)
 	}
 	c.synced = copied
+	return nil
 }
 
 // catchUpPasses bounds the extra checkpoints run before the writer is
@@ -155,20 +169,19 @@ const (
 // one background pass at the chat benchmark's 10,000 messages a second
 // left it 5–17 ms of copying and syncing, one to three times a second.
 // It returns how much of the WAL is copied after the last pass.
-func (c *checkpointer) catchUp(frames, copied int) int {
+func (c *checkpointer) catchUp(frames, copied int) (int, error) {
 	for range catchUpPasses {
 		next, done, err := checkpoint(context.Background(), c.db, "PASSIVE")
 		if err != nil {
-			c.report(err)
-			return copied
+			return copied, err
 		}
 		grew := next - frames
 		frames, copied = next, done
 		if grew < catchUpFrames {
-			return copied
+			break
 		}
 	}
-	return copied
+	return copied, nil
 }
 
 // checkpoint runs a checkpoint of the given mode on db and returns the
@@ -193,7 +206,9 @@ func (s *Store) restartWAL() {
 	if !s.ck.restart.Load() {
 		return
 	}
+	start := time.Now()
 	frames, copied, err := checkpoint(context.Background(), s.w, "PASSIVE")
+	s.commits.Checkpointed(true, time.Since(start), err)
 	if err != nil {
 		// Hand back to the checkpointer, which retries at its own pace
 		// rather than after every batch.

@@ -426,6 +426,51 @@ func TestCheckpointerSyncsDatabaseFile(t *testing.T) {
 	})
 }
 
+// checkpointLog hears a store's commits and counts its checkpoints.
+type checkpointLog struct {
+	background, writer atomic.Int64
+}
+
+func (l *checkpointLog) Committed(int, time.Duration, error) {}
+
+func (l *checkpointLog) Checkpointed(byWriter bool, _ time.Duration, err error) {
+	if err != nil {
+		return
+	}
+	if byWriter {
+		l.writer.Add(1)
+	} else {
+		l.background.Add(1)
+	}
+}
+
+// TestCheckpointsObserved checks that an observer of the store's commits
+// that also hears checkpoints is told of the background ones and of those
+// the writer runs to start the WAL over.
+func TestCheckpointsObserved(t *testing.T) {
+	n, d := walRestartFrames, checkpointSpacing
+	t.Cleanup(func() { walRestartFrames, checkpointSpacing = n, d })
+	walRestartFrames, checkpointSpacing = 64, 5*time.Millisecond
+	ctx := context.Background()
+	s := openTemp(t)
+	var log checkpointLog
+	s.ObserveCommits(&log)
+	if _, err := s.CreateRoom(ctx, store.Room{Name: "r", Owner: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Repeat("x", 2000) // half a page a message: the WAL grows fast
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; log.background.Load() == 0 || log.writer.Load() == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s of appends: %d background and %d writer checkpoints heard, want some of each",
+				log.background.Load(), log.writer.Load())
+		}
+		if _, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "ann", Text: fmt.Sprint(i, text)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestWALBoundedUnderSustainedWrites keeps the writer busy without a pause,
 // so the background checkpointer never finds the WAL copied in full between
 // two batches, with readers reading all along, and checks that the WAL

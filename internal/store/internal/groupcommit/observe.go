@@ -14,15 +14,27 @@ type Observed struct {
 	p atomic.Pointer[observer]
 }
 
-type observer struct{ o store.CommitObserver }
+type observer struct {
+	o  store.CommitObserver
+	ck store.CheckpointObserver // o, if it hears checkpoints too
+}
 
-// Set makes o hear every commit from now on; nil stops reports.
+// Set makes o hear every commit (and checkpoint, if o is a
+// store.CheckpointObserver) from now on; nil stops reports.
 func (w *Observed) Set(o store.CommitObserver) {
 	if o == nil {
 		w.p.Store(nil)
 		return
 	}
-	w.p.Store(&observer{o})
+	ck, _ := o.(store.CheckpointObserver)
+	w.p.Store(&observer{o: o, ck: ck})
+}
+
+// Checkpointed reports one checkpoint, if anyone listens for them.
+func (w *Observed) Checkpointed(byWriter bool, d time.Duration, err error) {
+	if ob := w.p.Load(); ob != nil && ob.ck != nil {
+		ob.ck.Checkpointed(byWriter, d, err)
+	}
 }
 
 // Committed reports one batch's commit, if anyone listens.
