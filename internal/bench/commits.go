@@ -25,6 +25,13 @@ type StoreCommits struct {
 	// P99MS is the upper bound of the histogram bucket that holds the 99th
 	// percentile; nil when that lies past the largest bucket (1 s).
 	P99MS *float64 `json:"commit_p99_ms"`
+	// WriterCheckpoints and WriterCheckpointMS are the checkpoints SQLite's
+	// writer ran to start the WAL over during the step, and their total
+	// time, in which no durable write was stored
+	// (parley_store_checkpoint_seconds{by="writer"}; zero for a store
+	// without them).
+	WriterCheckpoints  uint64  `json:"writer_checkpoints"`
+	WriterCheckpointMS float64 `json:"writer_checkpoint_ms"`
 }
 
 // commitSample is one reading of the commit metrics: cumulative counts.
@@ -34,6 +41,9 @@ type commitSample struct {
 	seconds float64 // sum of commit times
 	writes  float64 // sum of writes
 	buckets []bucket
+	// the writer's checkpoints: how many, and their summed time
+	ckCount   uint64
+	ckSeconds float64
 }
 
 type bucket struct {
@@ -74,7 +84,22 @@ func scrapeCommits(ctx context.Context, url string) (commitSample, bool) {
 		s.buckets = append(s.buckets, bucket{le: b.GetUpperBound(), count: b.GetCumulativeCount()})
 	}
 	sort.Slice(s.buckets, func(i, j int) bool { return s.buckets[i].le < s.buckets[j].le })
+	if ck := labelled(families["parley_store_checkpoint_seconds"], "by", "writer"); ck != nil {
+		s.ckCount, s.ckSeconds = ck.GetSampleCount(), ck.GetSampleSum()
+	}
 	return s, true
+}
+
+// labelled returns the histogram of f whose label name has value value.
+func labelled(f *dto.MetricFamily, name, value string) *dto.Histogram {
+	for _, m := range f.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == name && l.GetValue() == value {
+				return m.GetHistogram()
+			}
+		}
+	}
+	return nil
 }
 
 func histogram(f *dto.MetricFamily) *dto.Histogram {
@@ -98,6 +123,10 @@ func commitsBetween(a, b commitSample) *StoreCommits {
 		PerSecond:       float64(n) / b.at.Sub(a.at).Seconds(),
 		WritesPerCommit: writes / float64(n),
 		MeanMS:          (b.seconds - a.seconds) / float64(n) * 1000,
+	}
+	if b.ckCount >= a.ckCount {
+		c.WriterCheckpoints = b.ckCount - a.ckCount
+		c.WriterCheckpointMS = (b.ckSeconds - a.ckSeconds) * 1000
 	}
 	want := uint64(math.Ceil(0.99 * float64(n)))
 	for i := range b.buckets {

@@ -18,6 +18,11 @@ func TestCommitsBetween(t *testing.T) {
 		return s
 	}
 	a := sample(at, []uint64{10, 10, 10}, 10, 0.005, 40)
+	a.ckCount, a.ckSeconds = 2, 0.010
+	restarted := func(s commitSample, n uint64, seconds float64) commitSample {
+		s.ckCount, s.ckSeconds = n, seconds
+		return s
+	}
 	cases := []struct {
 		name string
 		b    commitSample
@@ -27,6 +32,10 @@ func TestCommitsBetween(t *testing.T) {
 			// 100 more commits: 98 under 1 ms, one under 5 ms, one under 10 ms.
 			sample(at.Add(2*time.Second), []uint64{108, 109, 110}, 110, 0.205, 1040),
 			&StoreCommits{Commits: 100, Writes: 1000, PerSecond: 50, WritesPerCommit: 10, MeanMS: 2, P99MS: ptr(5)}},
+		{"two WAL restarts by the writer, 30 ms in all",
+			restarted(sample(at.Add(2*time.Second), []uint64{108, 109, 110}, 110, 0.205, 1040), 4, 0.040),
+			&StoreCommits{Commits: 100, Writes: 1000, PerSecond: 50, WritesPerCommit: 10, MeanMS: 2, P99MS: ptr(5),
+				WriterCheckpoints: 2, WriterCheckpointMS: 30}},
 		{"p99 past the last bucket",
 			sample(at.Add(time.Second), []uint64{10, 10, 12}, 20, 0.105, 60),
 			&StoreCommits{Commits: 10, Writes: 20, PerSecond: 10, WritesPerCommit: 2, MeanMS: 10, P99MS: nil}},
@@ -45,7 +54,8 @@ func TestCommitsBetween(t *testing.T) {
 			near := func(x, y float64) bool { return x == y || math.Abs(x-y) < 1e-9 }
 			sameP99 := (got.P99MS == nil) == (c.want.P99MS == nil) && (got.P99MS == nil || near(*got.P99MS, *c.want.P99MS))
 			if got.Commits != c.want.Commits || got.Writes != c.want.Writes || !near(got.PerSecond, c.want.PerSecond) ||
-				!near(got.WritesPerCommit, c.want.WritesPerCommit) || !near(got.MeanMS, c.want.MeanMS) || !sameP99 {
+				!near(got.WritesPerCommit, c.want.WritesPerCommit) || !near(got.MeanMS, c.want.MeanMS) || !sameP99 ||
+				got.WriterCheckpoints != c.want.WriterCheckpoints || !near(got.WriterCheckpointMS, c.want.WriterCheckpointMS) {
 				t.Fatalf("got %+v (p99 %v), want %+v (p99 %v)", got, got.P99MS, c.want, c.want.P99MS)
 			}
 			// Every outcome must go into the JSON report.
