@@ -42,9 +42,9 @@ Scenarios:
   chat    --rooms (default 500) x --members (default 4), every member sending
           at each of --rates (default 1,5 msg/s) for --duration (default 10s):
           deliveries/s, send-to-ack and send-to-delivery latency, server CPU,
-          and the store's group commits (rate, writes per commit, commit
-          time), read from the server's /metrics when it is on the same
-          address
+          the store's group commits (rate, writes per commit, commit
+          time) and the writer's WAL-restart checkpoints, read from the
+          server's /metrics when it is on the same address
   storm   --conns clients (default 10000) connected as fast as the server
           takes them, then cut and reconnected all at once with recovery
   all     every scenario in turn
