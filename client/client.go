@@ -268,15 +268,7 @@ func (c *Client) newClientID() string {
 
 // clientIDAt is newClientID's key for the time t.
 func clientIDAt(t time.Time, prefix string, n uint64) string {
-	const width = 9 // 36^9 ms is over 3,000 years
-	b := make([]byte, 0, width+1+len(prefix)+8)
-	var digits [13]byte // the most an int64 takes in base 36
-	ms := strconv.AppendInt(digits[:0], max(t.UnixMilli(), 0), 36)
-	for range width - len(ms) {
-		b = append(b, '0')
-	}
-	b = append(b, ms...)
-	b = append(b, '-')
+	b := protocol.AppendClientIDTime(make([]byte, 0, 10+len(prefix)+8), t)
 	b = append(b, prefix...)
 	return string(strconv.AppendUint(b, n, 36))
 }

@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -16,6 +17,22 @@ const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // FormatTime renders t for the wire.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// AppendClientIDTime appends the start of a time-led client_id to b: t's
+// Unix milliseconds in nine base-36 digits (36^9 ms is over 3,000 years),
+// so that such keys sort by time, and a "-". The caller appends what makes
+// the key unique. Keys that grow with time keep the server's client-id
+// index writes on its last pages (see docs/PROTOCOL.md).
+func AppendClientIDTime(b []byte, t time.Time) []byte {
+	const width = 9
+	var digits [13]byte // the most an int64 takes in base 36
+	ms := strconv.AppendInt(digits[:0], max(t.UnixMilli(), 0), 36)
+	for range width - len(ms) {
+		b = append(b, '0')
+	}
+	b = append(b, ms...)
+	return append(b, '-')
+}
 
 // DecodeEnvelope parses one client frame's envelope. The caller has already
 // checked that data is valid UTF-8 (the transport closes with 1007 otherwise).

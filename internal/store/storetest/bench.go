@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
 
@@ -129,8 +129,8 @@ func BenchAppendPaced(b *testing.B, s store.Store, rooms, senders int, rate floa
 // send now: the time in milliseconds, nine base-36 digits, then what makes
 // it unique (see client.Client.Send and docs/PROTOCOL.md).
 func TimeLedKey(sender, n int) string {
-	ms := strconv.FormatInt(time.Now().UnixMilli(), 36)
-	return strings.Repeat("0", max(9-len(ms), 0)) + ms + "-" + strconv.Itoa(sender) + "-" + strconv.Itoa(n)
+	b := strconv.AppendInt(protocol.AppendClientIDTime(nil, time.Now()), int64(sender), 10)
+	return string(strconv.AppendInt(append(b, '-'), int64(n), 10))
 }
 
 // RandomKey returns a random client id in the form of a version 4 UUID, as
