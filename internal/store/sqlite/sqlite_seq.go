@@ -17,10 +17,9 @@ func lastSeqOf(room string) string {
 
 // The statements behind the counters, prepared on the writer (see
 // hotStatements).
-var (
-	sqlDataVersion = `PRAGMA data_version`
-	sqlLastSeq     = `SELECT ` + lastSeqOf("rooms.name") + ` FROM rooms WHERE name = ?`
-)
+const sqlDataVersion = `PRAGMA data_version`
+
+var sqlLastSeq = `SELECT ` + lastSeqOf("rooms.name") + ` FROM rooms WHERE name = ?`
 
 // seqCounters keeps rooms' sequence counters in memory for the writer, so
 // an append takes its number without a statement. A counter is read from

@@ -24,8 +24,8 @@ var hotStatements = []string{
 
 // writeTx is the batch transaction as write requests see it: a *sql.Tx whose
 // Exec and Query methods use the writer's prepared statement when the query
-// is one of hotStatements, and prepare afresh otherwise, with the rooms'
-// sequence counters.
+// is one of hotStatements and prepare afresh otherwise, together with the
+// rooms' sequence counters (seqs).
 type writeTx struct {
 	*sql.Tx
 	stmts map[string]*sql.Stmt
