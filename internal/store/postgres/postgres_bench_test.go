@@ -64,3 +64,9 @@ func BenchmarkAppendPaced(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRejoin measures the reads of a member coming back (room,
+// membership, missed events), as a reconnect storm makes them.
+func BenchmarkRejoin(b *testing.B) {
+	storetest.BenchRejoin(b, openAt(b, pgtest.FreshSchema(b)), 100)
+}

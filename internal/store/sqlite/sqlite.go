@@ -34,7 +34,7 @@ const maxBatch = 4096
 type Store struct {
 	w      *sql.DB              // the single writer connection; used only by loop (and Open's migrations)
 	stmts  map[string]*sql.Stmt // hotStatements, prepared on w
-	r      *sql.DB              // read-only pool
+	r      *readDB              // read-only pool, its statements prepared once
 	ck     *checkpointer        // copies the WAL into the database file, on its own connection
 	seqs   *seqCounters         // rooms' sequence counters; only loop uses them
 	logger *slog.Logger
@@ -190,7 +190,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
 	}
 	s := &Store{
-		w: w, stmts: stmts, r: r, logger: logger,
+		w: w, stmts: stmts, r: newReadDB(r), logger: logger,
 		reqs:     make(chan *writeReq, maxBatch),
 		loopDone: make(chan struct{}),
 		seqs:     newSeqCounters(),
@@ -401,7 +401,7 @@ func (s *Store) tryBatch(ctx context.Context, batch []*writeReq, errs []error, s
 }
 
 // reader returns the read pool, or store.ErrClosed after Close.
-func (s *Store) reader() (*sql.DB, error) {
+func (s *Store) reader() (*readDB, error) {
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}

@@ -111,3 +111,16 @@ func BenchmarkAppendPaced(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRejoin measures the reads of a member coming back (room,
+// membership, missed events), as a reconnect storm makes them:
+//
+//	go test -run '^$' -bench Rejoin -cpu 2 ./internal/store/sqlite
+func BenchmarkRejoin(b *testing.B) {
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchRejoin(b, s, 100)
+}

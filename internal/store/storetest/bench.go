@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,4 +161,50 @@ func benchRooms(b *testing.B, s store.Store, n int) []string {
 		}
 	}
 	return names
+}
+
+// BenchRejoin measures the reads a reconnecting member costs the store, as
+// the hub makes them: the room (Room), the membership (Member) and what
+// was missed (Events after a sequence number), from many goroutines at
+// once, round rooms rooms of 10 messages each. It reports rejoins per
+// second.
+func BenchRejoin(b *testing.B, s store.Store, rooms int) {
+	b.Helper()
+	ctx := context.Background()
+	names := benchRooms(b, s, rooms)
+	for _, room := range names {
+		if err := s.AddMember(ctx, room, "bench", store.RoleMember); err != nil {
+			b.Fatal(err)
+		}
+		for i := range 10 {
+			if _, _, err := s.Append(ctx, store.NewMessage{Room: room, Sender: "bench", Text: "hello, benchmark", ClientID: fmt.Sprint("k", i)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			room := names[int(next.Add(1))%rooms]
+			if _, err := s.Room(ctx, room); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := s.Member(ctx, room, "bench"); err != nil {
+				b.Error(err)
+				return
+			}
+			evs, err := s.Events(ctx, room, 7, 100)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if len(evs) != 3 {
+				b.Errorf("%s: %d events after 7, want 3", room, len(evs))
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rejoins/s")
 }
