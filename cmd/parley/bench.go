@@ -43,8 +43,9 @@ Scenarios:
           at each of --rates (default 1,5 msg/s) for --duration (default 10s):
           deliveries/s, send-to-ack and send-to-delivery latency, server CPU,
           the store's group commits (rate, writes per commit, commit
-          time) and the writer's WAL-restart checkpoints, read from the
-          server's /metrics when it is on the same address
+          time), the writer's WAL-restart checkpoints and the messages'
+          wait for the store (queue and commit), read from the server's
+          /metrics when it is on the same address
   storm   --conns clients (default 10000) connected as fast as the server
           takes them, then cut and reconnected all at once with recovery
   all     every scenario in turn

@@ -137,6 +137,10 @@ func TestChat(t *testing.T) {
 	if c := s.Store; c == nil || c.Commits == 0 || c.PerSecond <= 0 || c.WritesPerCommit < 1 ||
 		c.MeanMS <= 0 || (c.P99MS != nil && *c.P99MS <= 0) || c.Writes < s.Acked {
 		t.Errorf("chat step's store commits %+v, want commits carrying at least the %d acked messages", c, s.Acked)
+	} else if c.Appends < s.Acked || c.AppendMeanMS <= 0 || (c.AppendP99MS != nil && *c.AppendP99MS <= 0) {
+		// Every acked message waited for the store, and said how long.
+		t.Errorf("chat step's store waits: %d appends, mean %v ms, p99 %v; want at least the %d acked, taking time",
+			c.Appends, c.AppendMeanMS, c.AppendP99MS, s.Acked)
 	}
 }
 

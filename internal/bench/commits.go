@@ -15,7 +15,9 @@ import (
 // StoreCommits is what the server's store reported of its group commits
 // during a step (parley_store_commit_* on its /metrics): how often it
 // committed, how many writes a commit carried and how long commits took,
-// which tells a slow disk from a busy server.
+// which tells a slow disk from a busy server; and how long messages waited
+// for the store (parley_store_append_seconds), which tells how much of
+// their latency the store's queue and commit make.
 type StoreCommits struct {
 	Commits         uint64  `json:"commits"`
 	Writes          uint64  `json:"writes"`
@@ -32,6 +34,13 @@ type StoreCommits struct {
 	// without them).
 	WriterCheckpoints  uint64  `json:"writer_checkpoints"`
 	WriterCheckpointMS float64 `json:"writer_checkpoint_ms"`
+	// Appends is how many messages the store answered during the step;
+	// AppendMeanMS and AppendP99MS how long each waited from its hand-over
+	// to the store until its outcome, queue and commit included (the p99
+	// as a bucket bound, nil past the largest bucket, 1 s).
+	Appends      uint64   `json:"appends"`
+	AppendMeanMS float64  `json:"append_mean_ms"`
+	AppendP99MS  *float64 `json:"append_p99_ms"`
 }
 
 // commitSample is one reading of the commit metrics: cumulative counts.
@@ -44,6 +53,10 @@ type commitSample struct {
 	// the writer's checkpoints: how many, and their summed time
 	ckCount   uint64
 	ckSeconds float64
+	// messages stored: how many, their summed wait, and its histogram
+	appendCount   uint64
+	appendSeconds float64
+	appendBuckets []bucket
 }
 
 type bucket struct {
@@ -79,15 +92,42 @@ func scrapeCommits(ctx context.Context, url string) (commitSample, bool) {
 	if dur == nil || size == nil {
 		return commitSample{}, false
 	}
-	s := commitSample{at: time.Now(), count: dur.GetSampleCount(), seconds: dur.GetSampleSum(), writes: size.GetSampleSum()}
-	for _, b := range dur.GetBucket() {
-		s.buckets = append(s.buckets, bucket{le: b.GetUpperBound(), count: b.GetCumulativeCount()})
-	}
-	sort.Slice(s.buckets, func(i, j int) bool { return s.buckets[i].le < s.buckets[j].le })
+	s := commitSample{at: time.Now(), count: dur.GetSampleCount(), seconds: dur.GetSampleSum(), writes: size.GetSampleSum(),
+		buckets: buckets(dur)}
 	if ck := labelled(families["parley_store_checkpoint_seconds"], "by", "writer"); ck != nil {
 		s.ckCount, s.ckSeconds = ck.GetSampleCount(), ck.GetSampleSum()
 	}
+	if ap := histogram(families["parley_store_append_seconds"]); ap != nil {
+		s.appendCount, s.appendSeconds, s.appendBuckets = ap.GetSampleCount(), ap.GetSampleSum(), buckets(ap)
+	}
 	return s, true
+}
+
+// buckets returns h's cumulative buckets in order of their bounds.
+func buckets(h *dto.Histogram) []bucket {
+	var bs []bucket
+	for _, b := range h.GetBucket() {
+		bs = append(bs, bucket{le: b.GetUpperBound(), count: b.GetCumulativeCount()})
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].le < bs[j].le })
+	return bs
+}
+
+// p99Between returns the bound of the first bucket that holds 99 % of the
+// n observations made between two readings of a histogram, or nil when
+// that lies past the largest finite bucket.
+func p99Between(a, b []bucket, n uint64) *float64 {
+	if len(a) != len(b) {
+		return nil
+	}
+	want := uint64(math.Ceil(0.99 * float64(n)))
+	for i := range b {
+		if b[i].count-a[i].count >= want && !math.IsInf(b[i].le, 1) {
+			ms := b[i].le * 1000
+			return &ms
+		}
+	}
+	return nil
 }
 
 // labelled returns the histogram of f whose label name has value value.
@@ -128,13 +168,11 @@ func commitsBetween(a, b commitSample) *StoreCommits {
 		c.WriterCheckpoints = b.ckCount - a.ckCount
 		c.WriterCheckpointMS = (b.ckSeconds - a.ckSeconds) * 1000
 	}
-	want := uint64(math.Ceil(0.99 * float64(n)))
-	for i := range b.buckets {
-		if b.buckets[i].count-a.buckets[i].count >= want && !math.IsInf(b.buckets[i].le, 1) {
-			ms := b.buckets[i].le * 1000
-			c.P99MS = &ms
-			break
-		}
+	c.P99MS = p99Between(a.buckets, b.buckets, n)
+	if m := b.appendCount - a.appendCount; b.appendCount > a.appendCount && len(a.appendBuckets) == len(b.appendBuckets) {
+		c.Appends = m
+		c.AppendMeanMS = (b.appendSeconds - a.appendSeconds) / float64(m) * 1000
+		c.AppendP99MS = p99Between(a.appendBuckets, b.appendBuckets, m)
 	}
 	return c
 }

@@ -23,6 +23,14 @@ func TestCommitsBetween(t *testing.T) {
 		s.ckCount, s.ckSeconds = n, seconds
 		return s
 	}
+	stored := func(s commitSample, n uint64, seconds float64, counts []uint64) commitSample {
+		s.appendCount, s.appendSeconds, s.appendBuckets = n, seconds, nil
+		for i, le := range les {
+			s.appendBuckets = append(s.appendBuckets, bucket{le: le, count: counts[i]})
+		}
+		return s
+	}
+	a = stored(a, 5, 0.05, []uint64{5, 5, 5})
 	cases := []struct {
 		name string
 		b    commitSample
@@ -36,6 +44,10 @@ func TestCommitsBetween(t *testing.T) {
 			restarted(sample(at.Add(2*time.Second), []uint64{108, 109, 110}, 110, 0.205, 1040), 4, 0.040),
 			&StoreCommits{Commits: 100, Writes: 1000, PerSecond: 50, WritesPerCommit: 10, MeanMS: 2, P99MS: ptr(5),
 				WriterCheckpoints: 2, WriterCheckpointMS: 30}},
+		{"100 messages stored, waiting 4 ms on average, 99 of them at most 5 ms",
+			stored(sample(at.Add(2*time.Second), []uint64{108, 109, 110}, 110, 0.205, 1040), 105, 0.45, []uint64{50, 104, 105}),
+			&StoreCommits{Commits: 100, Writes: 1000, PerSecond: 50, WritesPerCommit: 10, MeanMS: 2, P99MS: ptr(5),
+				Appends: 100, AppendMeanMS: 4, AppendP99MS: ptr(5)}},
 		{"p99 past the last bucket",
 			sample(at.Add(time.Second), []uint64{10, 10, 12}, 20, 0.105, 60),
 			&StoreCommits{Commits: 10, Writes: 20, PerSecond: 10, WritesPerCommit: 2, MeanMS: 10, P99MS: nil}},
@@ -52,10 +64,12 @@ func TestCommitsBetween(t *testing.T) {
 				return
 			}
 			near := func(x, y float64) bool { return x == y || math.Abs(x-y) < 1e-9 }
-			sameP99 := (got.P99MS == nil) == (c.want.P99MS == nil) && (got.P99MS == nil || near(*got.P99MS, *c.want.P99MS))
+			same := func(x, y *float64) bool { return (x == nil) == (y == nil) && (x == nil || near(*x, *y)) }
+			sameP99 := same(got.P99MS, c.want.P99MS) && same(got.AppendP99MS, c.want.AppendP99MS)
 			if got.Commits != c.want.Commits || got.Writes != c.want.Writes || !near(got.PerSecond, c.want.PerSecond) ||
 				!near(got.WritesPerCommit, c.want.WritesPerCommit) || !near(got.MeanMS, c.want.MeanMS) || !sameP99 ||
-				got.WriterCheckpoints != c.want.WriterCheckpoints || !near(got.WriterCheckpointMS, c.want.WriterCheckpointMS) {
+				got.WriterCheckpoints != c.want.WriterCheckpoints || !near(got.WriterCheckpointMS, c.want.WriterCheckpointMS) ||
+				got.Appends != c.want.Appends || !near(got.AppendMeanMS, c.want.AppendMeanMS) {
 				t.Fatalf("got %+v (p99 %v), want %+v (p99 %v)", got, got.P99MS, c.want, c.want.P99MS)
 			}
 			// Every outcome must go into the JSON report.

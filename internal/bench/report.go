@@ -224,22 +224,32 @@ func (r *ChatResult) writeText(w io.Writer) {
 			fmt.Sprint(s.Failed), cores(s.Usage.ServerCPU), fmt.Sprintf("%.2f", s.Usage.ClientCPU))+"\t"+commitCells(s.Store))
 	}
 	table(w, fmt.Sprintf("chat: %d rooms x %d members, %g s per rate (connected in %.1f s)", r.Rooms, r.Members, r.StepSeconds, r.ConnectSeconds),
-		"msg/s each\tsent/s\tdeliveries/s\tdelivered\tack p50 ms\tack p99 ms\tdelivery p50 ms\tdelivery p99 ms\tfailed sends\tserver CPU\ttool CPU\tcommits/s\twrites/commit\tcommit mean ms\tcommit p99 ms\tWAL restarts (ms)", rows)
+		"msg/s each\tsent/s\tdeliveries/s\tdelivered\tack p50 ms\tack p99 ms\tdelivery p50 ms\tdelivery p99 ms\tfailed sends\tserver CPU\ttool CPU\tcommits/s\twrites/commit\tcommit mean ms\tcommit p99 ms\tWAL restarts (ms)\tstore wait mean ms\tstore wait p99 ms", rows)
 }
 
-// commitCells renders a step's store commits and the writer's WAL-restart
-// checkpoints (how many, and their total milliseconds), or question marks
-// when the server's metrics could not be read.
+// commitCells renders a step's store commits, the writer's WAL-restart
+// checkpoints (how many, and their total milliseconds) and the messages'
+// wait for the store, or question marks when the server's metrics could
+// not be read.
 func commitCells(c *StoreCommits) string {
 	if c == nil {
-		return row("?", "?", "?", "?", "?")
+		return row("?", "?", "?", "?", "?", "?", "?")
 	}
-	p99 := "> 1000"
-	if c.P99MS != nil {
-		p99 = fmt.Sprintf("<= %g", *c.P99MS)
+	wait, waitP99 := "?", "?"
+	if c.Appends > 0 {
+		wait, waitP99 = fmt.Sprintf("%.1f", c.AppendMeanMS), bucketBound(c.AppendP99MS)
 	}
-	return row(fmt.Sprintf("%.0f", c.PerSecond), fmt.Sprintf("%.1f", c.WritesPerCommit), fmt.Sprintf("%.2f", c.MeanMS), p99,
-		fmt.Sprintf("%d (%.0f)", c.WriterCheckpoints, c.WriterCheckpointMS))
+	return row(fmt.Sprintf("%.0f", c.PerSecond), fmt.Sprintf("%.1f", c.WritesPerCommit), fmt.Sprintf("%.2f", c.MeanMS), bucketBound(c.P99MS),
+		fmt.Sprintf("%d (%.0f)", c.WriterCheckpoints, c.WriterCheckpointMS), wait, waitP99)
+}
+
+// bucketBound renders a p99 read off a histogram: the bound of the bucket
+// that holds it.
+func bucketBound(ms *float64) string {
+	if ms == nil {
+		return "> 1000"
+	}
+	return fmt.Sprintf("<= %g", *ms)
 }
 
 func (r *StormResult) writeText(w io.Writer) {
