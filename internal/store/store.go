@@ -195,10 +195,11 @@ type AsyncAppender interface {
 // operator that the disk, not the server, is what is slow.
 type CommitObserver interface {
 	// Committed reports a batch of writes writes whose commit took d (for
-	// SQLite the WAL write and its fsync; for PostgreSQL the batched chat
-	// appends' whole transaction); err is set when the commit failed. It
-	// runs on the store's writer after each batch, so it must be quick (a
-	// histogram update) and must not call the store.
+	// SQLite from the commit's start until its WAL write is flushed to
+	// disk; for PostgreSQL the batched chat appends' whole transaction);
+	// err is set when the commit or its flush failed. It runs on the
+	// store's writer (or SQLite's WAL syncer) after each batch, so it must
+	// be quick (a histogram update) and must not call the store.
 	Committed(writes int, d time.Duration, err error)
 }
 
@@ -222,8 +223,8 @@ type Observable interface {
 
 // Store is Parley's durable state. All methods are safe for concurrent use.
 // A method that returns without error has committed its change durably
-// (fsync'd on SQLite with synchronous=FULL; committed on PostgreSQL), so an
-// acknowledgement sent after it survives a crash.
+// (on SQLite, committed and its WAL flushed to disk; committed on
+// PostgreSQL), so an acknowledgement sent after it survives a crash.
 type Store interface {
 	// Append stores a new message and returns its EventMessage event with the
 	// room's next sequence number, assigned in the same transaction. The room

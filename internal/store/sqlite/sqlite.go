@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -36,6 +35,7 @@ type Store struct {
 	stmts  map[string]*sql.Stmt // hotStatements, prepared on w
 	r      *readDB              // read-only pool, its statements prepared once
 	ck     *checkpointer        // copies the WAL into the database file, on its own connection
+	sync   *walSyncer           // flushes committed batches to disk and then answers them
 	seqs   *seqCounters         // rooms' sequence counters; only loop uses them
 	logger *slog.Logger
 
@@ -51,6 +51,8 @@ type Store struct {
 	// no request is ever sent on a closed channel or left unanswered.
 	mu     sync.RWMutex
 	closed atomic.Bool
+
+	syncStopErr error // from stopping the syncer; set by loop before loopDone closes
 }
 
 var (
@@ -90,9 +92,6 @@ func dsn(path string, readOnly bool) string {
 	// them. It is persistent in the file; setting it on every connection is
 	// harmless and makes a fresh file WAL before anything is written.
 	q.Add("_pragma", "journal_mode(WAL)")
-	// FULL: fsync the WAL on every commit, so an acknowledged message
-	// survives power loss. Group commit keeps this affordable.
-	q.Add("_pragma", "synchronous(FULL)")
 	// Enforce REFERENCES clauses (SQLite's default is off).
 	q.Add("_pragma", "foreign_keys(1)")
 
@@ -100,7 +99,16 @@ func dsn(path string, readOnly bool) string {
 		// Reader connections refuse writes, so a bug cannot bypass the
 		// batching writer and its ordering.
 		q.Add("_pragma", "query_only(1)")
+		// Readers never commit; FULL or NORMAL, a checkpoint syncs the WAL
+		// before copying it and the database file after.
+		q.Add("_pragma", "synchronous(FULL)")
 	} else {
+		// NORMAL: a commit writes the WAL but does not wait for the disk.
+		// The store's syncer flushes the WAL before any caller hears of
+		// the commit (see walSyncer), so an acknowledged write survives
+		// power loss as with FULL, while the writer runs the next batch
+		// during the flush.
+		q.Add("_pragma", "synchronous(NORMAL)")
 		// The writer takes the write lock when a batch begins rather than
 		// on its first write, so a batch never fails half-way with BUSY.
 		q.Set("_txlock", "immediate")
@@ -197,6 +205,19 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 
 		completer: groupcommit.NewCompleter(completion.run),
 	}
+	s.sync = newWALSyncer(path, &s.commits, s.answer)
+	// The migrations committed without a flush (the writer's connection
+	// is NORMAL); make them durable before the first request.
+	if err := s.sync.flush(); err != nil {
+		s.sync.stop()
+		s.completer.Close()
+		closeStmts(stmts)
+		w.Close()
+		r.Close()
+		ckDB.Close()
+		dbFile.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	s.ck = newCheckpointer(ckDB, dbFile, &s.commits, func(err error) { logger.Warn("sqlite: background checkpoint failed", "err", err) })
 	go s.loop()
 	return s, nil
@@ -219,7 +240,7 @@ func (s *Store) Close() error {
 	// Leave the file whole: everything in the WAL copied into the database
 	// and the WAL emptied, so a copy of parley.db alone is complete.
 	_, _, ckErr := checkpoint(context.Background(), s.w, "TRUNCATE")
-	return errors.Join(ckErr, ckCloseErr, closeStmts(s.stmts), s.r.Close(), s.w.Close())
+	return errors.Join(ckErr, ckCloseErr, s.syncStopErr, closeStmts(s.stmts), s.r.Close(), s.w.Close())
 }
 
 // ObserveCommits implements store.Observable: o hears of each batch's
@@ -231,6 +252,9 @@ func (s *Store) ObserveCommits(o store.CommitObserver) { s.commits.Set(o) }
 func (s *Store) Ping(ctx context.Context) error {
 	if s.closed.Load() {
 		return store.ErrClosed
+	}
+	if err := s.sync.failed(); err != nil {
+		return err
 	}
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
@@ -266,47 +290,15 @@ func (s *Store) submit(ctx context.Context, req *writeReq) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
+	if err := s.sync.failed(); err != nil {
+		return fmt.Errorf("%w; restart Parley to recover the database", err)
+	}
 	select {
 	case s.reqs <- req:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// loop is the writer goroutine: it runs until Close closes reqs and every
-// request sent before that has been answered.
-func (s *Store) loop() {
-	defer close(s.loopDone)
-	defer s.completer.Close()
-	reqs := make([]*writeReq, 0, maxBatch)
-	for req := range s.reqs {
-		reqs = groupcommit.Fill(append(reqs[:0], req), s.reqs, maxBatch)
-		s.runBatch(reqs)
-		clear(reqs) // drop references to finished requests
-		s.restartWAL()
-	}
-}
-
-// runBatch runs batch in one transaction, each request in its own savepoint,
-// commits, and answers every request.
-func (s *Store) runBatch(batch []*writeReq) {
-	// The batch runs to completion whatever its callers do: a caller that
-	// gives up has not undone its write, and others share the transaction.
-	ctx := context.Background()
-	errs := make([]error, len(batch))
-	defer s.answer(batch, errs)
-	// Requests almost never fail, so the batch first runs without a
-	// savepoint around each request (two statements fewer per request).
-	// Only if one fails is the whole transaction rolled back and the batch
-	// run again with savepoints, so the failure undoes that request alone.
-	if s.tryBatch(ctx, batch, errs, false) {
-		return
-	}
-	for i := range errs {
-		errs[i] = nil
-	}
-	s.tryBatch(ctx, batch, errs, true)
 }
 
 // answer hands each request of a finished batch its outcome: waiting
@@ -321,83 +313,6 @@ func (s *Store) answer(batch []*writeReq, errs []error) {
 		r.done <- errs[i]
 	}
 	s.completer.Hand(later)
-}
-
-// tryBatch runs the batch in one transaction. Without savepoints it gives
-// up (rolls back, returns false) at the first failing request; with them it
-// rolls back only that request's savepoint and goes on. errs receives each
-// request's outcome; a failure of the transaction itself fails them all.
-func (s *Store) tryBatch(ctx context.Context, batch []*writeReq, errs []error, savepoints bool) bool {
-	fail := func(err error) {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
-	}
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		fail(fmt.Errorf("sqlite: begin batch: %w", err))
-		return true
-	}
-	tx := &writeTx{Tx: sqlTx, stmts: s.stmts, seqs: s.seqs}
-	// abandon rolls the whole transaction back; the counters it took go
-	// with it.
-	abandon := func() {
-		tx.Rollback()
-		s.seqs.reset()
-	}
-	if err := s.seqs.begin(ctx, tx); err != nil {
-		abandon()
-		fail(fmt.Errorf("sqlite: begin batch: %w", err))
-		return true
-	}
-	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			errs[i] = err // the caller has gone; do not write for them
-			continue
-		}
-		if !savepoints {
-			if errs[i] = r.fn(ctx, tx); errs[i] != nil {
-				abandon()
-				return false
-			}
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, sqlSavepoint); err != nil {
-			abandon()
-			fail(fmt.Errorf("sqlite: savepoint: %w", err))
-			return true
-		}
-		if errs[i] = r.fn(ctx, tx); errs[i] != nil {
-			if _, err := tx.ExecContext(ctx, sqlRollbackTo); err != nil {
-				// The transaction is in an unknown state: abandon it all.
-				abandon()
-				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
-				return true
-			}
-			// This request's numbers went with its savepoint; the
-			// counters are read again from the log as the earlier
-			// requests left it.
-			s.seqs.reset()
-		}
-		if _, err := tx.ExecContext(ctx, sqlRelease); err != nil {
-			abandon()
-			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
-			return true
-		}
-	}
-	start := time.Now()
-	err = tx.Commit()
-	s.commits.Committed(len(batch), time.Since(start), err)
-	if err != nil {
-		s.seqs.reset()
-		fail(fmt.Errorf("sqlite: commit batch of %d: %w", len(batch), err))
-		s.logger.Error("sqlite: commit failed", "batch", len(batch), "err", err)
-		return true
-	}
-	s.ck.committed()
-	return true
 }
 
 // reader returns the read pool, or store.ErrClosed after Close.

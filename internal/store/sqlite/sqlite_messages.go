@@ -409,7 +409,7 @@ func (s *Store) Events(ctx context.Context, room string, after int64, limit int)
 	if err == nil && len(evs) == 0 {
 		err = roomExists(ctx, db, room)
 	}
-	if err == nil {
+	if err = s.settle(ctx, err); err == nil {
 		return evs, nil
 	}
 	return nil, fmt.Errorf("sqlite: events of room %q after %d: %w", room, after, err)
@@ -418,7 +418,7 @@ func (s *Store) Events(ctx context.Context, room string, after int64, limit int)
 // History pages through a room's messages; see store.HistoryQuery.
 func (s *Store) History(ctx context.Context, room string, q store.HistoryQuery) ([]store.Message, error) {
 	ms, err := s.history(ctx, room, q)
-	if err != nil {
+	if err = s.settle(ctx, err); err != nil {
 		return nil, fmt.Errorf("sqlite: history of room %q: %w", room, err)
 	}
 	return ms, nil
@@ -469,7 +469,8 @@ func (s *Store) Message(ctx context.Context, room, id string) (store.Message, er
 	db, err := s.reader()
 	if err == nil {
 		var m store.Message
-		if m, err = loadMessage(ctx, db, room, id); err == nil {
+		m, err = loadMessage(ctx, db, room, id)
+		if err = s.settle(ctx, err); err == nil {
 			return m, nil
 		}
 	}

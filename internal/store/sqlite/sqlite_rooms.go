@@ -114,7 +114,8 @@ func (s *Store) Room(ctx context.Context, name string) (store.Room, error) {
 	db, err := s.reader()
 	if err == nil {
 		var r store.Room
-		if r, err = loadRoom(ctx, db, name); err == nil {
+		r, err = loadRoom(ctx, db, name)
+		if err = s.settle(ctx, err); err == nil {
 			return r, nil
 		}
 	}
@@ -149,7 +150,7 @@ func (s *Store) UpdateRoom(ctx context.Context, r store.Room) (store.Room, error
 // Rooms lists the public rooms and userID's rooms by name; see store.Store.
 func (s *Store) Rooms(ctx context.Context, userID string) ([]store.Room, error) {
 	rs, err := s.rooms(ctx, userID)
-	if err != nil {
+	if err = s.settle(ctx, err); err != nil {
 		return nil, fmt.Errorf("sqlite: rooms of %q: %w", userID, err)
 	}
 	return rs, nil
@@ -226,7 +227,7 @@ func (s *Store) Member(ctx context.Context, room, userID string) (store.Member, 
 	if err == nil {
 		var m store.Member
 		m, err = scanMember(db.QueryRowContext(ctx, memberSelect+` WHERE room = ? AND user_id = ?`, room, userID))
-		if err = notFound(err); err == nil {
+		if err = s.settle(ctx, notFound(err)); err == nil {
 			return m, nil
 		}
 	}
@@ -237,7 +238,7 @@ func (s *Store) Member(ctx context.Context, room, userID string) (store.Member, 
 // room is store.ErrNotFound.
 func (s *Store) Members(ctx context.Context, room string) ([]store.Member, error) {
 	ms, err := s.members(ctx, room)
-	if err != nil {
+	if err = s.settle(ctx, err); err != nil {
 		return nil, fmt.Errorf("sqlite: members of room %q: %w", room, err)
 	}
 	return ms, nil
@@ -290,7 +291,7 @@ func (s *Store) MarkRead(ctx context.Context, room, userID string, seq int64) (i
 // name; see store.Store.
 func (s *Store) Unread(ctx context.Context, userID string) ([]store.Unread, error) {
 	us, err := s.unread(ctx, userID)
-	if err != nil {
+	if err = s.settle(ctx, err); err != nil {
 		return nil, fmt.Errorf("sqlite: unread of %q: %w", userID, err)
 	}
 	return us, nil

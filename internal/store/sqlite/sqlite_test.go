@@ -217,8 +217,14 @@ func TestBatchIsolatesFailures(t *testing.T) {
 		done: make(chan error, 1)}
 	batch := []*writeReq{appendReq(0), failing, gone, appendReq(1)}
 	// The writer goroutine is idle, so running the batch here is safe: the
-	// single writer connection is free.
-	s.runBatch(batch)
+	// single writer connection is free. The requests join it one by one,
+	// as they would arriving during a flush: the first has run without a
+	// savepoint when the second fails.
+	var b *openBatch
+	for _, r := range batch {
+		b = s.add(b, r)
+	}
+	s.commitBatch(b)
 	if err := <-batch[0].done; err != nil {
 		t.Fatalf("first append: %v", err)
 	}

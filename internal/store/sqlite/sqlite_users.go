@@ -46,8 +46,8 @@ func (s *Store) user(ctx context.Context, where string, arg string) (store.User,
 	var created int64
 	err = db.QueryRowContext(ctx, userSelect+` WHERE `+where, arg).
 		Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &admin, &created)
-	if err != nil {
-		return store.User{}, notFound(err)
+	if err = s.settle(ctx, notFound(err)); err != nil {
+		return store.User{}, err
 	}
 	u.Admin, u.CreatedAt = admin != 0, msgstate.FromMillis(created)
 	return u, nil
@@ -104,8 +104,8 @@ func (s *Store) session(ctx context.Context, where, arg string) (store.Session, 
 	err = db.QueryRowContext(ctx, `SELECT id, user_id, token_hash, created_at, expires_at FROM sessions
 		WHERE `+where+` AND expires_at > ?`, arg, time.Now().UnixMilli()).
 		Scan(&sess.ID, &sess.UserID, &sess.TokenHash, &created, &expires)
-	if err != nil {
-		return store.Session{}, notFound(err)
+	if err = s.settle(ctx, notFound(err)); err != nil {
+		return store.Session{}, err
 	}
 	sess.CreatedAt, sess.ExpiresAt = msgstate.FromMillis(created), msgstate.FromMillis(expires)
 	return sess, nil
