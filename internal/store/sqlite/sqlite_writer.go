@@ -62,18 +62,9 @@ func (s *Store) loop() {
 			b = s.add(b, req)
 			// Whatever is already waiting joins now, so a burst of
 			// requests that finds the disk idle still commits together.
-			for len(b.reqs) < maxBatch && !closing {
-				select {
-				case req, ok := <-s.reqs:
-					if !ok {
-						closing = true
-						continue
-					}
-					b = s.add(b, req)
-					continue
-				default:
-				}
-				break
+			// Only this goroutine receives, so what len counts is there.
+			for len(s.reqs) > 0 && len(b.reqs) < maxBatch {
+				b = s.add(b, <-s.reqs)
 			}
 		case <-flushed:
 		}
