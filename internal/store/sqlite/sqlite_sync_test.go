@@ -165,3 +165,46 @@ func TestFlushFailureStopsWrites(t *testing.T) {
 		t.Fatalf("a read after a failed flush: %v, want the flush's error", err)
 	}
 }
+
+// TestFlushFollowsNewWAL checks that the syncer flushes the WAL file at the
+// path, not one SQLite has since deleted: a flush of the old file would
+// protect nothing written to the new one.
+func TestFlushFollowsNewWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	w := &walSyncer{path: path + "-wal"}
+	defer func() {
+		if w.file != nil {
+			w.file.Close()
+		}
+	}()
+	if err := os.WriteFile(w.path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.syncWAL(); err != nil {
+		t.Fatal(err)
+	}
+	old := w.file
+	if err := os.Remove(w.path); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.syncWAL(); err == nil {
+		t.Fatal("flushed a WAL that is gone")
+	}
+	if err := os.WriteFile(w.path, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.syncWAL(); err != nil {
+		t.Fatal(err)
+	}
+	held, err := w.file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := os.Stat(w.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.file == old || !os.SameFile(held, now) {
+		t.Fatal("the syncer still holds the deleted WAL")
+	}
+}
