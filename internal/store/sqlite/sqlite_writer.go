@@ -177,13 +177,24 @@ func (s *Store) abandon(b *openBatch, err error) {
 	}
 }
 
+// quietBatch is the largest batch whose flush the writer makes itself
+// when no request is waiting. A batch holds about what arrived during the
+// flush before it, so a small one says few requests will arrive during
+// this one either: the writer would mostly wait for the disk, and flushing
+// itself spares the answers a goroutine switch (0.02–0.06 cores at 1 msg/s
+// in the chat benchmark). A big one says many will: the writer runs them
+// while the syncer flushes. The queue being empty alone says little, as
+// the writer has just taken everything in it.
+const quietBatch = 4
+
 // commitBatch commits b and has its requests answered once the commit is
 // on disk: by the syncer, so that the writer can go on with the requests
-// waiting, or, when none is waiting, by the writer itself.
+// arriving, or, when the server is quiet (see quietBatch), by the writer
+// itself.
 func (s *Store) commitBatch(b *openBatch) {
 	it := syncItem{batch: b.reqs, errs: b.errs}
 	defer func() {
-		if len(s.reqs) == 0 && s.sync.idle() {
+		if len(b.reqs) <= quietBatch && len(s.reqs) == 0 && s.sync.idle() {
 			s.sync.finishNow(it)
 			return
 		}
