@@ -205,7 +205,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 
 		completer: groupcommit.NewCompleter(completion.run),
 	}
-	s.sync = newWALSyncer(path, &s.commits, s.answer)
+	s.sync = newWALSyncer(path, &s.commits, s.answer, func(err error) {
+		logger.Error("sqlite: the WAL could not be flushed to disk; writes and reads fail until Parley restarts", "err", err)
+	})
 	// The migrations committed without a flush (the writer's connection
 	// is NORMAL); make them durable before the first request.
 	if err := s.sync.flush(); err != nil {

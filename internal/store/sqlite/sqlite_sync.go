@@ -44,6 +44,7 @@ type walSyncer struct {
 	done     chan struct{} // closed when loop returns
 	answer   func(batch []*writeReq, errs []error)
 	observed *groupcommit.Observed
+	report   func(err error) // told once, of the flush that failed
 
 	// numbered counts the batches that have tried to commit; synced, how
 	// many of them are settled (durable, or failed to commit). A batch
@@ -73,9 +74,9 @@ type syncItem struct {
 	start     time.Time // when its commit began
 }
 
-func newWALSyncer(path string, observed *groupcommit.Observed, answer func([]*writeReq, []error)) *walSyncer {
+func newWALSyncer(path string, observed *groupcommit.Observed, answer func([]*writeReq, []error), report func(error)) *walSyncer {
 	w := &walSyncer{path: path + "-wal", in: make(chan syncItem, syncQueue), done: make(chan struct{}),
-		answer: answer, observed: observed, progress: make(chan struct{}), flushed: make(chan struct{}, 1)}
+		answer: answer, observed: observed, report: report, progress: make(chan struct{}), flushed: make(chan struct{}, 1)}
 	go w.loop()
 	return w
 }
@@ -179,6 +180,7 @@ func (w *walSyncer) flush() error {
 		close(w.progress)
 		w.progress = make(chan struct{})
 		w.mu.Unlock()
+		w.report(err)
 	}
 	return err
 }

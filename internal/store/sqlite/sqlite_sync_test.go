@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/storetest"
 )
 
 // flushGate holds the store's WAL flushes back for a test: a flush signals
@@ -22,7 +24,7 @@ type flushGate struct {
 
 // openGated opens a store whose flushes pass through a gate, letting the
 // one Open makes through, and checks that only the store's WAL is flushed.
-func openGated(t *testing.T) (*Store, flushGate) {
+func openGated(t *testing.T) (*Store, flushGate, *storetest.LogBuffer) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "parley.db")
 	g := flushGate{entered: make(chan struct{}), release: make(chan error)}
@@ -39,8 +41,9 @@ func openGated(t *testing.T) (*Store, flushGate) {
 		return syncData(f)
 	}
 	opened := make(chan *Store, 1)
+	logs := new(storetest.LogBuffer)
 	go func() {
-		s, err := Open(context.Background(), path, nil)
+		s, err := Open(context.Background(), path, slog.New(slog.NewTextHandler(logs, nil)))
 		if err != nil {
 			t.Error(err)
 		}
@@ -56,7 +59,7 @@ func openGated(t *testing.T) (*Store, flushGate) {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return s, g
+	return s, g, logs
 }
 
 // pass waits for the next flush and lets it end with err.
@@ -95,7 +98,7 @@ func notYet[T any](t *testing.T, ch <-chan T, what string) {
 // TestAnsweredAfterFlush checks that a write is answered, and shown to
 // readers, only once the WAL holding its commit is flushed.
 func TestAnsweredAfterFlush(t *testing.T) {
-	s, g := openGated(t)
+	s, g, _ := openGated(t)
 	ctx := context.Background()
 	created := make(chan error, 1)
 	go func() {
@@ -136,7 +139,7 @@ func TestAnsweredAfterFlush(t *testing.T) {
 // it held, and that the store then refuses writes and reads rather than
 // trust a later flush, until it is reopened.
 func TestFlushFailureStopsWrites(t *testing.T) {
-	s, g := openGated(t)
+	s, g, logs := openGated(t)
 	ctx := context.Background()
 	appended := make(chan error, 1)
 	go func() {
@@ -163,6 +166,9 @@ func TestFlushFailureStopsWrites(t *testing.T) {
 	}
 	if _, err := s.Room(ctx, "r"); err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("a read after a failed flush: %v, want the flush's error", err)
+	}
+	if got := logs.String(); strings.Count(got, "could not be flushed") != 1 || !strings.Contains(got, "disk on fire") {
+		t.Fatalf("log %q, want the failed flush reported once", got)
 	}
 }
 
