@@ -214,3 +214,19 @@ func TestFlushFollowsNewWAL(t *testing.T) {
 		t.Fatal("the syncer still holds the deleted WAL")
 	}
 }
+
+// TestOpenFailsWhenTheFirstFlushFails checks that Open reports a WAL it
+// cannot flush and leaves nothing running (goleak checks at the end).
+func TestOpenFailsWhenTheFirstFlushFails(t *testing.T) {
+	prev := syncWAL
+	t.Cleanup(func() { syncWAL = prev })
+	syncWAL = func(*os.File) error { return errors.New("disk on fire") }
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"), nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open succeeded with a WAL that cannot be flushed")
+	}
+	if !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("Open: %v, want the flush's error", err)
+	}
+}
