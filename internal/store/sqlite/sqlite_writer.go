@@ -81,7 +81,15 @@ func (s *Store) add(b *openBatch, r *writeReq) *openBatch {
 	}
 	b.reqs = append(b.reqs, r)
 	b.errs = append(b.errs, nil)
-	i := len(b.reqs) - 1
+	s.run(b, len(b.reqs)-1)
+	return b
+}
+
+// run runs request i of b as the batch stands: not at all if the batch is
+// broken or the caller has gone, inside a savepoint once a request of the
+// batch has failed, and otherwise bare.
+func (s *Store) run(b *openBatch, i int) {
+	r := b.reqs[i]
 	switch {
 	case b.broken != nil:
 		b.errs[i] = b.broken
@@ -98,7 +106,6 @@ func (s *Store) add(b *openBatch, r *writeReq) *openBatch {
 			s.redo(b)
 		}
 	}
-	return b
 }
 
 // begin starts b's transaction; if it cannot, b is broken.
@@ -125,16 +132,8 @@ func (s *Store) redo(b *openBatch) {
 	s.seqs.reset() // the counters the transaction took go with it
 	b.savepoints = true
 	s.begin(b)
-	for i, r := range b.reqs {
-		switch {
-		case b.broken != nil:
-			b.errs[i] = b.broken
-		case r.ctx.Err() != nil:
-			b.errs[i] = r.ctx.Err()
-		default:
-			b.errs[i] = nil
-			s.runSaved(b, i)
-		}
+	for i := range b.reqs {
+		s.run(b, i)
 	}
 }
 
