@@ -177,8 +177,7 @@ func (w *walSyncer) flush() error {
 		err = fmt.Errorf("sqlite: flush the WAL %s: %w", w.path, err)
 		w.mu.Lock()
 		w.err = err
-		close(w.progress)
-		w.progress = make(chan struct{})
+		w.wakeLocked()
 		w.mu.Unlock()
 		w.report(err)
 	}
@@ -231,9 +230,14 @@ var syncWAL = syncData
 func (w *walSyncer) advance(num uint64) {
 	w.synced.Store(num)
 	w.mu.Lock()
+	w.wakeLocked()
+	w.mu.Unlock()
+}
+
+// wakeLocked wakes the reads waiting in settled; w.mu is held.
+func (w *walSyncer) wakeLocked() {
 	close(w.progress)
 	w.progress = make(chan struct{})
-	w.mu.Unlock()
 }
 
 // failed returns the error of the flush that failed, if one did.
@@ -250,6 +254,9 @@ func (w *walSyncer) failed() error {
 // the case when the store is idle.
 func (w *walSyncer) settled(ctx context.Context) error {
 	target := w.numbered.Load()
+	if w.synced.Load() >= target {
+		return nil // the usual case: no read takes the lock while none waits
+	}
 	for {
 		w.mu.Lock()
 		progress, err := w.progress, w.err
