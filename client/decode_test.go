@@ -266,3 +266,52 @@ func TestPlainEveryByte(t *testing.T) {
 		t.Fatal("valid UTF-8 refused")
 	}
 }
+
+// TestStrEveryByte puts every byte value at every position of a string,
+// in the eight-at-a-time scan and in the tail after it, from every start
+// offset, and checks where str ends it and whether it takes the string.
+func TestStrEveryByte(t *testing.T) {
+	const n = 19
+	for lead := range 8 {
+		for b := range 256 {
+			for i := range n {
+				v := []byte(strings.Repeat("a", n))
+				v[i] = byte(b)
+				src := strings.Repeat(" ", lead) + `"` + string(v) + `",` + strings.Repeat("z", 9)
+				s := scanner{src: src, i: lead}
+				got, ok := s.str()
+				switch {
+				case b == '"':
+					if !ok || got != string(v[:i]) || s.i != lead+1+i+1 {
+						t.Fatalf("lead %d, quote at %d: str = %q, %v, next %d", lead, i, got, ok, s.i)
+					}
+				case b < 0x20 || b == '\\' || b >= 0x80: // a lone byte beyond ASCII is not UTF-8
+					if ok {
+						t.Fatalf("lead %d, byte %#x at %d: str took %q", lead, b, i, got)
+					}
+				default:
+					if !ok || got != string(v) || src[s.i] != ',' {
+						t.Fatalf("lead %d, byte %#x at %d: str = %q, %v, next %d", lead, b, i, got, ok, s.i)
+					}
+				}
+			}
+		}
+	}
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{`"smörgåsbord 世界 🎉 then ascii"`, true},
+		{`"é then an escape \n"`, false},
+		{`"é then an escaped quote \" and more"`, false},
+		{`"é then a control ` + "\x01" + `"`, false},
+		{`"no closing quote`, false},
+		{`"é and no closing quote`, false},
+	} {
+		s := scanner{src: tc.in}
+		got, ok := s.str()
+		if ok != tc.want || (ok && `"`+got+`"` != tc.in) {
+			t.Errorf("str(%s) = %q, %v; want %v", tc.in, got, ok, tc.want)
+		}
+	}
+}
