@@ -135,14 +135,25 @@ func dsn(path string, readOnly bool) string {
 // Open opens (creating if needed) the database file at path, migrates it to
 // the schema this binary knows and starts the writer goroutine; Close stops
 // it. A file migrated by a newer binary fails with store.ErrSchemaTooNew.
-func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, path string, logger *slog.Logger) (_ *Store, err error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// undo holds what Open has opened so far; if it fails, it closes them,
+	// newest first (the writer's statements before the writer).
+	var undo []func() error
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	undo = append(undo, w.Close)
 	// One writer connection: SQLite allows one writer at a time anyway, and
 	// a single connection lets loop batch without lock contention.
 	w.SetMaxOpenConns(1)
@@ -150,40 +161,33 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	if err := migrate(ctx, w, logger); err != nil {
-		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	stmts, err := prepareHot(ctx, w)
 	if err != nil {
-		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	undo = append(undo, func() error { return closeStmts(stmts) })
 	r, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
-		closeStmts(stmts)
-		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
+	undo = append(undo, r.Close)
 	// Reads are CPU-bound in-process work; a few connections per core keep
 	// cores busy while one waits on the page cache.
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	if err := r.PingContext(ctx); err != nil {
-		closeStmts(stmts)
-		w.Close()
-		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
 	// A query-only connection may checkpoint: copying the WAL into the
 	// file changes no row.
 	ckDB, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
-		closeStmts(stmts)
-		w.Close()
-		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
 	}
+	undo = append(undo, ckDB.Close)
 	ckDB.SetMaxOpenConns(1)
 	ckDB.SetMaxIdleConns(1)
 	ckDB.SetConnMaxLifetime(0)
@@ -191,12 +195,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	// The checkpointer syncs the database file itself (see syncCopied).
 	dbFile, err := os.Open(path)
 	if err != nil {
-		closeStmts(stmts)
-		w.Close()
-		r.Close()
-		ckDB.Close()
 		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
 	}
+	undo = append(undo, dbFile.Close)
 	s := &Store{
 		w: w, stmts: stmts, r: newReadDB(r), logger: logger,
 		reqs:     make(chan *writeReq, maxBatch),
@@ -205,19 +206,14 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 
 		completer: groupcommit.NewCompleter(completion.run),
 	}
+	undo = append(undo, func() error { s.completer.Close(); return nil })
 	s.sync = newWALSyncer(path, &s.commits, s.answer, func(err error) {
 		logger.Error("sqlite: the WAL could not be flushed to disk; writes and reads fail until Parley restarts", "err", err)
 	})
+	undo = append(undo, s.sync.stop)
 	// The migrations committed without a flush (the writer's connection
 	// is NORMAL); make them durable before the first request.
 	if err := s.sync.flush(); err != nil {
-		s.sync.stop()
-		s.completer.Close()
-		closeStmts(stmts)
-		w.Close()
-		r.Close()
-		ckDB.Close()
-		dbFile.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s.ck = newCheckpointer(ckDB, dbFile, &s.commits, func(err error) { logger.Warn("sqlite: background checkpoint failed", "err", err) })

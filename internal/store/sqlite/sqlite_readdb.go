@@ -75,10 +75,7 @@ func (r *readDB) QueryRowContext(ctx context.Context, query string, args ...any)
 func (r *readDB) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	errs := make([]error, 0, len(r.stmts)+1)
-	for _, st := range r.stmts {
-		errs = append(errs, st.Close())
-	}
+	err := closeStmts(r.stmts)
 	clear(r.stmts)
-	return errors.Join(append(errs, r.DB.Close())...)
+	return errors.Join(err, r.DB.Close())
 }
