@@ -104,8 +104,7 @@ func (s *scanner) str() (string, bool) {
 	src, start := s.src, s.i
 	i := start
 	for ; i+8 <= len(src); i += 8 {
-		w := uint64(src[i]) | uint64(src[i+1])<<8 | uint64(src[i+2])<<16 | uint64(src[i+3])<<24 |
-			uint64(src[i+4])<<32 | uint64(src[i+5])<<40 | uint64(src[i+6])<<48 | uint64(src[i+7])<<56
+		w := load8(src, i)
 		if m := stop(w); m != 0 {
 			i += bits.TrailingZeros64(m) >> 3
 			return s.strAt(start, i)
@@ -143,13 +142,13 @@ func (s *scanner) strAt(start, i int) (string, bool) {
 
 // plain reports whether v, a string's contents, needs no unescaping: no
 // backslash, no control character, valid UTF-8. It checks eight bytes at
-// a time until one of them is suspect, then byte by byte.
+// a time until one of them may be one of those (a quote, which v cannot
+// hold, also stops the check), then byte by byte.
 func plain(v string) bool {
 	i := 0
 	for ; i+8 <= len(v); i += 8 {
-		w := uint64(v[i]) | uint64(v[i+1])<<8 | uint64(v[i+2])<<16 | uint64(v[i+3])<<24 |
-			uint64(v[i+4])<<32 | uint64(v[i+5])<<40 | uint64(v[i+6])<<48 | uint64(v[i+7])<<56
-		if suspect(w) {
+		w := load8(v, i)
+		if stop(w) != 0 {
 			break
 		}
 	}
@@ -170,10 +169,18 @@ const (
 	highs = 0x8080808080808080
 )
 
+// load8 reads the eight bytes of s from i as one little-endian word (the
+// compiler makes it a single load).
+func load8(s string, i int) uint64 {
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
 // stop marks the bytes of w that end str's plain run: a quote, a
-// backslash, a control character or a byte beyond ASCII. Its lowest set
-// bit is exact (a borrow can only mark bytes above a true one), which is
-// all str reads of it.
+// backslash, a control character or a byte beyond ASCII ("Bit Twiddling
+// Hacks": haszero and hasless). It is non-zero exactly when such a byte is
+// there, and its lowest set bit marks the first of them (a borrow can only
+// mark bytes above a true one), which is all str and plain read of it.
 func stop(w uint64) uint64 {
 	q := w ^ '"'*ones
 	q = (q - ones) &^ q
@@ -181,16 +188,6 @@ func stop(w uint64) uint64 {
 	bs = (bs - ones) &^ bs
 	ctl := (w - 0x20*ones) &^ w
 	return (q | bs | ctl | w) & highs
-}
-
-// suspect reports whether one of w's bytes is a control character, a
-// backslash or not ASCII ("Bit Twiddling Hacks": hasless and haszero, both
-// exact in whether any byte matches).
-func suspect(w uint64) bool {
-	ctl := (w - 0x20*ones) &^ w & highs
-	bs := w ^ '\\'*ones
-	bs = (bs - ones) &^ bs & highs
-	return ctl|bs|w&highs != 0
 }
 
 // key reads an object key and its colon.
