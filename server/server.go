@@ -108,6 +108,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		HeartbeatInterval: cfg.HeartbeatInterval,
 		HeartbeatTimeout:  cfg.HeartbeatTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
+		AuthTimeout:       cfg.AuthTimeout,
 		MaxFrameBytes:     cfg.MaxFrameBytes,
 		SendQueueBytes:    cfg.SendQueueBytes,
 		WriteDelay:        cfg.WriteDelay,

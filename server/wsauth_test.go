@@ -116,3 +116,19 @@ func TestTokenExpiryDuringASession(t *testing.T) {
 		t.Fatalf("auth for another user: %+v", e)
 	}
 }
+
+// TestNoAuthFrameInTimeClosesWith4001: a connection opened without
+// credentials that sends nothing is told why it is dropped, with close code
+// 4001 on the wire, once the auth deadline has passed and not before.
+func TestNoAuthFrameInTimeClosesWith4001(t *testing.T) {
+	const deadline = 300 * time.Millisecond
+	ts := testutil.StartServer(t, func(c *config.Config) { c.AuthTimeout = deadline })
+	start := time.Now()
+	c := ts.Dial(t, "/ws")
+	if code := c.ExpectClose(); code != 4001 {
+		t.Fatalf("close %d, want 4001", code)
+	}
+	if waited := time.Since(start); waited < deadline {
+		t.Fatalf("closed after %v, before the %v deadline", waited, deadline)
+	}
+}

@@ -78,6 +78,12 @@ type Config struct {
 	// request headers (a slowloris guard). Default 5s.
 	ReadHeaderTimeout time.Duration `flag:"read-header-timeout" usage:"time allowed to read HTTP request headers"`
 
+	// AuthTimeout is how long a WebSocket opened without credentials in its
+	// request may take to send its auth frame before it is closed with
+	// 4001. Default 10s. Each waiting connection holds a socket and a
+	// little memory, so a long wait lets idle sockets pile up.
+	AuthTimeout time.Duration `flag:"auth-timeout" usage:"time a WebSocket without credentials has to send its auth frame"`
+
 	// ShutdownTimeout is how long the server drains connections and
 	// in-flight writes after SIGTERM before closing them. Default 10s.
 	ShutdownTimeout time.Duration `flag:"shutdown-timeout" usage:"time to drain connections on shutdown"`
@@ -232,6 +238,7 @@ func Default() Config {
 		WriteTimeout:       10 * time.Second,
 		WriteDelay:         50 * time.Millisecond,
 		ReadHeaderTimeout:  5 * time.Second,
+		AuthTimeout:        10 * time.Second,
 		ShutdownTimeout:    10 * time.Second,
 		MaxFrameBytes:      65536,
 		MaxMessageLength:   4000,

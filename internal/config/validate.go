@@ -81,6 +81,7 @@ func (c Config) Validate() error {
 	v.duration("heartbeat-timeout", c.HeartbeatTimeout, 100*time.Millisecond, 10*time.Minute)
 	v.duration("write-timeout", c.WriteTimeout, time.Second, 10*time.Minute)
 	v.duration("read-header-timeout", c.ReadHeaderTimeout, 100*time.Millisecond, 10*time.Minute)
+	v.duration("auth-timeout", c.AuthTimeout, 100*time.Millisecond, 10*time.Minute)
 	v.duration("shutdown-timeout", c.ShutdownTimeout, 0, time.Hour)
 	v.duration("write-delay", c.WriteDelay, 0, time.Second)
 	v.duration("typing-timeout", c.TypingTimeout, 100*time.Millisecond, 5*time.Minute)

@@ -14,7 +14,10 @@ func (c *conn) awaitAuth(ctx context.Context) (Principal, bool) {
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.AuthTimeout))
 	typ, data, err := c.ws.ReadMessage()
 	if err != nil {
-		c.Close(protocol.CloseUnauthorized, "no auth frame in time")
+		// After a read error the library reads nothing more, so the close
+		// cannot wait for the peer's answer: it is written here, before the
+		// socket is dropped, or the client would see only a cut (1006).
+		c.closeNow(protocol.CloseUnauthorized, "no auth frame in time")
 		return Principal{}, false
 	}
 	env, perr := protocol.DecodeEnvelope(data)

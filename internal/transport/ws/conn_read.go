@@ -93,17 +93,8 @@ func (c *conn) handleFrame(ctx context.Context, typ int, data []byte) bool {
 func (c *conn) readFailed(err error) {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		c.mu.Lock()
-		closing := c.closing
-		if !closing {
-			c.closeCode = protocol.CloseHeartbeatMissed
-		}
-		c.mu.Unlock()
-		if !closing {
+		if c.closeNow(protocol.CloseHeartbeatMissed, "heartbeat timeout") {
 			c.s.log.Debug("heartbeat timeout", "conn", c.id, "user", c.user)
-			_ = c.ws.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(protocol.CloseHeartbeatMissed, "heartbeat timeout"),
-				time.Now().Add(time.Second))
 		}
 		return
 	}
@@ -117,6 +108,25 @@ func (c *conn) readFailed(err error) {
 	if errors.As(err, &ce) && c.closeCode == 0 {
 		c.closeCode = ce.Code
 	}
+}
+
+// closeNow writes a close frame at once, on the caller's goroutine, for a
+// session that can read no more (its read deadline passed), so the peer
+// learns why before the socket is dropped. Nothing more is queued after it.
+// It reports false, writing nothing, when the session was already closing.
+func (c *conn) closeNow(code int, reason string) bool {
+	c.mu.Lock()
+	closing := c.closing
+	if !closing {
+		c.closing = true
+		c.closeCode = code
+	}
+	c.mu.Unlock()
+	if closing {
+		return false
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	return true
 }
 
 // violation closes the connection for breaking the protocol and waits
