@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -54,9 +57,17 @@ func freeAddr(t *testing.T) string {
 // startParley runs the real binary and waits until it is ready.
 func startParley(t *testing.T, bin, addr, dataDir string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--guests",
-		"--rate-messages", "100000", "--rate-burst", "100000", "--log-level", "warn")
-	cmd.Stderr = os.Stderr
+	return startParleyWith(t, bin, addr, dataDir, os.Stderr)
+}
+
+// startParleyWith is startParley with the binary's standard error going to
+// stderr and extra flags after the usual ones.
+func startParleyWith(t *testing.T, bin, addr, dataDir string, stderr io.Writer, extra ...string) *exec.Cmd {
+	t.Helper()
+	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--guests",
+		"--rate-messages", "100000", "--rate-burst", "100000", "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start parley: %v", err)
 	}
@@ -224,4 +235,52 @@ func TestSigtermDrainsAndExitsZero(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("parley still running 15s after SIGTERM")
 	}
+}
+
+// TestSigtermWithNoShutdownTimeoutExitsZero: --shutdown-timeout 0s (no
+// wait for clients) still stops cleanly, with exit status 0 and no warning,
+// when there is nothing to drain.
+func TestSigtermWithNoShutdownTimeoutExitsZero(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped with -short")
+	}
+	bin := buildParley(t)
+	addr := freeAddr(t)
+	var stderr syncBuffer
+	proc := startParleyWith(t, bin, addr, t.TempDir(), &stderr, "--shutdown-timeout", "0s")
+	if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- proc.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("parley exited with %v, want 0; it said:\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("parley still running 15s after SIGTERM")
+	}
+	if out := stderr.String(); strings.Contains(out, "drain") || strings.Contains(out, "deadline") {
+		t.Fatalf("a clean stop logged a drain failure:\n%s", out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's output and a test
+// reading it at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -440,8 +440,9 @@ func (s *Server) forget(c *conn) {
 
 // Drain refuses new connections and closes every open one with 1001
 // ("going away"), then waits until they have ended or ctx is done, when the
-// remaining ones are cut.
-func (s *Server) Drain(ctx context.Context) error {
+// remaining ones are cut. It returns how many had to be cut: 0 when every
+// client left in time (or there was none).
+func (s *Server) Drain(ctx context.Context) (cut int) {
 	s.mu.Lock()
 	s.draining = true
 	open := make([]*conn, 0, len(s.conns))
@@ -460,16 +461,22 @@ func (s *Server) Drain(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
+		return 0
 	case <-ctx.Done():
+	}
+	select {
+	case <-done: // gone just as the time ran out (or none was open)
+		return 0
+	default:
 	}
 	s.mu.Lock()
 	for c := range s.conns {
 		c.abort()
+		cut++
 	}
 	s.mu.Unlock()
 	<-done
-	return fmt.Errorf("ws: drain: %w", ctx.Err())
+	return cut
 }
 
 // Count returns the number of open connections.
