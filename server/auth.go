@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/parley-chat/parley/internal/auth"
@@ -27,48 +25,15 @@ type authenticator struct {
 	external *auth.ExternalVerifier // nil when no algorithm is configured
 }
 
-func newAuthenticator(cfg config.Config, st store.Store) (*authenticator, error) {
-	a := &authenticator{cfg: cfg, store: st}
-	if cfg.Accounts {
-		path := cfg.SigningKeyFile
-		if path == "" {
-			path = filepath.Join(cfg.DataDir, "signing.key")
-		}
-		key, err := auth.LoadOrCreateKey(path)
-		if err != nil {
-			return nil, fmt.Errorf("server: signing key: %w", err)
-		}
-		a.issuer = auth.NewIssuer(key, cfg.TokenTTL, "")
+// newAuthenticator takes the signing key (nil when accounts are off) and
+// the external verifier (nil when external tokens are off) that checkFiles
+// and prepare made.
+func newAuthenticator(cfg config.Config, st store.Store, signingKey []byte, external *auth.ExternalVerifier) *authenticator {
+	a := &authenticator{cfg: cfg, store: st, external: external}
+	if signingKey != nil {
+		a.issuer = auth.NewIssuer(signingKey, cfg.TokenTTL, "")
 	}
-	if cfg.JWTAlgorithm != "" {
-		ec := auth.ExternalConfig{Algorithm: cfg.JWTAlgorithm, Audience: cfg.JWTAudience, Issuer: cfg.JWTIssuer}
-		var err error
-		switch {
-		case cfg.JWTSecret != "":
-			ec.Secret = []byte(cfg.JWTSecret)
-		case cfg.JWTSecretFile != "":
-			ec.Secret, err = readTrimmed(cfg.JWTSecretFile)
-		case cfg.JWTPublicKeyFile != "":
-			ec.PublicKeyPEM, err = os.ReadFile(cfg.JWTPublicKeyFile)
-		case cfg.JWTJWKSFile != "":
-			ec.JWKS, err = os.ReadFile(cfg.JWTJWKSFile)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("server: external token key: %w", err)
-		}
-		if a.external, err = auth.NewExternalVerifier(ec); err != nil {
-			return nil, fmt.Errorf("server: external tokens: %w", err)
-		}
-	}
-	return a, nil
-}
-
-func readTrimmed(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return []byte(strings.TrimSpace(string(b))), nil
+	return a
 }
 
 // Request implements ws.Authenticator.

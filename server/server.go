@@ -11,8 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -52,6 +52,7 @@ type Server struct {
 	metrics *metrics.Metrics
 	mux     *http.ServeMux
 	nodeID  string
+	files   files
 
 	mu       sync.Mutex
 	draining bool
@@ -70,11 +71,19 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		// that each see only their own clients, silently.
 		return nil, errors.New("server: --broker: sharing events between nodes through NATS is not built yet; leave it empty to run one node")
 	}
+	f, err := checkFiles(cfg)
+	if err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = NewLogger(cfg.LogFormat, cfg.LogLevel, opts.LogOutput)
 	}
-	s := &Server{cfg: cfg, log: log, nodeID: randomID(3)}
+	signingKey, err := f.prepare(log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, nodeID: randomID(3), files: f}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -98,11 +107,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 		HistoryLimit:     cfg.HistoryLimit,
 		OnAppend:         s.metrics.StoreAppend,
 	}, st, s.broker, log)
-	s.auth, err = newAuthenticator(cfg, st)
-	if err != nil {
-		s.closeBackends()
-		return nil, err
-	}
+	s.auth = newAuthenticator(cfg, st, signingKey, f.external)
 	s.ws = ws.NewServer(ws.Config{
 		AllowedOrigins:    cfg.AllowedOrigins,
 		HeartbeatInterval: cfg.HeartbeatInterval,
@@ -130,9 +135,6 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 		}
 		return st, nil
 	case config.DriverSQLite:
-		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
-			return nil, fmt.Errorf("server: create data directory: %w", err)
-		}
 		st, err := sqlite.Open(ctx, dsn, log)
 		if err != nil {
 			return nil, fmt.Errorf("server: open SQLite at %s: %w", dsn, err)
@@ -173,8 +175,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	s.log.Info("parley listening", "addr", ln.Addr().String(), "version", Version, "node", s.nodeID,
-		"store", storeKind(s.cfg), "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
+	s.log.Info("parley listening", "url", baseURL(s.cfg.Addr, ln.Addr()), "version", Version, "node", s.nodeID,
+		"database", s.databaseName(), "signing_key", s.files.signingKey, "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	memCtx, stopMem := context.WithCancel(ctx)
@@ -295,9 +297,28 @@ func (s *Server) closeBackends() {
 	}
 }
 
-func storeKind(cfg config.Config) string {
-	d, _ := cfg.DatabaseDSN()
-	return d
+// databaseName says where the data lives, for the startup line: the
+// SQLite file or the PostgreSQL URL without its password.
+func (s *Server) databaseName() string {
+	if s.files.sqlite != "" {
+		return s.files.sqlite
+	}
+	if u, err := url.Parse(s.cfg.DatabaseURL); err == nil {
+		return u.Redacted()
+	}
+	return "postgres"
+}
+
+// baseURL is the address to open in a browser: the configured host (or
+// localhost for one that listens on every interface) and the port the
+// listener got.
+func baseURL(configured string, bound net.Addr) string {
+	host, _, _ := net.SplitHostPort(configured)
+	_, port, _ := net.SplitHostPort(bound.String())
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // NewLogger builds the server's structured logger.

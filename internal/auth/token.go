@@ -36,28 +36,26 @@ const (
 const keyFileLen = 32
 
 // LoadOrCreateKey returns the HMAC key stored in the file at path, creating
-// the file first with 32 random bytes if it does not exist. The file holds the
-// key as hex (64 characters and a newline; surrounding white space is ignored
-// when reading), is created with mode 0600, and its directory is created with
-// mode 0700 if missing. A key shorter than MinKeyLen bytes, or a file that is
-// not hex, is an error. Two processes racing to create the file agree on one
-// key: the file is written aside and linked into place.
-func LoadOrCreateKey(path string) ([]byte, error) {
-	key, err := readKeyFile(path)
+// the file first with 32 random bytes if it does not exist (created is then
+// true). The file holds the key as hex (64 characters and a newline;
+// surrounding white space is ignored when reading) and is created with mode
+// 0600. Its directory must exist: a mistyped path must not quietly become a
+// new key that no other node shares. A key shorter than MinKeyLen bytes, or
+// a file that is not hex, is an error. Two processes racing to create the
+// file agree on one key: the file is written aside and linked into place.
+func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
+	key, err = LoadKey(path)
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
-		return key, err
+		return key, false, err
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("auth: create key directory: %w", err)
-	}
 	key = make([]byte, keyFileLen)
 	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("auth: generate key: %w", err)
+		return nil, false, fmt.Errorf("auth: generate key: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".parley-key-*")
 	if err != nil {
-		return nil, fmt.Errorf("auth: create key file: %w", err)
+		return nil, false, fmt.Errorf("auth: create key file in %s: %w", dir, err)
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.WriteString(hex.EncodeToString(key) + "\n")
@@ -68,27 +66,29 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("auth: write key file: %w", err)
+		return nil, false, fmt.Errorf("auth: write key file: %w", err)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return readKeyFile(path) // another process won the race
+			key, err := LoadKey(path) // another process won the race
+			return key, false, err
 		}
-		return nil, fmt.Errorf("auth: install key file: %w", err)
+		return nil, false, fmt.Errorf("auth: install key file: %w", err)
 	}
-	return key, nil
+	return key, true, nil
 }
 
-// readKeyFile reads a hex key file; a missing file gives an error wrapping
-// os.ErrNotExist.
-func readKeyFile(path string) ([]byte, error) {
+// LoadKey reads a hex key file as LoadOrCreateKey writes it. A missing file
+// gives an error wrapping os.ErrNotExist; a file that is not hex or holds
+// fewer than MinKeyLen bytes is an error too.
+func LoadKey(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("auth: read key file: %w", err)
 	}
 	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil {
-		return nil, fmt.Errorf("auth: key file %s is not hex: %w", path, err)
+		return nil, fmt.Errorf("auth: key file %s is not hex", path)
 	}
 	if len(key) < MinKeyLen {
 		return nil, fmt.Errorf("auth: key file %s holds %d bytes, want at least %d", path, len(key), MinKeyLen)

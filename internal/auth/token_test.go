@@ -15,10 +15,19 @@ import (
 
 func TestLoadOrCreateKey(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "nested", "deeper", "jwt.key")
-	key, err := LoadOrCreateKey(path)
-	if err != nil {
-		t.Fatalf("create: %v", err)
+	if _, _, err := LoadOrCreateKey(filepath.Join(dir, "missing", "jwt.key")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a key in a missing directory: err %v, want one wrapping os.ErrNotExist", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("LoadOrCreateKey created the missing directory")
+	}
+	path := filepath.Join(dir, "keys", "jwt.key")
+	if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key, created, err := LoadOrCreateKey(path)
+	if err != nil || !created {
+		t.Fatalf("create: created %v, err %v", created, err)
 	}
 	if len(key) != 32 {
 		t.Fatalf("key is %d bytes, want 32", len(key))
@@ -34,9 +43,9 @@ func TestLoadOrCreateKey(t *testing.T) {
 	if string(raw) != hex.EncodeToString(key)+"\n" {
 		t.Fatalf("key file holds %q, want the hex key and a newline", raw)
 	}
-	again, err := LoadOrCreateKey(path)
-	if err != nil || !bytes.Equal(again, key) {
-		t.Fatalf("reload = %x, %v; want %x", again, err, key)
+	again, created, err := LoadOrCreateKey(path)
+	if err != nil || created || !bytes.Equal(again, key) {
+		t.Fatalf("reload = %x, created %v, %v; want %x", again, created, err, key)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
@@ -56,7 +65,7 @@ func TestLoadOrCreateKey(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tc.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if k, err := LoadOrCreateKey(p); err == nil {
+			if k, _, err := LoadOrCreateKey(p); err == nil {
 				t.Fatalf("LoadOrCreateKey accepted %q as %x", tc.content, k)
 			}
 		})
