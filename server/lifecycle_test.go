@@ -136,7 +136,7 @@ func TestSlowReaderIsDisconnectedWhileTheRoomKeepsFlowing(t *testing.T) {
 	}
 	// The slow member was cut off, and the room was told.
 	testutil.Eventually(t, 5*time.Second, func() bool {
-		return ts.Server.Hub().Online("guest:slow") == 0
+		return ts.Server.Online("guest:slow") == 0
 	}, "slow reader still connected")
 	// Reading now drains what the socket holds, then ends.
 	_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))

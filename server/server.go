@@ -31,6 +31,18 @@ import (
 // -ldflags "-X github.com/parley-chat/parley/server.Version=v1.2.3".
 var Version = "dev"
 
+// Config is the complete configuration of a server: every setting that
+// `parley serve` takes as a flag, a PARLEY_* variable or a config-file key,
+// under the same names (docs/CONFIG.md lists them with their defaults and
+// ranges). Start from DefaultConfig and change what you need; New checks
+// it.
+type Config = config.Config
+
+// DefaultConfig returns the settings `parley serve` uses when nothing is
+// set: one node on localhost:8080, SQLite in ./parley-data, built-in
+// accounts on, guests off.
+func DefaultConfig() Config { return config.Default() }
+
 // Options are what an embedding program may supply besides the Config.
 type Options struct {
 	// Logger receives the server's logs; nil builds one from the Config's
@@ -62,7 +74,7 @@ type Server struct {
 // New opens the store (migrating it), prepares authentication and wires the
 // hub and transport. The caller must Close the server, or Run it, which
 // closes it on return.
-func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
+func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -148,8 +160,9 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 // API and the protocol schema.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Hub returns the server's hub, for embedding programs that publish from Go.
-func (s *Server) Hub() *hub.Hub { return s.hub }
+// Online reports how many WebSocket connections the user with this id has
+// open on this server.
+func (s *Server) Online(userID string) int { return s.hub.Online(userID) }
 
 // Run listens on the configured address and serves until ctx is cancelled,
 // then shuts down gracefully (see Serve).
