@@ -141,3 +141,105 @@ func TestRetriedSendIsStoredOnce(t *testing.T) {
 	b.Expect("message")
 	b.ExpectNone(100 * time.Millisecond)
 }
+
+// fillRoom sends n messages to room from c, 32 at a time in flight (few
+// enough that their acks fit a small send queue), and waits for every ack.
+func fillRoom(t *testing.T, c *testutil.Client, room string, n int) {
+	t.Helper()
+	const inFlight = 32
+	for sent, acked := 0, 0; acked < n; acked++ {
+		for ; sent < n && sent-acked < inFlight; sent++ {
+			frame := fmt.Sprintf(`{"type":"chat","id":"f%d","body":{"room":%q,"text":"m%d"}}`, sent, room, sent)
+			c.SendRaw(websocket.TextMessage, []byte(frame))
+		}
+		c.Expect("ack", "presence")
+	}
+}
+
+// TestRecoveryAtTheWindowsEdge re-joins with gaps of one event, of exactly
+// the recovery window and of one more, at the default window and at one
+// larger than a store read returns (1,000), on both stores: the first two
+// replay every missed event in order, the last replays nothing and says so.
+// recovered must never be true for a replay that is not complete.
+func TestRecoveryAtTheWindowsEdge(t *testing.T) {
+	testutil.EachStore(t, func(t *testing.T, useStore func(*config.Config)) {
+		for _, window := range []int{1000, 2500} {
+			t.Run(fmt.Sprint("window ", window), func(t *testing.T) {
+				ts := testutil.StartServer(t, func(c *config.Config) {
+					useStore(c)
+					c.RecoveryWindow = window
+					c.RateMessages = 100000
+					c.RateBurst = 100000
+				})
+				total := int64(window + 5)
+				w := connect(t, ts, "writer", "lobby")
+				fillRoom(t, w, "lobby", int(total))
+				for _, tc := range []struct {
+					name      string
+					gap       int64
+					recovered bool
+				}{
+					{"one event", 1, true},
+					{"exactly the window", int64(window), true},
+					{"one past the window", int64(window) + 1, false},
+				} {
+					t.Run(tc.name, func(t *testing.T) {
+						r := connect(t, ts, "reader", "")
+						since := total - tc.gap
+						r.Send("join", "rj", map[string]any{"room": "lobby", "since": since})
+						var jb joinedBody
+						r.Expect("joined").Decode(t, &jb)
+						if jb.LastSeq != total || jb.Recovered == nil || *jb.Recovered != tc.recovered {
+							t.Fatalf("joined since %d: last_seq %d, recovered %v; want %d, %v",
+								since, jb.LastSeq, jb.Recovered, total, tc.recovered)
+						}
+						if !tc.recovered {
+							if jb.Replayed != 0 {
+								t.Fatalf("replayed %d events of an incomplete recovery", jb.Replayed)
+							}
+							r.Send("ping", "after", nil)
+							r.Expect("pong") // and no message before it
+							return
+						}
+						if int64(jb.Replayed) != tc.gap {
+							t.Fatalf("replayed %d, want %d", jb.Replayed, tc.gap)
+						}
+						check := &seqChecker{t: t, last: since}
+						for check.last < total {
+							var m msgBody
+							r.Expect("message").Decode(t, &m)
+							check.see(m.Seq)
+						}
+						r.Send("ping", "after", nil)
+						r.Expect("pong")
+					})
+				}
+			})
+		}
+	})
+}
+
+// TestReplayLargerThanTheSendQueueIsNotAttempted: missed events that would
+// not fit the connection's send queue are not replayed (which would cut the
+// client off as too slow, 4008, on every re-join); the join says recovery
+// is incomplete and the connection stays, so the client pages history.
+func TestReplayLargerThanTheSendQueueIsNotAttempted(t *testing.T) {
+	ts := testutil.StartServer(t, func(c *config.Config) {
+		c.MaxMessageLength = 100
+		c.MaxFrameBytes = 2048
+		c.SendQueueBytes = 8192
+		c.RateMessages = 100000
+		c.RateBurst = 100000
+	})
+	w := connect(t, ts, "writer", "lobby")
+	fillRoom(t, w, "lobby", 200) // about 35 KB of message frames
+	r := connect(t, ts, "reader", "")
+	r.Send("join", "rj", map[string]any{"room": "lobby", "since": 0})
+	var jb joinedBody
+	r.Expect("joined").Decode(t, &jb)
+	if jb.Recovered == nil || *jb.Recovered || jb.Replayed != 0 {
+		t.Fatalf("joined %+v, want recovered false and nothing replayed", jb)
+	}
+	r.Send("history", "h", map[string]any{"room": "lobby", "after": 0, "limit": 20})
+	r.Expect("history")
+}

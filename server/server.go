@@ -116,6 +116,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		MaxConnsPerUser:  cfg.MaxConnsPerUser,
 		TypingTimeout:    cfg.TypingTimeout,
 		RecoveryWindow:   cfg.RecoveryWindow,
+		MaxReplayBytes:   cfg.SendQueueBytes / 2,
 		HistoryLimit:     cfg.HistoryLimit,
 		OnAppend:         s.metrics.StoreAppend,
 	}, st, s.broker, log)

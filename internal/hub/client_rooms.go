@@ -80,7 +80,7 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 	c.mu.Unlock()
 
 	joined := protocol.JoinedBody{Room: key, Private: info.Private, Topic: info.Topic, LastSeq: lastSeq, Members: members}
-	replay, recovered, perr := c.recover(ctx, key, body.Since, lastSeq)
+	rp, perr := c.recover(ctx, key, body.Since, lastSeq)
 	if perr != nil {
 		c.mu.Lock()
 		delete(c.rooms, key)
@@ -89,8 +89,8 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		return perr
 	}
 	if body.Since != nil {
-		joined.Recovered = &recovered
-		joined.Replayed = len(replay)
+		joined.Recovered = &rp.complete
+		joined.Replayed = len(rp.frames)
 	}
 	if first {
 		// Announce before replying, so that anyone who joins after this
@@ -100,12 +100,10 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 			protocol.PresenceBody{Room: key, User: c.ident.User, Event: "join"}))
 	}
 	c.reply(protocol.TypeJoined, env.ID, joined)
-	var last int64
-	for _, ev := range replay {
-		c.out.Send(encodeEvent(ev))
-		last = ev.Seq
+	for _, f := range rp.frames {
+		c.out.Send(f)
 	}
-	c.release(r, m, last)
+	c.release(r, m, rp.upTo)
 	return nil
 }
 
@@ -124,37 +122,69 @@ func (c *Client) rejoin(ctx context.Context, id, key string, since *int64) *prot
 	r.mu.Lock()
 	members := r.memberListLocked()
 	r.mu.Unlock()
-	replay, recovered, perr := c.recover(ctx, key, since, info.LastSeq)
+	rp, perr := c.recover(ctx, key, since, info.LastSeq)
 	if perr != nil {
 		return perr
 	}
 	joined := protocol.JoinedBody{Room: key, Private: info.Private, Topic: info.Topic, LastSeq: info.LastSeq, Members: members}
 	if since != nil {
-		joined.Recovered = &recovered
-		joined.Replayed = len(replay)
+		joined.Recovered = &rp.complete
+		joined.Replayed = len(rp.frames)
 	}
 	c.reply(protocol.TypeJoined, id, joined)
-	for _, ev := range replay {
-		c.out.Send(encodeEvent(ev))
+	for _, f := range rp.frames {
+		c.out.Send(f)
 	}
 	return nil
 }
 
-// recover reads the events after since up to lastSeq, or reports that the
-// gap is larger than the recovery window.
-func (c *Client) recover(ctx context.Context, key string, since *int64, lastSeq int64) ([]store.Event, bool, *protocol.Error) {
+// replay is what a join sends after its reply: the missed events, encoded,
+// oldest first. complete says they are every event after since; when false
+// frames is empty and the client pages history instead.
+type replay struct {
+	frames   [][]byte
+	upTo     int64 // the sequence of the last frame; 0 when none
+	complete bool
+}
+
+// recover reads the events after since up to lastSeq, in pages of what one
+// store read returns, or reports that recovery is incomplete: the gap is
+// larger than the recovery window, or its events would take more than
+// MaxReplayBytes of the connection's send queue (sent anyway, they would cut
+// the client off as too slow, and again at every re-join).
+func (c *Client) recover(ctx context.Context, key string, since *int64, lastSeq int64) (replay, *protocol.Error) {
 	if since == nil || *since >= lastSeq {
-		return nil, true, nil
+		return replay{complete: true}, nil
 	}
 	if lastSeq-*since > int64(c.hub.cfg.RecoveryWindow) {
-		return nil, false, nil
+		return replay{}, nil
 	}
-	// Events after lastSeq reach the connection live; read only up to it.
-	events, err := c.hub.store.Events(ctx, key, *since, int(lastSeq-*since))
-	if err != nil {
-		return nil, false, c.storeError("recover", key, err)
+	var rp replay
+	size := 0
+	for after := *since; after < lastSeq; {
+		// Events after lastSeq reach the connection live; read only up to it.
+		events, err := c.hub.store.Events(ctx, key, after, int(min(lastSeq-after, store.MaxLimit)))
+		if err != nil {
+			return replay{}, c.storeError("recover", key, err)
+		}
+		if len(events) == 0 {
+			return replay{}, nil // the log ends before lastSeq: say so, never claim it all
+		}
+		for _, ev := range events {
+			if ev.Seq > lastSeq {
+				break
+			}
+			f := encodeEvent(ev)
+			if size += len(f); size > c.hub.cfg.MaxReplayBytes {
+				return replay{}, nil
+			}
+			rp.frames = append(rp.frames, f)
+			rp.upTo = ev.Seq
+		}
+		after = events[len(events)-1].Seq
 	}
-	return events, true, nil
+	rp.complete = true
+	return rp, nil
 }
 
 // release ends a membership's holding period: held live events the replay

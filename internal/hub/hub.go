@@ -31,6 +31,11 @@ type Config struct {
 	TypingTimeout    time.Duration // a typing indicator expires after this; default 6s
 	RecoveryWindow   int           // most events replayed on a re-join; default 1000
 	HistoryLimit     int           // default history page; default 100
+	// MaxReplayBytes bounds the encoded events one join replays: a replay
+	// larger than this is not sent and the join says recovery is
+	// incomplete. The server sets it to half a connection's send queue,
+	// so that a replay never cuts its client off as too slow. Default 512 KiB.
+	MaxReplayBytes int
 	// GapTimeout is how long a room waits for an out-of-order stored event
 	// before reading the missing ones from the store; default 250ms.
 	GapTimeout time.Duration
@@ -50,6 +55,7 @@ func (c *Config) setDefaults() {
 	def(&c.MaxRoomsPerConn, 100)
 	def(&c.MaxConnsPerUser, 16)
 	def(&c.RecoveryWindow, 1000)
+	def(&c.MaxReplayBytes, 512<<10)
 	def(&c.HistoryLimit, 100)
 	if c.TypingTimeout <= 0 {
 		c.TypingTimeout = 6 * time.Second

@@ -3,12 +3,14 @@ package testutil
 import (
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/testutil/pgtest"
 	"github.com/parley-chat/parley/server"
 )
 
@@ -90,4 +92,24 @@ type testWriter struct{ tb testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.tb.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// EachStore runs test once for each store a server can use, as subtests
+// named "sqlite" and "postgres", so that a server-level behaviour is held on
+// both backends. useStore points a configuration at a new, empty database
+// of the subtest's store: call it from StartServer's mutate. The PostgreSQL
+// run (a fresh schema for each call of useStore) skips, saying how to run
+// it, when PARLEY_TEST_POSTGRES_URL is unset; SQLite needs nothing, as each
+// server gets a data directory of its own.
+func EachStore(t *testing.T, test func(t *testing.T, useStore func(*config.Config))) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		test(t, func(*config.Config) {})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		if os.Getenv(pgtest.EnvURL) == "" {
+			pgtest.FreshSchema(t) // skips with the how-to
+		}
+		test(t, func(c *config.Config) { c.DatabaseURL = pgtest.FreshSchema(t) })
+	})
 }
