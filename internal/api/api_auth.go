@@ -21,7 +21,7 @@ const maxDisplayName = 64
 
 // userIDPrefix starts every account's user id, so account ids are told apart
 // from guests (guest:) and conversation keys (@) at a glance.
-const userIDPrefix = "u_"
+const userIDPrefix = auth.AccountIDPrefix
 
 // UserJSON is an account or token holder as the API shows it.
 type UserJSON struct {

@@ -213,3 +213,20 @@ func TestAccountEndpointsAreAbsentWithoutAccounts(t *testing.T) {
 		{name: "rooms still need a token", method: "GET", path: "/api/v1/rooms", want: 401},
 	})
 }
+
+// TestExternalTokenCannotBecomeAnAccount: a token from the configured
+// identity provider whose sub is an existing account's id is refused,
+// on the API and on the WebSocket: external users have ids of their own.
+func TestExternalTokenCannotBecomeAnAccount(t *testing.T) {
+	ts := testutil.StartServer(t, testutil.WithExternalTokens)
+	alice := signUp(t, ts, "alice")
+	forged := testutil.ExternalToken(t, testutil.TokenClaims{Sub: alice.User.ID, Name: "alice"})
+	runScenarios(t, ts, []scenario{
+		{name: "me with an account's id as sub", method: "GET", path: "/api/v1/me", token: forged,
+			want: http.StatusUnauthorized, notContains: []string{alice.User.ID}},
+	})
+	_, resp, err := ts.DialWith(t, "/ws", testutil.DialOptions{Header: bearerHeader(forged)})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("WebSocket with an account's id as sub: err %v, resp %v; want 401", err, resp)
+	}
+}

@@ -157,7 +157,8 @@ type externalClaims struct {
 // bad signature, an unknown kid, a missing exp or sub, a wrong aud or iss
 // (when configured), a token not yet valid (nbf), a sub longer than
 // MaxSubjectLen, holding control characters or starting with "guest:", a
-// name longer than MaxDisplayNameLen or holding control characters, and a
+// name longer than MaxDisplayNameLen or holding control characters, a sub
+// starting with AccountIDPrefix (reserved for accounts), and a
 // rooms claim that is not an array of non-empty strings or has more than
 // MaxTokenRooms entries. An expired token wraps ErrTokenExpired.
 func (v *ExternalVerifier) Verify(token string) (Identity, error) {
@@ -225,6 +226,8 @@ func checkExternalClaims(c *externalClaims) error {
 		return fmt.Errorf("sub holds control characters")
 	case strings.HasPrefix(c.Subject, GuestIDPrefix):
 		return fmt.Errorf("sub %q starts with %q, reserved for guests", c.Subject, GuestIDPrefix)
+	case strings.HasPrefix(c.Subject, AccountIDPrefix):
+		return fmt.Errorf("sub %q starts with %q, reserved for Parley's own accounts", c.Subject, AccountIDPrefix)
 	case utf8.RuneCountInString(c.Name) > MaxDisplayNameLen:
 		return fmt.Errorf("name is longer than %d characters", MaxDisplayNameLen)
 	case !printable(c.Name):

@@ -11,6 +11,11 @@ import (
 // start with it).
 const GuestIDPrefix = "guest:"
 
+// AccountIDPrefix starts the UserID of every built-in account. External
+// tokens whose sub starts with it are refused, so that an identity
+// provider's user can never act as an account.
+const AccountIDPrefix = "u_"
+
 // Identity is who a connection or request acts as, whichever way they
 // authenticated: an account's access token, a guest name or an external
 // token.
