@@ -104,7 +104,7 @@ func (d *fileDecoder) mapping(cfg *Config, body ast.Node) {
 		s, ok := settingByName(name)
 		switch {
 		case !ok:
-			d.add(line(key), "", fmt.Sprintf("unknown key %q (see docs/CONFIG.md)", name))
+			d.add(line(key), "", unknownKey(name))
 			continue
 		case !s.inFile:
 			d.add(line(key), name, fmt.Sprintf("cannot be set in the config file; use --%s or %s", s.name, s.env))
@@ -115,6 +115,21 @@ func (d *fileDecoder) mapping(cfg *Config, body ast.Node) {
 		}
 		d.value(cfg, s, pair.Value)
 	}
+}
+
+// unknownKey says that name is not a setting, suggesting the closest key
+// when one is near enough to be what was meant.
+func unknownKey(name string) string {
+	var keys []string
+	for _, s := range settings {
+		if s.inFile {
+			keys = append(keys, s.name)
+		}
+	}
+	if c := closest(name, "", keys); c != "" {
+		return fmt.Sprintf("unknown key %q; did you mean %q?", name, c)
+	}
+	return fmt.Sprintf("unknown key %q (see docs/CONFIG.md)", name)
 }
 
 // repeated says that key appears on each of lines.

@@ -38,7 +38,7 @@ jwt-audience: 12345
 log-level: debug
 `
 	want := strings.Join([]string{
-		`config: parley.yaml:2: unknown key "max-frame-byte" (see docs/CONFIG.md)`,
+		`config: parley.yaml:2: unknown key "max-frame-byte"; did you mean "max-frame-bytes"?`,
 		`config: parley.yaml:3: heartbeat-interval: want a duration such as "25s" or "15m", got the number 25 (write 25s)`,
 		`config: parley.yaml:4: key "addr" appears twice: lines 1 and 4; keep one`,
 		`config: parley.yaml:5: guests: want true or false, got the text "maybe"`,
@@ -137,8 +137,14 @@ func TestDecodeFileProblems(t *testing.T) {
 			`config: parley.yaml:1: addr: YAML tags such as !!str are not supported; remove it, and quote the value to make it a string`},
 
 		// Keys and the shape of the file.
-		{"unknown key", "addr: \":1\"\nmax-frame-byte: 10\n",
-			`config: parley.yaml:2: unknown key "max-frame-byte" (see docs/CONFIG.md)`},
+		{"unknown key", "addr: \":1\"\ncolour: red\n",
+			`config: parley.yaml:2: unknown key "colour" (see docs/CONFIG.md)`},
+		{"misspelt key", "addr: \":1\"\nmax-frame-byte: 10\n",
+			`config: parley.yaml:2: unknown key "max-frame-byte"; did you mean "max-frame-bytes"?`},
+		{"variable name as key", "MAX_FRAME_BYTES: 10\n",
+			`config: parley.yaml:1: unknown key "MAX_FRAME_BYTES"; did you mean "max-frame-bytes"?`},
+		{"key only the command line can set", "confg: other.yaml\n",
+			`config: parley.yaml:1: unknown key "confg" (see docs/CONFIG.md)`},
 		{"config key", "config: other.yaml\n",
 			`config: parley.yaml:1: config: cannot be set in the config file; use --config or PARLEY_CONFIG`},
 		{"number as key", "1: x\n",
