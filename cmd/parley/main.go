@@ -41,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
-		return serve(args[1:], stderr)
+		return serve(args[1:], os.Environ(), stderr)
 	case "bench":
 		return benchCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -55,10 +55,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func serve(args []string, stderr io.Writer) int {
-	cfg, err := config.Load("parley serve", args, os.Getenv)
+// serve runs "parley serve" with the process environment environ (a list
+// of "NAME=value" entries, os.Environ() in main). Before starting, or
+// before the configuration error that stops it, it prints a warning for
+// each PARLEY_* variable that is not a setting.
+func serve(args, environ []string, stderr io.Writer) int {
+	cfg, warnings, err := config.LoadEnviron("parley serve", args, environ)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "parley: warning:", w)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "parley:", err)

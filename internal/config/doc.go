@@ -11,6 +11,8 @@
 // with a tag is all it takes to expose a new setting everywhere.
 //
 // Load parses and validates; Validate range-checks every field and names the
-// offending setting in each error. The package does no other I/O: it never
+// offending setting in each error. LoadEnviron also returns EnvWarnings: a
+// warning for each PARLEY_* variable that is not a setting, naming the
+// closest one. The package does no other I/O: it never
 // opens the database, the data directory or key files.
 package config

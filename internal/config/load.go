@@ -12,15 +12,33 @@ import (
 // new flag.FlagSet named name, then layers, from lowest to highest
 // precedence: Default, the YAML config file named by --config or
 // PARLEY_CONFIG (if any), the PARLEY_* environment variables read through
-// getenv (os.Getenv in main, a map lookup in tests), and the flags actually
+// getenv (os.Getenv, or a map lookup in tests), and the flags actually
 // given in args. It then calls Validate.
 //
 // An environment variable that is empty counts as unset. On -h or -help
 // Load prints usage to standard error and returns flag.ErrHelp unwrapped.
 // Other errors, including bad flags, are returned without printing
-// anything and name the flag, variable, or file and line at fault.
+// anything and name the flag, variable, or file and line at fault; every
+// problem in the config file is reported at once, and so is every problem
+// Validate finds.
+//
+// Load cannot see variables it does not ask getenv for, so it does not
+// warn about misspelt ones; LoadEnviron does.
 func Load(name string, args []string, getenv func(string) string) (Config, error) {
 	return load(name, args, getenv, os.Stderr)
+}
+
+// LoadEnviron is Load with the whole environment: it reads the PARLEY_*
+// variables from environ, a list of "NAME=value" entries (os.Environ() in
+// main, a literal list in tests), and also returns EnvWarnings(environ),
+// which name the PARLEY_* variables that are not settings, such as a
+// misspelt PARLEY_ADRR. It prints nothing but -h usage; showing the
+// warnings is up to the caller. They are returned even with an error,
+// since a misspelt variable often explains one.
+func LoadEnviron(name string, args, environ []string) (cfg Config, warnings []string, err error) {
+	warnings = EnvWarnings(environ)
+	cfg, err = load(name, args, lookupEnv(environ), os.Stderr)
+	return cfg, warnings, err
 }
 
 func load(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
