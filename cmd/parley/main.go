@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/parley-chat/parley/internal/config"
@@ -68,21 +69,30 @@ func serve(args, environ []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "parley: warning:", w)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "parley:", err)
+		printError(stderr, err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, cfg, server.Options{LogOutput: stderr})
 	if err != nil {
-		fmt.Fprintln(stderr, "parley:", err)
+		printError(stderr, err)
 		return 1
 	}
 	if err := srv.Run(ctx); err != nil {
-		fmt.Fprintln(stderr, "parley:", err)
+		printError(stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// printError writes err to w with every line marked as Parley's: a
+// configuration may have several problems, reported one a line.
+func printError(w io.Writer, err error) {
+	for line := range strings.Lines(err.Error()) {
+		fmt.Fprint(w, "parley: ", line)
+	}
+	fmt.Fprintln(w)
 }
 
 // versionString reports the version with the build's Go version and commit.
