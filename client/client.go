@@ -21,8 +21,12 @@ import (
 type Options struct {
 	// Token is sent as "Authorization: Bearer <Token>" on every dial.
 	Token string
-	// Name, when set, connects as the guest of that name (?name=Name); the
-	// server must run with guests enabled.
+	// Name, when set, connects as a new guest displayed as Name
+	// (?name=Name); the server must run with guests enabled. The client
+	// keeps the guest token of the welcome and reconnects with it, so it
+	// stays the same guest (the same user id) across reconnects; if the
+	// server no longer takes that token, it connects as a new guest of the
+	// same name.
 	Name string
 	// Header is added to the upgrade request of every dial.
 	Header http.Header
@@ -135,10 +139,12 @@ type Client struct {
 	conn      *websocket.Conn // nil while disconnected
 	connected chan struct{}   // closed when conn is set; replaced on disconnect
 	welcome   Welcome
-	pending   map[string]*call // by frame id
-	outbox    []*call          // unacknowledged sends, oldest first
-	closing   bool
-	err       error // why the client stopped, once it has
+	// guestToken brings a guest back as the same guest on reconnect.
+	guestToken string
+	pending    map[string]*call // by frame id
+	outbox     []*call          // unacknowledged sends, oldest first
+	closing    bool
+	err        error // why the client stopped, once it has
 
 	// rooms is touched only by the run goroutine (which is also the
 	// reader), so it needs no lock.
@@ -197,7 +203,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.conn, c.welcome = conn, w
+	c.conn, c.welcome, c.guestToken = conn, w, w.GuestToken
 	close(c.connected)
 	go c.run(conn)
 	return c, nil

@@ -92,8 +92,8 @@ func TestSendReceive(t *testing.T) {
 	ts := startServer(t, nil)
 	alice := dial(t, ts, client.Options{Name: "alice"})
 	bob := dial(t, ts, client.Options{Name: "bob"})
-	if got := alice.Session().User.ID; got != "guest:alice" {
-		t.Fatalf("session user = %q, want guest:alice", got)
+	if u := alice.Session().User; !strings.HasPrefix(u.ID, "guest:") || u.Name != "alice" || !u.Guest {
+		t.Fatalf("session user = %+v, want a guest called alice", u)
 	}
 	if j := join(t, alice, "Lobby"); j.Room != "lobby" {
 		t.Fatalf("joined room = %q, want the normalised key lobby", j.Room)
@@ -108,7 +108,7 @@ func TestSendReceive(t *testing.T) {
 		t.Fatalf("ack = %+v, want seq 1, an id and no duplicate", ack)
 	}
 	ev := next(t, bob, client.EventMessage)
-	if ev.Room != "lobby" || ev.Message.Text != "hello bob" || ev.Message.ID != ack.MessageID || ev.Message.From.ID != "guest:alice" {
+	if ev.Room != "lobby" || ev.Message.Text != "hello bob" || ev.Message.ID != ack.MessageID || ev.Message.From.ID != alice.Session().User.ID {
 		t.Fatalf("bob got %+v, want alice's message %s", ev.Message, ack.MessageID)
 	}
 	// The send's client_id starts with the time, in milliseconds base 36.
@@ -121,11 +121,11 @@ func TestSendReceive(t *testing.T) {
 	if err := alice.Typing(ctx(t), "lobby", true); err != nil {
 		t.Fatalf("typing: %v", err)
 	}
-	if ev := next(t, bob, client.EventTyping); ev.Typing.State != "start" || ev.Typing.User.ID != "guest:alice" {
+	if ev := next(t, bob, client.EventTyping); ev.Typing.State != "start" || ev.Typing.User.ID != alice.Session().User.ID {
 		t.Fatalf("typing event = %+v", ev.Typing)
 	}
 
-	pack, err := bob.Private(ctx(t), "guest:alice", "psst")
+	pack, err := bob.Private(ctx(t), alice.Session().User.ID, "psst")
 	if err != nil {
 		t.Fatalf("private: %v", err)
 	}
@@ -140,7 +140,7 @@ func TestSendReceive(t *testing.T) {
 	if err := bob.Leave(ctx(t), "lobby"); err != nil {
 		t.Fatalf("leave: %v", err)
 	}
-	if ev := next(t, alice, client.EventPresence); ev.Presence.Event != "leave" || ev.Presence.User.ID != "guest:bob" {
+	if ev := next(t, alice, client.EventPresence); ev.Presence.Event != "leave" || ev.Presence.User.ID != bob.Session().User.ID {
 		t.Fatalf("presence = %+v, want bob's leave", ev.Presence)
 	}
 }
@@ -409,7 +409,10 @@ func TestNoReconnectOnTooManyConnections(t *testing.T) {
 	if _, err := first.Ping(ctx(t)); err != nil {
 		t.Fatalf("ping: %v", err)
 	}
-	second := dial(t, ts, reconnecting(k, "dave"))
+	// The same guest again, with the guest token of the first connection.
+	again := reconnecting(k, "")
+	again.Token = first.Session().GuestToken
+	second := dial(t, ts, again)
 	ev := next(t, second, client.EventError)
 	var ce *client.CloseError
 	if !errors.As(ev.Err, &ce) || ce.Code != 4009 {
@@ -463,5 +466,64 @@ func TestCloseUnblocksWaiters(t *testing.T) {
 		}
 	case <-time.After(wait):
 		t.Fatal("join still waiting after Close")
+	}
+}
+
+// TestGuestKeepsItsIdentityAcrossReconnects: a guest reconnects with the
+// guest token of its welcome and is the same user again; when a server no
+// longer takes the token (here: another server, with another key), it
+// comes back as a new guest of the same name rather than stopping.
+func TestGuestKeepsItsIdentityAcrossReconnects(t *testing.T) {
+	first, second := startServer(t, nil), startServer(t, nil)
+	var target atomic.Value
+	target.Store(strings.TrimPrefix(first.URL, "http://"))
+	var mu sync.Mutex
+	var open []net.Conn
+	netDial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, network, target.Load().(string))
+		if err == nil {
+			mu.Lock()
+			open = append(open, nc)
+			mu.Unlock()
+		}
+		return nc, err
+	}
+	cutAll := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, nc := range open {
+			nc.Close()
+		}
+		open = nil
+	}
+	erin := dial(t, first, client.Options{Name: "erin", Reconnect: true, NetDial: netDial,
+		BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	w := erin.Session()
+	if w.GuestToken == "" || !w.User.Guest {
+		t.Fatalf("welcome %+v, want a guest with a guest token", w)
+	}
+
+	cutAll()
+	testutil.Eventually(t, wait, func() bool { return erin.Session().Session != w.Session }, "no reconnect")
+	if again := erin.Session(); again.User.ID != w.User.ID {
+		t.Fatalf("after a reconnect the guest is %q, want the same guest %q", again.User.ID, w.User.ID)
+	}
+
+	target.Store(strings.TrimPrefix(second.URL, "http://"))
+	cutAll()
+	testutil.Eventually(t, wait, func() bool { return erin.Session().User.ID != w.User.ID }, "no reconnect to the second server")
+	if u := erin.Session().User; u.Name != "erin" || !u.Guest {
+		t.Fatalf("on the second server the client is %+v, want a new guest called erin", u)
+	}
+	if _, err := erin.Ping(ctx(t)); err != nil {
+		t.Fatalf("ping after the fallback: %v", err)
+	}
+	// The new guest's token is kept: the next reconnect is that guest.
+	w = erin.Session()
+	cutAll()
+	testutil.Eventually(t, wait, func() bool { return erin.Session().Session != w.Session }, "no reconnect")
+	if again := erin.Session(); again.User.ID != w.User.ID {
+		t.Fatalf("after a reconnect the new guest is %q, want %q", again.User.ID, w.User.ID)
 	}
 }

@@ -64,18 +64,35 @@ func permanent(err error) bool {
 	return false
 }
 
-// dial opens one connection and reads its welcome.
+// dial opens one connection and reads its welcome. A guest comes back with
+// its guest token; if the server refuses it (it expired, or the server's key
+// changed), the guest connects by name again, as a new guest.
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, Welcome, error) {
 	u, err := url.Parse(c.url)
 	if err != nil {
 		return nil, Welcome{}, &DialError{Err: err}
 	}
-	if c.opts.Name != "" {
-		q := u.Query()
-		q.Set("name", c.opts.Name)
-		u.RawQuery = q.Encode()
+	header := c.header
+	c.mu.Lock()
+	guestToken := c.guestToken
+	c.mu.Unlock()
+	if c.opts.Name != "" && c.opts.Token == "" {
+		if guestToken != "" {
+			header = header.Clone()
+			header.Set("Authorization", "Bearer "+guestToken)
+		} else {
+			q := u.Query()
+			q.Set("name", c.opts.Name)
+			u.RawQuery = q.Encode()
+		}
 	}
-	conn, resp, err := c.dialer.DialContext(ctx, u.String(), c.header)
+	conn, resp, err := c.dialer.DialContext(ctx, u.String(), header)
+	if err != nil && guestToken != "" && resp != nil && resp.StatusCode == http.StatusUnauthorized {
+		c.mu.Lock()
+		c.guestToken = ""
+		c.mu.Unlock()
+		return c.dial(ctx)
+	}
 	if err != nil {
 		de := &DialError{Err: err}
 		if resp != nil {
@@ -198,6 +215,9 @@ func (c *Client) resume(conn *websocket.Conn, w Welcome) bool {
 		return false
 	}
 	c.conn, c.welcome = conn, w
+	if w.GuestToken != "" {
+		c.guestToken = w.GuestToken
+	}
 	close(c.connected)
 	frames := make([][]byte, 0, len(c.rooms)+len(c.outbox))
 	for key, rs := range c.rooms {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/config"
@@ -17,17 +18,17 @@ import (
 
 // authenticator turns request credentials into a ws.Principal: Parley's own
 // access tokens (when accounts are on), an integrating app's tokens (when an
-// algorithm is configured) and guests (when allowed).
+// algorithm is configured) and guests and their guest tokens (when allowed).
 type authenticator struct {
 	cfg      config.Config
 	store    store.Store
-	issuer   *auth.Issuer           // nil when accounts are off
+	issuer   *auth.Issuer           // nil when neither accounts nor guests are on
 	external *auth.ExternalVerifier // nil when no algorithm is configured
 }
 
-// newAuthenticator takes the signing key (nil when accounts are off) and
-// the external verifier (nil when external tokens are off) that checkFiles
-// and prepare made.
+// newAuthenticator takes the signing key (nil when neither accounts nor
+// guests are on) and the external verifier (nil when external tokens are
+// off) that checkFiles and prepare made.
 func newAuthenticator(cfg config.Config, st store.Store, signingKey []byte, external *auth.ExternalVerifier) *authenticator {
 	a := &authenticator{cfg: cfg, store: st, external: external}
 	if signingKey != nil {
@@ -36,7 +37,9 @@ func newAuthenticator(cfg config.Config, st store.Store, signingKey []byte, exte
 	return a
 }
 
-// Request implements ws.Authenticator.
+// Request implements ws.Authenticator. A refusal's error reads as a
+// sentence for the client (it goes out in the 401's body), unless it wraps
+// ws.ErrUnavailable.
 func (a *authenticator) Request(ctx context.Context, r *http.Request) (ws.Principal, error) {
 	if token := bearer(r); token != "" {
 		return a.Token(ctx, token)
@@ -50,30 +53,48 @@ func (a *authenticator) Request(ctx context.Context, r *http.Request) (ws.Princi
 			return ws.Principal{}, errors.New("guests are not allowed on this server; sign in")
 		}
 		id, err := auth.GuestIdentity(q.Get("name"))
-		if err != nil {
-			return ws.Principal{}, err
+		var re *auth.RuleError
+		if errors.As(err, &re) {
+			return ws.Principal{}, errors.New(re.Msg)
 		}
-		return principal(id), nil
+		if err != nil {
+			return ws.Principal{}, fmt.Errorf("server: new guest: %w: %w", ws.ErrUnavailable, err)
+		}
+		return a.principal(id)
 	}
 	return ws.Principal{}, ws.ErrNoCredentials
 }
 
 // Token implements ws.Authenticator: an own access token whose session is
-// still alive, else an external token.
+// still alive, a guest token, else an external token.
 func (a *authenticator) Token(ctx context.Context, token string) (ws.Principal, error) {
 	id, err := a.identify(ctx, token)
-	if err != nil {
+	switch {
+	case errors.Is(err, ws.ErrUnavailable):
 		return ws.Principal{}, err
+	case errors.Is(err, auth.ErrTokenExpired):
+		return ws.Principal{}, errors.New("the token expired; get a fresh one")
+	case err != nil:
+		return ws.Principal{}, errors.New("the token is not valid here, or its session was signed out")
 	}
-	return principal(id), nil
+	return a.principal(id)
 }
 
-// identify verifies a bearer token of either kind.
+// identify verifies a bearer token of any kind: an account's access token
+// (its session must still exist), a guest token, an external token.
 func (a *authenticator) identify(ctx context.Context, token string) (auth.Identity, error) {
 	var ownErr error
 	if a.issuer != nil {
 		id, err := a.issuer.Verify(token)
-		if err == nil {
+		switch {
+		case err == nil && id.Guest:
+			if !a.cfg.Guests {
+				return auth.Identity{}, fmt.Errorf("a guest token, and guests are off: %w", auth.ErrInvalidToken)
+			}
+			return id, nil
+		case err == nil && !a.cfg.Accounts:
+			return auth.Identity{}, fmt.Errorf("an account token, and accounts are off: %w", auth.ErrInvalidToken)
+		case err == nil:
 			if _, err := a.store.SessionByID(ctx, id.SessionID); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return auth.Identity{}, fmt.Errorf("the session was signed out: %w", auth.ErrInvalidToken)
@@ -96,8 +117,15 @@ func (a *authenticator) identify(ctx context.Context, token string) (auth.Identi
 	return auth.Identity{}, fmt.Errorf("no token kind is enabled: %w", auth.ErrInvalidToken)
 }
 
-func principal(id auth.Identity) ws.Principal {
-	return ws.Principal{
+// guestTokenTTL is how long a guest token brings its guest back: as long
+// as a device stays signed in with a refresh token. Each connection gets a
+// fresh one, so a guest who keeps coming back keeps their identity.
+func (a *authenticator) guestTokenTTL() time.Duration { return a.cfg.RefreshTTL }
+
+// principal is the connection owner id authenticates; a guest gets a fresh
+// guest token to come back with.
+func (a *authenticator) principal(id auth.Identity) (ws.Principal, error) {
+	p := ws.Principal{
 		Identity: hub.Identity{
 			User:      protocol.User{ID: id.UserID, Name: id.Name, Guest: id.Guest},
 			Rooms:     id.Rooms,
@@ -106,6 +134,14 @@ func principal(id auth.Identity) ws.Principal {
 		},
 		ExpiresAt: id.ExpiresAt,
 	}
+	if id.Guest {
+		tok, err := a.issuer.IssueGuest(id, a.guestTokenTTL())
+		if err != nil {
+			return ws.Principal{}, fmt.Errorf("server: guest token: %w: %w", ws.ErrUnavailable, err)
+		}
+		p.GuestToken = tok
+	}
+	return p, nil
 }
 
 // bearer returns the token of an "Authorization: Bearer" header.

@@ -2,6 +2,9 @@ package server_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,11 +59,26 @@ type errorBody struct {
 	RetryAfterMS int64  `json:"retry_after_ms"`
 }
 
-// connect dials as a guest, reads the welcome and joins room (when given).
+// connect dials as a new guest, reads the welcome and joins room (when
+// given). The guest's id is c.ID().
 func connect(t *testing.T, ts *testutil.TestServer, name, room string) *testutil.Client {
 	t.Helper()
 	c := ts.Dial(t, "/ws?name="+name)
 	c.Welcome()
+	if room != "" {
+		join(t, c, room)
+	}
+	return c
+}
+
+// again opens another connection of the guest first is, with its guest
+// token, and joins room (when given).
+func again(t *testing.T, ts *testutil.TestServer, first *testutil.Client, room string) *testutil.Client {
+	t.Helper()
+	c := ts.DialAgain(t, "/ws", first)
+	if c.ID() != first.ID() {
+		t.Fatalf("the guest token made %q, want the same guest %q", c.ID(), first.ID())
+	}
 	if room != "" {
 		join(t, c, room)
 	}
@@ -98,7 +116,7 @@ func TestTwoClientsChatInARoom(t *testing.T) {
 
 	var m msgBody
 	bob.Expect("message").Decode(t, &m)
-	if m.Text != "hello bob" || m.Seq != 1 || m.ID != a.MessageID || m.From.ID != "guest:alice" || !m.From.Guest || m.TS == "" {
+	if m.Text != "hello bob" || m.Seq != 1 || m.ID != a.MessageID || m.From.ID != alice.ID() || !m.From.Guest || m.TS == "" {
 		t.Fatalf("bob got %+v", m)
 	}
 	// The sending connection gets the ack, not the broadcast.
@@ -114,19 +132,19 @@ func TestTwoClientsChatInARoom(t *testing.T) {
 
 func TestJoinReplyListsMembersAndNamesAreNormalised(t *testing.T) {
 	ts := testutil.StartServer(t, nil)
-	connect(t, ts, "alice", "Café")
+	alice := connect(t, ts, "alice", "Café")
 	bob := connect(t, ts, "bob", "")
 	// Upper case and the full-width form name the same room.
 	jb := join(t, bob, "ＣＡＦÉ")
 	if jb.Room != "café" {
 		t.Fatalf("room key = %q, want café", jb.Room)
 	}
-	ids := []string{}
+	ids := map[string]bool{}
 	for _, m := range jb.Members {
-		ids = append(ids, m.ID)
+		ids[m.ID] = true
 	}
-	if fmt.Sprint(ids) != "[guest:alice guest:bob]" {
-		t.Fatalf("members = %v, want alice and bob", ids)
+	if len(jb.Members) != 2 || !ids[alice.ID()] || !ids[bob.ID()] {
+		t.Fatalf("members = %+v, want alice and bob", jb.Members)
 	}
 }
 
@@ -136,10 +154,10 @@ func TestPresenceWithTwoConnectionsOfOneUser(t *testing.T) {
 	alice1 := connect(t, ts, "alice", "lobby")
 	var p presenceBody
 	bob.Expect("presence").Decode(t, &p)
-	if p.Event != "join" || p.User.ID != "guest:alice" {
+	if p.Event != "join" || p.User.ID != alice1.ID() {
 		t.Fatalf("presence = %+v, want alice join", p)
 	}
-	alice2 := connect(t, ts, "alice", "lobby")
+	alice2 := again(t, ts, alice1, "lobby")
 	// The second connection of a user already present announces nothing.
 	bob.ExpectNone(150 * time.Millisecond)
 
@@ -147,7 +165,7 @@ func TestPresenceWithTwoConnectionsOfOneUser(t *testing.T) {
 	bob.ExpectNone(150 * time.Millisecond)
 	alice2.Close()
 	bob.Expect("presence").Decode(t, &p)
-	if p.Event != "leave" || p.User.ID != "guest:alice" {
+	if p.Event != "leave" || p.User.ID != alice1.ID() {
 		t.Fatalf("presence = %+v, want alice leave", p)
 	}
 }
@@ -155,12 +173,12 @@ func TestPresenceWithTwoConnectionsOfOneUser(t *testing.T) {
 func TestPrivateMessagesReachExactlyTheRightConnections(t *testing.T) {
 	ts := testutil.StartServer(t, nil)
 	alice1 := connect(t, ts, "alice", "")
-	alice2 := connect(t, ts, "alice", "")
+	alice2 := again(t, ts, alice1, "")
 	bob1 := connect(t, ts, "bob", "")
-	bob2 := connect(t, ts, "bob", "")
+	bob2 := again(t, ts, bob1, "")
 	carol := connect(t, ts, "carol", "")
 
-	alice1.Send("private", "p1", map[string]any{"to": "guest:bob", "text": "psst"})
+	alice1.Send("private", "p1", map[string]any{"to": bob1.ID(), "text": "psst"})
 	var a ackBody
 	ack := alice1.Expect("ack")
 	ack.Decode(t, &a)
@@ -170,14 +188,14 @@ func TestPrivateMessagesReachExactlyTheRightConnections(t *testing.T) {
 	for name, c := range map[string]*testutil.Client{"alice2": alice2, "bob1": bob1, "bob2": bob2} {
 		var m msgBody
 		c.Expect("private").Decode(t, &m)
-		if m.Text != "psst" || m.From.ID != "guest:alice" || m.To != "guest:bob" || m.ID != a.MessageID {
+		if m.Text != "psst" || m.From.ID != alice1.ID() || m.To != bob1.ID() || m.ID != a.MessageID {
 			t.Fatalf("%s got %+v", name, m)
 		}
 	}
 	alice1.ExpectNone(100 * time.Millisecond)
 	carol.ExpectNone(100 * time.Millisecond)
 
-	alice1.Send("private", "p2", map[string]any{"to": "guest:alice", "text": "me"})
+	alice1.Send("private", "p2", map[string]any{"to": alice1.ID(), "text": "me"})
 	var e errorBody
 	alice1.Expect("error").Decode(t, &e)
 	if e.Code != "invalid" {
@@ -201,7 +219,7 @@ func TestTypingIsRelayedAndExpires(t *testing.T) {
 	alice.Send("typing", "", map[string]any{"room": "lobby", "state": "start"})
 	var ty typing
 	bob.Expect("typing").Decode(t, &ty)
-	if ty.State != "start" || ty.User.ID != "guest:alice" {
+	if ty.State != "start" || ty.User.ID != alice.ID() {
 		t.Fatalf("typing = %+v", ty)
 	}
 	start := time.Now()
@@ -265,5 +283,65 @@ func TestWriteDelayKeepsOrderAndDeliversEverything(t *testing.T) {
 	}
 	for i := 0; i < n; i++ {
 		alice.Expect("ack", "presence")
+	}
+}
+
+// TestGuestsWithOneNameAreDifferentPeople: a name is all a guest gives, so
+// it must not be an identity anyone can take. Two guests called bob are two
+// users: a private message to the first never reaches the second, who
+// cannot read that conversation either, and a later bob, after the first
+// has gone, is someone else again.
+func TestGuestsWithOneNameAreDifferentPeople(t *testing.T) {
+	ts := testutil.StartServer(t, nil)
+	alice := connect(t, ts, "alice", "")
+	bob := connect(t, ts, "bob", "")
+	eve := connect(t, ts, "bob", "")
+	if eve.ID() == bob.ID() || eve.Welcomed.User.Name != "bob" {
+		t.Fatalf("two guests called bob: %q and %q (%+v)", bob.ID(), eve.ID(), eve.Welcomed.User)
+	}
+
+	alice.Send("private", "p", map[string]any{"to": bob.ID(), "text": "for bob only"})
+	var ack ackBody
+	alice.Expect("ack").Decode(t, &ack)
+	var m msgBody
+	bob.Expect("private").Decode(t, &m)
+	if m.Text != "for bob only" {
+		t.Fatalf("bob got %+v", m)
+	}
+	eve.Send("history", "h", map[string]any{"room": ack.Room})
+	var e errorBody
+	eve.Expect("error").Decode(t, &e)
+	if e.Code != "forbidden" {
+		t.Fatalf("the other bob reading the conversation: %+v, want forbidden", e)
+	}
+	eve.Send("ping", "p", nil)
+	eve.Expect("pong") // and no private frame before it
+
+	bob.Close()
+	later := connect(t, ts, "bob", "")
+	if later.ID() == bob.ID() {
+		t.Fatalf("a new guest called bob got the departed bob's id %q", bob.ID())
+	}
+	later.Send("history", "h", map[string]any{"room": ack.Room})
+	later.Expect("error").Decode(t, &e)
+	if e.Code != "forbidden" {
+		t.Fatalf("a later bob reading the conversation: %+v, want forbidden", e)
+	}
+}
+
+// TestBadGuestNameIsRefusedInWords: the 401 before the upgrade says what is
+// wrong with the name the way a person would, without Go's error chain.
+func TestBadGuestNameIsRefusedInWords(t *testing.T) {
+	ts := testutil.StartServer(t, nil)
+	_, resp, err := ts.DialWith(t, "/ws?name=rl", testutil.DialOptions{})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("err %v, resp %v; want 401", err, resp)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := `the guest name \"rl\" is 2 characters long; it must be 3 to 32`
+	if !strings.Contains(string(body), want) || strings.Contains(string(body), "auth:") ||
+		strings.Contains(string(body), "invalid username") {
+		t.Fatalf("refusal %s, want it to say %s and nothing of Go's", body, want)
 	}
 }

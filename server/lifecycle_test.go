@@ -74,9 +74,10 @@ func TestHeartbeatTimeoutRemovesADeadClient(t *testing.T) {
 	if p.Event != "join" {
 		t.Fatalf("presence %+v", p)
 	}
+	ghost := p.User.ID
 	start := time.Now()
 	bob.Expect("presence").Decode(t, &p)
-	if p.Event != "leave" || p.User.ID != "guest:ghost" {
+	if p.Event != "leave" || p.User.ID != ghost {
 		t.Fatalf("presence %+v, want ghost leave", p)
 	}
 	if waited := time.Since(start); waited > 3*time.Second {
@@ -112,6 +113,16 @@ func TestSlowReaderIsDisconnectedWhileTheRoomKeepsFlowing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Close()
+	var welcome struct {
+		Body struct {
+			User struct {
+				ID string `json:"id"`
+			} `json:"user"`
+		} `json:"body"`
+	}
+	if err := slow.ReadJSON(&welcome); err != nil || welcome.Body.User.ID == "" {
+		t.Fatalf("slow reader's welcome: %+v, %v", welcome, err)
+	}
 	bob := connect(t, ts, "bob", "lobby")
 	alice := connect(t, ts, "alice", "lobby")
 	bob.Expect("presence")
@@ -136,7 +147,7 @@ func TestSlowReaderIsDisconnectedWhileTheRoomKeepsFlowing(t *testing.T) {
 	}
 	// The slow member was cut off, and the room was told.
 	testutil.Eventually(t, 5*time.Second, func() bool {
-		return ts.Server.Online("guest:slow") == 0
+		return ts.Server.Online(welcome.Body.User.ID) == 0
 	}, "slow reader still connected")
 	// Reading now drains what the socket holds, then ends.
 	_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -28,26 +28,28 @@ func TestBadInputGetsAnErrorAndTheConnectionSurvives(t *testing.T) {
 		frame string
 		code  string
 		id    string
+		says  string // a part of the message, when it matters
 	}{
-		{"malformed JSON", `{"type":"chat","id":"x1",`, "bad_frame", ""},
-		{"not an object", `[1,2,3]`, "bad_frame", ""},
-		{"JSON string", `"hello"`, "bad_frame", ""},
-		{"missing type", `{"id":"x2","body":{}}`, "invalid", "x2"},
-		{"unknown type", `{"type":"dance","id":"x3"}`, "unknown_type", "x3"},
-		{"join without body", `{"type":"join","id":"x4"}`, "invalid", "x4"},
-		{"join with a numeric room", `{"type":"join","id":"x5","body":{"room":5}}`, "invalid", "x5"},
-		{"join with a bad room name", `{"type":"join","id":"x6","body":{"room":"no spaces!"}}`, "invalid_room", "x6"},
-		{"join a reserved name", `{"type":"join","id":"x7","body":{"room":"@a+b"}}`, "invalid_room", "x7"},
-		{"chat without room", `{"type":"chat","id":"x8","body":{"text":"hi"}}`, "invalid_room", "x8"},
-		{"chat without text", `{"type":"chat","id":"x9","body":{"room":"a"}}`, "invalid", "x9"},
-		{"chat too long", `{"type":"chat","id":"x10","body":{"room":"a","text":"12345678901"}}`, "too_long", "x10"},
-		{"chat to a room not joined", `{"type":"chat","id":"x11","body":{"room":"nowhere","text":"hi"}}`, "not_joined", "x11"},
-		{"typing with a bad state", `{"type":"typing","id":"x12","body":{"room":"a","state":"maybe"}}`, "invalid", "x12"},
-		{"body not an object", `{"type":"chat","id":"x13","body":"hi"}`, "invalid", "x13"},
-		{"id too long", `{"type":"ping","id":"` + strings.Repeat("i", 65) + `"}`, "invalid", ""},
-		{"auth again", `{"type":"auth","id":"x14","body":{"token":"nope"}}`, "unauthorized", "x14"},
-		{"private without to", `{"type":"private","id":"x15","body":{"text":"hi"}}`, "invalid", "x15"},
-		{"history with a bad limit", `{"type":"history","id":"x16","body":{"room":"a","limit":5000}}`, "invalid", "x16"},
+		{"malformed JSON", `{"type":"chat","id":"x1",`, "bad_frame", "", ""},
+		{"not an object", `[1,2,3]`, "bad_frame", "", ""},
+		{"JSON string", `"hello"`, "bad_frame", "", ""},
+		{"missing type", `{"id":"x2","body":{}}`, "invalid", "x2", ""},
+		{"unknown type", `{"type":"dance","id":"x3"}`, "unknown_type", "x3", ""},
+		{"join without body", `{"type":"join","id":"x4"}`, "invalid", "x4", ""},
+		{"join with a numeric room", `{"type":"join","id":"x5","body":{"room":5}}`, "invalid", "x5", ""},
+		{"join with a bad room name", `{"type":"join","id":"x6","body":{"room":"no spaces!"}}`, "invalid_room", "x6", ""},
+		{"join a reserved name", `{"type":"join","id":"x7","body":{"room":"@a+b"}}`, "invalid_room", "x7", ""},
+		{"chat without room", `{"type":"chat","id":"x8","body":{"text":"hi"}}`, "invalid_room", "x8", ""},
+		{"chat without text", `{"type":"chat","id":"x9","body":{"room":"a"}}`, "invalid", "x9", "text is required"},
+		{"chat with only white space", `{"type":"chat","id":"x9b","body":{"room":"a","text":" \t\n "}}`, "invalid", "x9b", "only white space"},
+		{"chat too long", `{"type":"chat","id":"x10","body":{"room":"a","text":"12345678901"}}`, "too_long", "x10", ""},
+		{"chat to a room not joined", `{"type":"chat","id":"x11","body":{"room":"nowhere","text":"hi"}}`, "not_joined", "x11", ""},
+		{"typing with a bad state", `{"type":"typing","id":"x12","body":{"room":"a","state":"maybe"}}`, "invalid", "x12", ""},
+		{"body not an object", `{"type":"chat","id":"x13","body":"hi"}`, "invalid", "x13", ""},
+		{"id too long", `{"type":"ping","id":"` + strings.Repeat("i", 65) + `"}`, "invalid", "", ""},
+		{"auth again", `{"type":"auth","id":"x14","body":{"token":"nope"}}`, "unauthorized", "x14", ""},
+		{"private without to", `{"type":"private","id":"x15","body":{"text":"hi"}}`, "invalid", "x15", ""},
+		{"history with a bad limit", `{"type":"history","id":"x16","body":{"room":"a","limit":5000}}`, "invalid", "x16", ""},
 	}
 	c := connect(t, ts, "alice", "")
 	for _, tc := range cases {
@@ -56,8 +58,8 @@ func TestBadInputGetsAnErrorAndTheConnectionSurvives(t *testing.T) {
 			f := c.Expect("error")
 			var e errorBody
 			f.Decode(t, &e)
-			if e.Code != tc.code || e.Message == "" {
-				t.Fatalf("error = %+v, want code %s with a message", e, tc.code)
+			if e.Code != tc.code || e.Message == "" || !strings.Contains(e.Message, tc.says) {
+				t.Fatalf("error = %+v, want code %s with a message saying %q", e, tc.code, tc.says)
 			}
 			if f.ID != tc.id {
 				t.Fatalf("error id = %q, want %q", f.ID, tc.id)
@@ -199,9 +201,12 @@ func TestSubprotocolNegotiation(t *testing.T) {
 
 func TestTooManyConnectionsForOneUser(t *testing.T) {
 	ts := testutil.StartServer(t, func(c *config.Config) { c.MaxConnsPerUser = 2 })
-	connect(t, ts, "alice", "")
-	connect(t, ts, "alice", "")
-	third := ts.Dial(t, "/ws?name=alice")
+	alice := connect(t, ts, "alice", "")
+	again(t, ts, alice, "")
+	third, _, err := ts.DialWith(t, "/ws", testutil.DialOptions{Header: testutil.Bearer(alice.Welcomed.GuestToken)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if code := third.ExpectClose(); code != 4009 {
 		t.Fatalf("close code = %d, want 4009", code)
 	}

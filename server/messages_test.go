@@ -60,7 +60,7 @@ func TestEditDeleteReactAreBroadcastStoredAndRecovered(t *testing.T) {
 	b.Send("react", "r", map[string]any{"room": "lobby", "message_id": ack.MessageID, "emoji": "👍"})
 	b.Expect("ack", "update")
 	a.Expect("update").Decode(t, &u)
-	if u.Kind != "reaction" || u.Seq != 3 || u.Emoji != "👍" || len(u.Message.Reactions) != 1 || u.Message.Reactions[0].Users[0] != "guest:bob" {
+	if u.Kind != "reaction" || u.Seq != 3 || u.Emoji != "👍" || len(u.Message.Reactions) != 1 || u.Message.Reactions[0].Users[0] != b.ID() {
 		t.Fatalf("reaction update %+v", u)
 	}
 

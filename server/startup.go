@@ -23,7 +23,7 @@ type files struct {
 	// sqlite is the database file; "" with PostgreSQL.
 	sqlite string
 	// signingKey is the key file for Parley's own tokens; "" when nothing
-	// is signed (accounts off).
+	// is signed (accounts and guests off).
 	signingKey string
 	// external verifies an integrating app's tokens; nil when off.
 	external *auth.ExternalVerifier
@@ -46,7 +46,7 @@ func checkFiles(cfg config.Config) (files, error) {
 			problems = append(problems, pathError("database-url", dsn, err))
 		}
 	}
-	if cfg.Accounts {
+	if cfg.Accounts || cfg.Guests { // account and guest tokens
 		f.signingKey = cfg.SigningKeyFile
 		if f.signingKey == "" {
 			f.signingKey = filepath.Join(cfg.DataDir, "signing.key")

@@ -86,11 +86,11 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 	}
 	key, err := auth.NormaliseUsername(req.Username)
 	if err != nil {
-		a.fail(w, r, ruleError(err, "username"))
+		a.fail(w, r, ruleError(err))
 		return
 	}
 	if err := auth.ValidatePassword(req.Password); err != nil {
-		a.fail(w, r, ruleError(err, "password"))
+		a.fail(w, r, ruleError(err))
 		return
 	}
 	name := req.DisplayName
@@ -141,18 +141,13 @@ func errTaken(username string) error {
 
 // ruleError turns a username or password rule break into a 400 that names
 // the rule (auth's messages do, minus the package prefix).
-func ruleError(err error, field string) error {
-	if !errors.Is(err, auth.ErrInvalidUsername) && !errors.Is(err, auth.ErrInvalidPassword) {
+func ruleError(err error) error {
+	var re *auth.RuleError
+	if !errors.As(err, &re) {
 		return err
 	}
-	msg := strings.TrimPrefix(err.Error(), "auth: ")
-	if field == "password" {
-		// Never echo any part of a password; auth's messages only give sizes.
-		msg = strings.TrimSuffix(msg, ": "+auth.ErrInvalidPassword.Error())
-	} else {
-		msg = strings.TrimSuffix(msg, ": "+auth.ErrInvalidUsername.Error())
-	}
-	return errorf(http.StatusBadRequest, protocol.CodeInvalid, "%s", msg)
+	// The message never quotes a password; auth's messages give sizes only.
+	return errorf(http.StatusBadRequest, protocol.CodeInvalid, "%s", re.Msg)
 }
 
 // displayName trims and checks a display name.

@@ -78,7 +78,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // a write error means the client left
+	enc := json.NewEncoder(w)
+	// The body is JSON for programs, never HTML: "<" in a message stays
+	// "<" rather than \u003c (clients must escape text they render anyway).
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // a write error means the client left
 }
 
 // decode reads the request body into v strictly: at most MaxBodyBytes, valid

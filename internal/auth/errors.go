@@ -1,6 +1,9 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors returned, wrapped with context, by this package. Test them
 // with errors.Is, never by comparing strings.
@@ -27,3 +30,21 @@ var (
 	// bytes of valid UTF-8.
 	ErrInvalidPassword = errors.New("invalid password")
 )
+
+// RuleError is a username, guest name or password that breaks the rules.
+// Its Msg is a sentence for the person who typed it (it never quotes a
+// password); it wraps ErrInvalidUsername or ErrInvalidPassword.
+type RuleError struct {
+	Msg string
+	Err error
+}
+
+// Error implements error.
+func (e *RuleError) Error() string { return "auth: " + e.Msg }
+
+// Unwrap returns ErrInvalidUsername or ErrInvalidPassword.
+func (e *RuleError) Unwrap() error { return e.Err }
+
+func usernameRule(format string, args ...any) error {
+	return &RuleError{Msg: fmt.Sprintf(format, args...), Err: ErrInvalidUsername}
+}

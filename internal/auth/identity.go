@@ -50,43 +50,51 @@ type Identity struct {
 // without look-alikes (0/o, 1/l/i).
 const guestAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
 
-// GuestIdentity returns the identity of a guest asking to be called name.
-// The name must follow the username rules (NormaliseUsername); its key gives
-// the UserID "guest:"+key, so two guests asking for the same name, in any
-// case, share an identity — callers that want one connection per guest name
-// must check. An empty name picks a random "guest-xxxxxx". The error wraps
+// guestIDLen is the number of random characters in a guest's id: 12 of
+// guestAlphabet's 31, about 59 bits, so that nobody can guess another
+// guest's id and address or be them.
+const guestIDLen = 12
+
+// GuestIdentity returns a new guest identity displayed as name. Every call
+// makes a different guest: the UserID is GuestIDPrefix and random
+// characters, never derived from the name, so a guest who leaves cannot be
+// followed by someone else taking the same name and reading what was sent
+// to them. (A guest comes back as the same guest with the token
+// Issuer.IssueGuest gives it.) The name must follow the username rules
+// (NormaliseUsername) and is kept in its NFKC form; an empty name picks a
+// random "guest-xxxxxx". The error is a *RuleError wrapping
 // ErrInvalidUsername.
 func GuestIdentity(name string) (Identity, error) {
 	if name == "" {
-		suffix, err := randomGuestSuffix()
+		suffix, err := randomGuestSuffix(6)
 		if err != nil {
 			return Identity{}, err
 		}
 		name = "guest-" + suffix
 	}
-	display, err := normaliseDisplay(name)
-	if err != nil {
-		return Identity{}, fmt.Errorf("auth: guest %w", err)
-	}
-	key, err := NormaliseUsername(display)
+	display, err := normaliseDisplay(name, "guest name")
 	if err != nil {
 		return Identity{}, err
 	}
-	return Identity{UserID: GuestIDPrefix + key, Name: display, Guest: true}, nil
+	id, err := randomGuestSuffix(guestIDLen)
+	if err != nil {
+		return Identity{}, err
+	}
+	return Identity{UserID: GuestIDPrefix + id, Name: display, Guest: true}, nil
 }
 
-// randomGuestSuffix returns six characters of guestAlphabet, uniformly
+// randomGuestSuffix returns n characters of guestAlphabet, uniformly
 // (rejection sampling, no modulo bias).
-func randomGuestSuffix() (string, error) {
+func randomGuestSuffix(n int) (string, error) {
 	const limit = 256 - 256%len(guestAlphabet)
-	out := make([]byte, 0, 6)
-	var buf [16]byte
-	for len(out) < cap(out) {
+	out := make([]byte, 0, n)
+	var buf [32]byte
+	for len(out) < n {
 		if _, err := rand.Read(buf[:]); err != nil {
 			return "", fmt.Errorf("auth: guest name: %w", err)
 		}
 		for _, c := range buf {
-			if int(c) < limit && len(out) < cap(out) {
+			if int(c) < limit && len(out) < n {
 				out = append(out, guestAlphabet[int(c)%len(guestAlphabet)])
 			}
 		}

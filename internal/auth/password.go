@@ -118,15 +118,15 @@ func newHasher(maxConcurrent int, p argonParams) *Hasher {
 }
 
 // ValidatePassword checks the password rules: 8..256 bytes of valid UTF-8.
-// The error wraps ErrInvalidPassword.
+// The error is a *RuleError wrapping ErrInvalidPassword.
 func ValidatePassword(password string) error {
 	switch {
 	case len(password) < MinPasswordLen:
-		return fmt.Errorf("auth: password is %d bytes, want at least %d: %w", len(password), MinPasswordLen, ErrInvalidPassword)
+		return &RuleError{Msg: fmt.Sprintf("the password is %d bytes long; it must be at least %d", len(password), MinPasswordLen), Err: ErrInvalidPassword}
 	case len(password) > MaxPasswordLen:
-		return fmt.Errorf("auth: password is %d bytes, want at most %d: %w", len(password), MaxPasswordLen, ErrInvalidPassword)
+		return &RuleError{Msg: fmt.Sprintf("the password is %d bytes long; it must be at most %d", len(password), MaxPasswordLen), Err: ErrInvalidPassword}
 	case !utf8.ValidString(password):
-		return fmt.Errorf("auth: password is not valid UTF-8: %w", ErrInvalidPassword)
+		return &RuleError{Msg: "the password is not valid UTF-8", Err: ErrInvalidPassword}
 	}
 	return nil
 }

@@ -101,6 +101,7 @@ type accessClaims struct {
 	Name      string `json:"name"`
 	SessionID string `json:"sid,omitempty"`
 	Admin     bool   `json:"adm,omitempty"`
+	Guest     bool   `json:"gst,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -170,8 +171,39 @@ func (i *Issuer) Issue(userID, name, sessionID string, admin bool) (token string
 	return token, exp, nil
 }
 
+// IssueGuest signs a guest token for the guest id (from GuestIdentity),
+// valid for ttl: presented as an access token, it makes a new connection
+// the same guest again, for example after a dropped connection. It carries
+// the gst claim and no session, and is never an account's token.
+func (i *Issuer) IssueGuest(id Identity, ttl time.Duration) (string, error) {
+	if !id.Guest || !strings.HasPrefix(id.UserID, GuestIDPrefix) {
+		return "", fmt.Errorf("auth: issue guest token: %q is not a guest", id.UserID)
+	}
+	if len(i.key) < MinKeyLen {
+		return "", fmt.Errorf("auth: issue guest token: key is %d bytes, want at least %d", len(i.key), MinKeyLen)
+	}
+	now := i.now().Truncate(time.Second)
+	claims := accessClaims{
+		Name:  id.Name,
+		Guest: true,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    i.issuer,
+			Subject:   id.UserID,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+	}
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(i.key)
+	if err != nil {
+		return "", fmt.Errorf("auth: sign guest token: %w", err)
+	}
+	return token, nil
+}
+
 // Verify checks an access token signed by this Issuer and returns its
-// Identity (UserID, Name, SessionID, Admin, ExpiresAt; Rooms nil). An
+// Identity (UserID, Name, SessionID, Admin, ExpiresAt; Rooms nil; Guest
+// for a token from IssueGuest, whose ExpiresAt is left zero: a guest's
+// connection does not end with its token). An
 // expired token gives an error wrapping ErrTokenExpired; any other fault
 // (malformed, bad signature, another algorithm, missing exp or sub, wrong
 // iss) wraps ErrInvalidToken. Verify does not check that the session still
@@ -190,6 +222,12 @@ func (i *Issuer) Verify(token string) (Identity, error) {
 	}
 	if c.Subject == "" {
 		return Identity{}, fmt.Errorf("auth: verify token: no sub claim: %w", ErrInvalidToken)
+	}
+	if c.Guest != strings.HasPrefix(c.Subject, GuestIDPrefix) || (c.Guest && (c.SessionID != "" || c.Admin)) {
+		return Identity{}, fmt.Errorf("auth: verify token: a guest claim that does not fit its sub: %w", ErrInvalidToken)
+	}
+	if c.Guest {
+		return Identity{UserID: c.Subject, Name: c.Name, Guest: true}, nil
 	}
 	return Identity{
 		UserID:    c.Subject,

@@ -212,3 +212,55 @@ func BenchmarkVerifyToken(b *testing.B) {
 		}
 	}
 }
+
+// TestGuestTokens: a guest token makes its bearer the same guest again, is
+// never taken for an account's token, and is refused when its claims do
+// not fit together.
+func TestGuestTokens(t *testing.T) {
+	iss := NewIssuer(testKey(7), time.Hour, "")
+	guest, err := GuestIdentity("Bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := iss.IssueGuest(guest, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := iss.Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.UserID != guest.UserID || got.Name != "Bob" || !got.Guest || got.SessionID != "" || got.Admin || !got.ExpiresAt.IsZero() {
+		t.Fatalf("guest token verified as %+v, want the guest %+v", got, guest)
+	}
+	if _, err := iss.IssueGuest(Identity{UserID: "u_1", Name: "x"}, time.Hour); err == nil {
+		t.Fatal("IssueGuest signed a token for an account id")
+	}
+	account, _, err := iss.Issue("u_abc", "ann", "s1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := iss.Verify(account); err != nil || id.Guest {
+		t.Fatalf("an account token verified as %+v, %v", id, err)
+	}
+
+	sign := func(c accessClaims) string {
+		c.Issuer = DefaultIssuer
+		c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(time.Hour))
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(testKey(7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for name, c := range map[string]accessClaims{
+		"guest claim on an account id": {Guest: true, RegisteredClaims: jwt.RegisteredClaims{Subject: "u_abc"}},
+		"guest id without the claim":   {RegisteredClaims: jwt.RegisteredClaims{Subject: "guest:abc"}},
+		"guest with a session":         {Guest: true, SessionID: "s1", RegisteredClaims: jwt.RegisteredClaims{Subject: "guest:abc"}},
+		"guest who is an admin":        {Guest: true, Admin: true, RegisteredClaims: jwt.RegisteredClaims{Subject: "guest:abc"}},
+	} {
+		if id, err := iss.Verify(sign(c)); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s: verified as %+v, %v; want ErrInvalidToken", name, id, err)
+		}
+	}
+}

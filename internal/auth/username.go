@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"fmt"
 	"unicode"
 	"unicode/utf8"
 
@@ -24,26 +23,26 @@ const (
 // The key
 // is the NFKC case-folded form (NFKC, Unicode case folding, NFKC again), so
 // "Alice", "ALICE" and "ａｌｉｃｅ" (full-width) share the key "alice". Store
-// the name as typed for display and the key for lookups. The error wraps
-// ErrInvalidUsername.
+// the name as typed for display and the key for lookups. The error is a
+// *RuleError wrapping ErrInvalidUsername.
 func NormaliseUsername(s string) (key string, err error) {
-	display, err := normaliseDisplay(s)
+	display, err := normaliseDisplay(s, "username")
 	if err != nil {
-		return "", fmt.Errorf("auth: %w", err)
+		return "", err
 	}
 	// A Caser is stateful and must not be shared between goroutines.
 	return norm.NFKC.String(cases.Fold().String(display)), nil
 }
 
 // normaliseDisplay applies NFKC and the username rules, returning the NFKC
-// form (case kept). Its errors wrap ErrInvalidUsername and lack the "auth:"
-// prefix, which callers add.
-func normaliseDisplay(s string) (string, error) {
+// form (case kept). what names the thing checked in the error ("username",
+// "guest name"), a *RuleError wrapping ErrInvalidUsername.
+func normaliseDisplay(s, what string) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", fmt.Errorf("username is not valid UTF-8: %w", ErrInvalidUsername)
+		return "", usernameRule("the %s is not valid UTF-8", what)
 	}
 	if len(s) > 16*MaxUsernameLen { // far too long even before normalising
-		return "", fmt.Errorf("username is %d bytes: %w", len(s), ErrInvalidUsername)
+		return "", usernameRule("the %s is far too long; it must be %d to %d characters", what, MinUsernameLen, MaxUsernameLen)
 	}
 	n := norm.NFKC.String(s)
 	count, alnum, prev := 0, false, rune(0)
@@ -57,15 +56,15 @@ func normaliseDisplay(s string) (string, error) {
 			// accents NFKC could not compose.
 		case r == '_' || r == '-' || r == '.':
 		default:
-			return "", fmt.Errorf("username %q has character %q, want letters, digits, '_', '-' or '.': %w", s, r, ErrInvalidUsername)
+			return "", usernameRule("the %s %q has the character %q; use only letters, digits, '_', '-' and '.'", what, s, r)
 		}
 		prev = r
 	}
 	if count < MinUsernameLen || count > MaxUsernameLen {
-		return "", fmt.Errorf("username %q is %d characters, want %d..%d: %w", s, count, MinUsernameLen, MaxUsernameLen, ErrInvalidUsername)
+		return "", usernameRule("the %s %q is %d characters long; it must be %d to %d", what, s, count, MinUsernameLen, MaxUsernameLen)
 	}
 	if !alnum {
-		return "", fmt.Errorf("username %q has no letter or digit: %w", s, ErrInvalidUsername)
+		return "", usernameRule("the %s %q needs at least one letter or digit", what, s)
 	}
 	return n, nil
 }

@@ -140,8 +140,9 @@ type Config struct {
 	TypingTimeout time.Duration `flag:"typing-timeout" usage:"how long a typing indicator lasts without renewal"`
 
 	// Guests allows unauthenticated connections that pick a display name
-	// (?name=alice). Default false. Guests are not verified: anyone can
-	// claim any free name.
+	// (?name=alice); each is a new user with a random id, and the guest
+	// token of its welcome brings it back as the same guest. Default
+	// false. Guests are not verified: anyone can call themselves anything.
 	Guests bool `flag:"guests" usage:"allow unauthenticated guests (?name=alice)"`
 
 	// Accounts enables built-in sign-up and sign-in with passwords.

@@ -153,8 +153,11 @@ func Encode(typ, id string, body any) []byte {
 // ValidText checks chat text: non-empty after trimming, at most maxRunes
 // characters, valid UTF-8 (the decoder already guarantees it for frames).
 func ValidText(text string, maxRunes int) *Error {
-	if len(bytes.TrimSpace([]byte(text))) == 0 {
+	if text == "" {
 		return Errorf(CodeInvalid, "text is required")
+	}
+	if len(bytes.TrimSpace([]byte(text))) == 0 {
+		return Errorf(CodeInvalid, "text must not be only white space")
 	}
 	if !utf8.ValidString(text) {
 		return Errorf(CodeInvalid, "text is not valid UTF-8")

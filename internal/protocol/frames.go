@@ -148,7 +148,10 @@ type WelcomeBody struct {
 	HeartbeatMS int64  `json:"heartbeat_ms"`
 	TimeoutMS   int64  `json:"timeout_ms"`
 	ExpiresAt   string `json:"expires_at,omitempty"`
-	Limits      Limits `json:"limits"`
+	// GuestToken, for guests only, connects again as the same guest when
+	// presented as an access token.
+	GuestToken string `json:"guest_token,omitempty"`
+	Limits     Limits `json:"limits"`
 }
 
 // JoinedBody answers a join with the member list. Recovered tells whether the

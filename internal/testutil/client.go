@@ -39,10 +39,12 @@ var FrameCheck func(tb testing.TB, raw []byte)
 // Client is a real WebSocket client for tests. A goroutine reads frames into
 // a buffer; Close stops it.
 type Client struct {
-	tb     testing.TB
-	Conn   *websocket.Conn
-	frames chan Frame
-	done   chan struct{}
+	tb testing.TB
+	// Welcomed is what the last Welcome read.
+	Welcomed WelcomeInfo
+	Conn     *websocket.Conn
+	frames   chan Frame
+	done     chan struct{}
 
 	mu       sync.Mutex
 	closeErr error
@@ -225,14 +227,19 @@ func (c *Client) Err() error {
 	return c.closeErr
 }
 
-// Welcome reads the session's welcome frame and returns its body fields.
+// Welcome reads the session's welcome frame and returns its body fields,
+// which it also keeps in c.Welcomed.
 func (c *Client) Welcome() WelcomeInfo {
 	c.tb.Helper()
 	f := c.Expect("welcome")
 	var w WelcomeInfo
 	f.Decode(c.tb, &w)
+	c.Welcomed = w
 	return w
 }
+
+// ID is the user id the welcome gave the session ("" before Welcome).
+func (c *Client) ID() string { return c.Welcomed.User.ID }
 
 // WelcomeInfo is the part of the welcome body tests use.
 type WelcomeInfo struct {
@@ -242,7 +249,8 @@ type WelcomeInfo struct {
 		Name  string `json:"name"`
 		Guest bool   `json:"guest"`
 	} `json:"user"`
-	HeartbeatMS int64 `json:"heartbeat_ms"`
+	HeartbeatMS int64  `json:"heartbeat_ms"`
+	GuestToken  string `json:"guest_token"`
 }
 
 // Close closes the connection and waits for the read goroutine.

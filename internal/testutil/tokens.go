@@ -73,3 +73,13 @@ func (ts *TestServer) DialToken(tb testing.TB, path, token string) *Client {
 	c.Welcome()
 	return c
 }
+
+// DialAgain opens another connection of the guest c is (by the guest token
+// of c's welcome) to path, and reads its welcome.
+func (ts *TestServer) DialAgain(tb testing.TB, path string, c *Client) *Client {
+	tb.Helper()
+	if c.Welcomed.GuestToken == "" {
+		tb.Fatalf("DialAgain: the first connection's welcome had no guest token (read it with Welcome first)")
+	}
+	return ts.DialToken(tb, path, c.Welcomed.GuestToken)
+}

@@ -26,6 +26,9 @@ type Principal struct {
 	// (guests). The connection is closed with 4002 then unless the client
 	// sends a fresh token in an auth frame first.
 	ExpiresAt time.Time
+	// GuestToken, for a guest, is sent in the welcome frame so the client
+	// can come back as the same guest.
+	GuestToken string
 }
 
 // Authenticator establishes who opens a connection. It is implemented by the

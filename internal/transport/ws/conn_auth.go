@@ -109,5 +109,6 @@ func (c *conn) welcome(p Principal) protocol.WelcomeBody {
 	if !p.ExpiresAt.IsZero() {
 		w.ExpiresAt = protocol.FormatTime(p.ExpiresAt)
 	}
+	w.GuestToken = p.GuestToken
 	return w
 }

@@ -2,8 +2,8 @@ package ws
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -231,7 +231,9 @@ func writeHTTPError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Sec-Websocket-Version", "13")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "{\"error\":{\"code\":%q,\"message\":%q}}\n", httpCode(status), msg)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // the body is JSON for programs, not HTML
+	_ = enc.Encode(map[string]protocol.ErrorBody{"error": {Code: httpCode(status), Message: msg}})
 }
 
 func httpCode(status int) string {
