@@ -72,6 +72,16 @@ type User struct {
 	CreatedAt    time.Time
 }
 
+// ExternalUser is a user of an integrating app's tokens whom the server
+// has seen: such users have no account, but other users may address them
+// (a private message needs a recipient that exists).
+type ExternalUser struct {
+	ID        string // the token's sub
+	Name      string // the display name the last token gave
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
 // Room is a named room or a direct conversation.
 type Room struct {
 	Name      string // normalised key (see protocol.NormaliseRoom); primary key
@@ -287,6 +297,13 @@ type Store interface {
 	User(ctx context.Context, id string) (User, error)
 	// UserByName returns an account by username, case-insensitively.
 	UserByName(ctx context.Context, username string) (User, error)
+	// SeeExternalUser records that an external user authenticated now,
+	// with this display name: it creates them (FirstSeen and LastSeen now)
+	// or updates their name and LastSeen.
+	SeeExternalUser(ctx context.Context, id, name string) error
+	// ExternalUser returns an external user recorded by SeeExternalUser;
+	// ErrNotFound if the id was never seen.
+	ExternalUser(ctx context.Context, id string) (ExternalUser, error)
 
 	// CreateSession stores a sign-in session.
 	CreateSession(ctx context.Context, s Session) error

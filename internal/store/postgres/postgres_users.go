@@ -65,6 +65,37 @@ func (s *Store) UserByName(ctx context.Context, username string) (store.User, er
 	return u, nil
 }
 
+// SeeExternalUser records an external user's sign-in; see store.Store.
+func (s *Store) SeeExternalUser(ctx context.Context, id, name string) error {
+	db, err := s.db()
+	if err == nil {
+		now := store.Now()
+		_, err = db.Exec(ctx, `INSERT INTO external_users (id, name, first_seen, last_seen)
+			VALUES ($1, $2, $3, $3)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen`, id, name, now)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: see external user %q: %w", id, s.check(err))
+	}
+	return nil
+}
+
+// ExternalUser returns a recorded external user; see store.Store.
+func (s *Store) ExternalUser(ctx context.Context, id string) (store.ExternalUser, error) {
+	db, err := s.db()
+	u := store.ExternalUser{ID: id}
+	if err == nil {
+		err = db.QueryRow(ctx, `SELECT name, first_seen, last_seen FROM external_users WHERE id = $1`, id).
+			Scan(&u.Name, &u.FirstSeen, &u.LastSeen)
+		err = notFound(err)
+	}
+	if err != nil {
+		return store.ExternalUser{}, fmt.Errorf("postgres: external user %q: %w", id, s.check(err))
+	}
+	u.FirstSeen, u.LastSeen = utc(u.FirstSeen), utc(u.LastSeen)
+	return u, nil
+}
+
 // CreateSession stores a sign-in session; see store.Store. A taken id or
 // token hash is store.ErrConflict; a zero CreatedAt means now.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {

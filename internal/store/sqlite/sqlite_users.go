@@ -72,6 +72,39 @@ func (s *Store) UserByName(ctx context.Context, username string) (store.User, er
 	return u, nil
 }
 
+// SeeExternalUser records an external user's sign-in; see store.Store.
+func (s *Store) SeeExternalUser(ctx context.Context, id, name string) error {
+	now := msgstate.Millis(store.Now())
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO external_users (id, name, first_seen, last_seen)
+			VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen`,
+			id, name, now, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: see external user %q: %w", id, err)
+	}
+	return nil
+}
+
+// ExternalUser returns a recorded external user; see store.Store.
+func (s *Store) ExternalUser(ctx context.Context, id string) (store.ExternalUser, error) {
+	db, err := s.reader()
+	if err != nil {
+		return store.ExternalUser{}, err
+	}
+	u := store.ExternalUser{ID: id}
+	var first, last int64
+	err = db.QueryRowContext(ctx, `SELECT name, first_seen, last_seen FROM external_users WHERE id = ?`, id).
+		Scan(&u.Name, &first, &last)
+	if err = s.settle(ctx, notFound(err)); err != nil {
+		return store.ExternalUser{}, fmt.Errorf("sqlite: external user %q: %w", id, err)
+	}
+	u.FirstSeen, u.LastSeen = msgstate.FromMillis(first), msgstate.FromMillis(last)
+	return u, nil
+}
+
 // CreateSession stores a sign-in session; see store.Store. A taken id or
 // token hash is store.ErrConflict; a zero CreatedAt means now.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
