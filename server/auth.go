@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/internal/auth"
@@ -22,15 +24,25 @@ import (
 type authenticator struct {
 	cfg      config.Config
 	store    store.Store
+	log      *slog.Logger
 	issuer   *auth.Issuer           // nil when neither accounts nor guests are on
 	external *auth.ExternalVerifier // nil when no algorithm is configured
+
+	// seen holds the external users this process has recorded in the
+	// store (see seeExternal), with the name recorded.
+	seenMu sync.Mutex
+	seen   map[string]string
 }
+
+// seenLimit bounds the external users remembered as recorded; past it the
+// memory starts over, which costs one store write per user again.
+const seenLimit = 100_000
 
 // newAuthenticator takes the signing key (nil when neither accounts nor
 // guests are on) and the external verifier (nil when external tokens are
 // off) that checkFiles and prepare made.
-func newAuthenticator(cfg config.Config, st store.Store, signingKey []byte, external *auth.ExternalVerifier) *authenticator {
-	a := &authenticator{cfg: cfg, store: st, external: external}
+func newAuthenticator(cfg config.Config, st store.Store, log *slog.Logger, signingKey []byte, external *auth.ExternalVerifier) *authenticator {
+	a := &authenticator{cfg: cfg, store: st, log: log, external: external, seen: make(map[string]string)}
 	if signingKey != nil {
 		a.issuer = auth.NewIssuer(signingKey, cfg.TokenTTL, "")
 	}
@@ -109,12 +121,39 @@ func (a *authenticator) identify(ctx context.Context, token string) (auth.Identi
 		}
 	}
 	if a.external != nil {
-		return a.external.Verify(token)
+		id, err := a.external.Verify(token)
+		if err == nil {
+			a.seeExternal(ctx, id)
+		}
+		return id, err
 	}
 	if ownErr != nil {
 		return auth.Identity{}, ownErr
 	}
 	return auth.Identity{}, fmt.Errorf("no token kind is enabled: %w", auth.ErrInvalidToken)
+}
+
+// seeExternal records an external user in the store the first time this
+// process sees them, or when their name changed, so that other users can
+// address them (a private message needs a recipient the server knows). A
+// store failure is logged, not fatal: the sign-in itself needs no write.
+func (a *authenticator) seeExternal(ctx context.Context, id auth.Identity) {
+	a.seenMu.Lock()
+	name, ok := a.seen[id.UserID]
+	a.seenMu.Unlock()
+	if ok && name == id.Name {
+		return
+	}
+	if err := a.store.SeeExternalUser(ctx, id.UserID, id.Name); err != nil {
+		a.log.Warn("recording an external user", "user", id.UserID, "err", err)
+		return
+	}
+	a.seenMu.Lock()
+	if len(a.seen) >= seenLimit {
+		clear(a.seen)
+	}
+	a.seen[id.UserID] = id.Name
+	a.seenMu.Unlock()
 }
 
 // guestTokenTTL is how long a guest token brings its guest back: as long

@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley/internal/config"
@@ -189,4 +192,93 @@ func TestReadMarkersUnreadCountsAndReceipts(t *testing.T) {
 	if got["team"] != 1 || got["@ann+ben"] != 0 {
 		t.Fatalf("unread after reading = %+v, want team 1, conversation 0", u.Rooms)
 	}
+}
+
+// register makes an account over the HTTP API and returns its id and
+// access token.
+func register(t *testing.T, ts *testutil.TestServer, username string) (id, token string) {
+	t.Helper()
+	resp, err := http.Post(ts.URL+"/api/v1/auth/register", "application/json",
+		strings.NewReader(`{"username":"`+username+`","password":"correct horse battery"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		User        struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register %s: %d, %v", username, resp.StatusCode, err)
+	}
+	return tok.User.ID, tok.AccessToken
+}
+
+// TestPrivateMessagesNeedARecipientWhoExists: a private message to an id
+// that names nobody — a username instead of an id, a guest who has left, an
+// external user never seen — is refused with not_found and stores nothing;
+// to an account, a connected guest or an external user who has signed in it
+// is delivered. A client finds an account's id by name with the API.
+func TestPrivateMessagesNeedARecipientWhoExists(t *testing.T) {
+	testutil.EachStore(t, func(t *testing.T, useStore func(*config.Config)) {
+		ts := testutil.StartServer(t, func(c *config.Config) {
+			useStore(c)
+			testutil.WithExternalTokens(c)
+			c.RateBurst = 100
+		})
+		bobID, bobToken := register(t, ts, "bob")
+		eve := connect(t, ts, "eve", "")
+		gone := connect(t, ts, "gone", "")
+		gone.Close()
+		testutil.Eventually(t, testutil.DefaultWait, func() bool { return ts.Server.Online(gone.ID()) == 0 },
+			"the departed guest is still online")
+		ts.DialToken(t, "/ws", testutil.ExternalToken(t, testutil.TokenClaims{Sub: "ext-seen", Name: "Seen"})).Close()
+
+		refused := map[string]string{
+			"a username, not an id":     "bob",
+			"a guest who has left":      gone.ID(),
+			"an external user not seen": "ext-never",
+			"an account id made up":     "u_01aaaaaaaaaaaaaaaaaaaaaaaa",
+		}
+		for name, to := range refused {
+			eve.Send("private", "p", map[string]any{"to": to, "text": "anyone there?"})
+			var e errorBody
+			eve.Expect("error").Decode(t, &e)
+			if e.Code != "not_found" {
+				t.Errorf("%s (%q): %+v, want not_found", name, to, e)
+			}
+			eve.Send("history", "h", map[string]any{"room": "@" + min(to, eve.ID()) + "+" + max(to, eve.ID())})
+			eve.Expect("error").Decode(t, &e)
+			if e.Code != "not_found" {
+				t.Errorf("%s (%q): a conversation exists after a refused message: %+v", name, to, e)
+			}
+		}
+
+		// The documented way from a name to an id, then a message.
+		req, _ := http.NewRequest("GET", ts.URL+"/api/v1/users/Bob", nil)
+		req.Header.Set("Authorization", "Bearer "+eve.Welcomed.GuestToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found struct {
+			ID       string `json:"id"`
+			Username string `json:"username"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&found)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || found.ID != bobID {
+			t.Fatalf("look up bob: %d %+v %v, want id %s", resp.StatusCode, found, err, bobID)
+		}
+		bob := ts.DialToken(t, "/ws", bobToken)
+		other := connect(t, ts, "other", "")
+		for _, to := range []string{found.ID, "ext-seen", other.ID()} {
+			eve.Send("private", "p", map[string]any{"to": to, "text": "hello"})
+			eve.Expect("ack")
+		}
+		bob.Expect("private", "unread")
+		other.Expect("private")
+	})
 }

@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		HistoryLimit:     cfg.HistoryLimit,
 		OnAppend:         s.metrics.StoreAppend,
 	}, st, s.broker, log)
-	s.auth = newAuthenticator(cfg, st, signingKey, f.external)
+	s.auth = newAuthenticator(cfg, st, log, signingKey, f.external)
 	s.ws = ws.NewServer(ws.Config{
 		AllowedOrigins:    cfg.AllowedOrigins,
 		HeartbeatInterval: cfg.HeartbeatInterval,

@@ -123,6 +123,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"POST /auth/refresh", a.refresh},
 		{"POST /auth/logout", a.logout},
 		{"GET /me", a.authed(a.me)},
+		{"GET /users/{username}", a.authedOrGuest(a.userByName)},
 
 		{"GET /rooms", a.authed(a.listRooms)},
 		{"POST /rooms", a.authed(a.createRoom)},
@@ -145,11 +146,20 @@ func (a *API) Register(mux *http.ServeMux) {
 // authedFunc is a handler for a request whose bearer token was verified.
 type authedFunc func(w http.ResponseWriter, r *http.Request, id auth.Identity)
 
-// authed verifies the request's bearer token before calling h. Guests have
-// no tokens and so never get past it.
+// authed verifies the request's bearer token before calling h. Guests'
+// tokens never get past it.
 func (a *API) authed(h authedFunc) http.HandlerFunc {
+	return a.authenticated(h, false)
+}
+
+// authedOrGuest is authed for the few endpoints a guest may use too.
+func (a *API) authedOrGuest(h authedFunc) http.HandlerFunc {
+	return a.authenticated(h, true)
+}
+
+func (a *API) authenticated(h authedFunc, guests bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.caller(r)
+		id, err := a.caller(r, guests)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -158,8 +168,9 @@ func (a *API) authed(h authedFunc) http.HandlerFunc {
 	}
 }
 
-// caller returns the identity the request's bearer token proves.
-func (a *API) caller(r *http.Request) (auth.Identity, error) {
+// caller returns the identity the request's bearer token proves; a guest's
+// token only when guests is true.
+func (a *API) caller(r *http.Request, guests bool) (auth.Identity, error) {
 	token := bearer(r)
 	if token == "" {
 		return auth.Identity{}, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
@@ -175,9 +186,9 @@ func (a *API) caller(r *http.Request) (auth.Identity, error) {
 			"the access token is invalid or its session was signed out")
 	case err != nil:
 		return auth.Identity{}, err
-	case id.Guest || id.UserID == "":
+	case id.UserID == "" || (id.Guest && !guests):
 		return auth.Identity{}, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
-			"guests cannot use the API; sign in")
+			"guests cannot use this endpoint; sign in")
 	}
 	return id, nil
 }

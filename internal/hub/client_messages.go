@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -183,6 +184,9 @@ func (c *Client) private(ctx context.Context, env protocol.Envelope) *protocol.E
 	}
 	u := c.ident.User
 	c.pipeline(func() func() {
+		if perr := c.recipient(ctx, to); perr != nil {
+			return func() { c.SendError(env.ID, perr) }
+		}
 		dm, err := c.hub.store.EnsureDirect(ctx, u.ID, to)
 		if err != nil {
 			return func() { c.SendError(env.ID, c.storeError("private", store.DirectRoomName(u.ID, to), err)) }
@@ -205,6 +209,35 @@ func (c *Client) private(ctx context.Context, env protocol.Envelope) *protocol.E
 	})
 	return nil
 }
+
+// recipient checks that a private message to id can reach someone: an
+// account, a user of an integrating app's tokens who has signed in, or a
+// guest connected now (guests have no account to come back to the message
+// in, and a guest id names one visit). Anything else — a username given
+// instead of an id, a typo — is not_found, and nothing is stored.
+func (c *Client) recipient(ctx context.Context, id string) *protocol.Error {
+	if strings.HasPrefix(id, guestPrefix) {
+		if c.hub.Online(id) > 0 {
+			return nil
+		}
+		return protocol.Errorf(protocol.CodeNotFound, "the guest %q is not connected; guests get private messages only while connected", id)
+	}
+	_, err := c.hub.store.User(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		_, err = c.hub.store.ExternalUser(ctx, id)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return protocol.Errorf(protocol.CodeNotFound,
+			"no user has the id %q; to write to someone by name, look their id up with GET /api/v1/users/{username}", id)
+	}
+	return c.storeError("private", id, err)
+}
+
+// guestPrefix starts every guest's user id (auth.GuestIDPrefix).
+const guestPrefix = "guest:"
 
 // change edits, deletes or reacts to a message. The change is stored as an
 // event with its own room sequence and broadcast to every member, the

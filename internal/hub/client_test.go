@@ -150,6 +150,13 @@ func TestRepliesKeepTheSendersOrder(t *testing.T) {
 	h, _ := newTestHub(t)
 	ctx := context.Background()
 	c, out := annInLobby(t, h)
+	for i := range 3 { // the recipients: guests, who must be connected
+		bob, err := h.Connect(ctx, fmt.Sprint("cbob", i), Identity{User: protocol.User{ID: fmt.Sprint("guest:bob", i), Guest: true}}, &recordingSender{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bob.Close()
+	}
 	var want []string
 	for i := range 40 {
 		id := fmt.Sprint(i)
