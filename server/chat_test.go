@@ -228,8 +228,11 @@ func TestTypingIsRelayedAndExpires(t *testing.T) {
 	if ty.State != "stop" {
 		t.Fatalf("typing = %+v, want stop", ty)
 	}
-	if waited := time.Since(start); waited > 3*time.Second {
-		t.Fatalf("typing expired after %v, want about 300ms", waited)
+	// Expect waits boundedly for the stop; what matters here is that it
+	// was the expiry, not something sooner. (A wall-clock upper bound
+	// would fail on a loaded machine, not on a broken server.)
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Fatalf("typing stopped after %v, before the 300ms timeout", waited)
 	}
 	// Typing is never stored: a later joiner's history has nothing.
 	alice.Send("history", "h", map[string]any{"room": "lobby"})

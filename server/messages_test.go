@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/testutil"
@@ -280,5 +281,42 @@ func TestPrivateMessagesNeedARecipientWhoExists(t *testing.T) {
 		}
 		bob.Expect("private", "unread")
 		other.Expect("private")
+	})
+}
+
+// TestGuestsStayOutOfPrivateRooms: a guest can neither join a private room
+// nor read its history, nor do its messages reach them, on both stores;
+// the same guest may join a public room.
+func TestGuestsStayOutOfPrivateRooms(t *testing.T) {
+	testutil.EachStore(t, func(t *testing.T, useStore func(*config.Config)) {
+		ts := testutil.StartServer(t, useStore)
+		_, ownerToken := register(t, ts, "owner")
+		req, _ := http.NewRequest("POST", ts.URL+"/api/v1/rooms", strings.NewReader(`{"name":"secret","private":true}`))
+		req.Header.Set("Authorization", "Bearer "+ownerToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create the private room: %d", resp.StatusCode)
+		}
+		owner := ts.DialToken(t, "/ws", ownerToken)
+		owner.Send("join", "j", map[string]any{"room": "secret"})
+		owner.Expect("joined", "unread")
+
+		guest := connect(t, ts, "visitor", "")
+		for _, frame := range []struct{ typ, room string }{{"join", "secret"}, {"history", "secret"}, {"join", "SECRET"}} {
+			guest.Send(frame.typ, "x", map[string]any{"room": frame.room})
+			var e errorBody
+			guest.Expect("error").Decode(t, &e)
+			if e.Code != "forbidden" {
+				t.Fatalf("a guest's %s of private room %q: %+v, want forbidden", frame.typ, frame.room, e)
+			}
+		}
+		owner.Send("chat", "c", map[string]any{"room": "secret", "text": "members only"})
+		owner.Expect("ack")
+		guest.ExpectNone(100 * time.Millisecond)
+		join(t, guest, "lobby") // a public room is open to guests
 	})
 }

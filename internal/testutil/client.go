@@ -177,7 +177,9 @@ func (c *Client) Expect(typ string, skip ...string) Frame {
 	}
 }
 
-// ExpectNone fails if a frame other than the skipped types arrives within d.
+// ExpectNone fails if a frame other than the skipped types arrives within
+// d, or if the connection ends meanwhile: "nothing arrived" means nothing
+// only on a connection that is still open.
 func (c *Client) ExpectNone(d time.Duration, skip ...string) {
 	c.tb.Helper()
 	deadline := time.After(d)
@@ -185,7 +187,7 @@ func (c *Client) ExpectNone(d time.Duration, skip ...string) {
 		select {
 		case f, ok := <-c.frames:
 			if !ok {
-				return
+				c.tb.Fatalf("want no frame, but the connection ended: %v", c.Err())
 			}
 			if !contains(skip, f.Type) {
 				c.tb.Fatalf("want no frame, got %s: %s", f.Type, f.Raw)

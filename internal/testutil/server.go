@@ -68,6 +68,10 @@ func StartServer(tb testing.TB, mutate func(*config.Config)) *TestServer {
 	return ts
 }
 
+// BeginStop starts a graceful shutdown, as SIGTERM does, without waiting
+// for it; Stop (or the test's end) waits.
+func (ts *TestServer) BeginStop() { ts.cancel() }
+
 // Stop shuts the server down gracefully and waits for it; it returns what
 // Serve returned. Calling it again returns nil at once.
 func (ts *TestServer) Stop(tb testing.TB) error {
