@@ -201,9 +201,10 @@ func TestAppendBatchFailsAlone(t *testing.T) {
 // or doubled, and no batch fails (a failed batch, a deadlock say, would be
 // run again one request at a time and lose nothing, so the test looks for
 // the warning that fallback logs). Each node locks its batch's rooms in
-// name order, so two batches cannot deadlock; the test cannot show that
-// reliably, as one statement takes all of a batch's locks in far less
-// time than the other node needs to get in between.
+// name order, so two batches cannot deadlock; this test rarely meets the
+// interleaving that would show it (one statement takes all of a batch's
+// locks faster than the other node gets in between), which
+// TestBatchesLockRoomsInOneOrder arranges on purpose.
 func TestAppendBatchesOfTwoNodes(t *testing.T) {
 	url := pgtest.FreshSchema(t)
 	var logs storetest.LogBuffer
