@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -176,6 +177,10 @@ func (s *Store) abandon(b *openBatch, err error) {
 	}
 }
 
+// commitTx commits a batch's transaction; a variable so that tests can
+// hold a commit back and see that nothing is answered meanwhile.
+var commitTx = (*sql.Tx).Commit
+
 // quietBatch is the largest batch whose flush the writer makes itself
 // when no request is waiting. A batch holds about what arrived during the
 // flush before it, so a small one says few requests will arrive during
@@ -204,7 +209,7 @@ func (s *Store) commitBatch(b *openBatch) {
 	}
 	// The number comes before the commit: see walSyncer.numbered.
 	it.num, it.start = s.sync.number(), time.Now()
-	if err := b.tx.Commit(); err != nil {
+	if err := commitTx(b.tx.Tx); err != nil {
 		s.commits.Committed(len(b.reqs), time.Since(it.start), err)
 		s.abandon(b, fmt.Errorf("sqlite: commit batch of %d: %w", len(b.reqs), err))
 		s.logger.Error("sqlite: commit failed", "batch", len(b.reqs), "err", err)
