@@ -190,6 +190,9 @@ func TestMetricsEndpointCountsTraffic(t *testing.T) {
 		t.Errorf("/metrics shows no committed writes")
 	}
 	// And the SQLite store its checkpoints, the first soon after a commit.
+	if testutil.Postgres() {
+		return // PostgreSQL checkpoints on its own; Parley reports none
+	}
 	checkpointed := regexp.MustCompile(`(?m)^parley_store_checkpoint_seconds_count\{by="background"\} [1-9]`)
 	testutil.Eventually(t, 5*time.Second, func() bool {
 		resp, err := http.Get(ts.URL + "/metrics")

@@ -29,14 +29,35 @@ type TestServer struct {
 	done   chan error
 }
 
-// StartServer starts a server with test defaults (SQLite in a temporary
-// directory, guests allowed, quiet logs) changed by mutate, and stops it
-// when the test ends.
+// EnvStore names the variable that picks the store of every server a test
+// starts with StartServer: "sqlite" (the default) or "postgres" (a fresh
+// schema on PARLEY_TEST_POSTGRES_URL for each server). CI runs the
+// server-level suites once with each, so a fault that only one store shows
+// in the hub, the API or the client cannot pass.
+const EnvStore = "PARLEY_TEST_STORE"
+
+// Postgres reports whether StartServer's servers use PostgreSQL, for the
+// few tests about something only SQLite has (its checkpoints, say).
+func Postgres() bool { return os.Getenv(EnvStore) == "postgres" }
+
+// StartServer starts a server with test defaults (the store EnvStore picks,
+// SQLite in a temporary directory unless told otherwise; guests allowed;
+// quiet logs) changed by mutate, and stops it when the test ends.
 func StartServer(tb testing.TB, mutate func(*config.Config)) *TestServer {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = filepath.Join(tb.TempDir(), "data")
+	switch os.Getenv(EnvStore) {
+	case "", "sqlite":
+	case "postgres":
+		if os.Getenv(pgtest.EnvURL) == "" {
+			tb.Fatalf("%s=postgres needs %s", EnvStore, pgtest.EnvURL)
+		}
+		cfg.DatabaseURL = pgtest.FreshSchema(tb)
+	default:
+		tb.Fatalf("%s=%q: want sqlite or postgres", EnvStore, os.Getenv(EnvStore))
+	}
 	cfg.Guests = true
 	cfg.LogLevel = "warn"
 	cfg.ShutdownTimeout = 5 * time.Second
