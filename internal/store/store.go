@@ -82,6 +82,19 @@ type ExternalUser struct {
 	LastSeen  time.Time
 }
 
+// APIKey is a key a backend authenticates with on the HTTP API. Only the
+// hash of its secret is stored.
+type APIKey struct {
+	ID         string   // public, unique; part of the key itself
+	Name       string   // what the administrator called it
+	Hash       string   // SHA-256 hex of the whole key
+	Scopes     []string // what it may do, in the order given
+	CreatedBy  string   // the user id of the administrator who made it; "" from the command line
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero until first used
+	RevokedAt  time.Time // zero while the key works
+}
+
 // Room is a named room or a direct conversation.
 type Room struct {
 	Name      string // normalised key (see protocol.NormaliseRoom); primary key
@@ -297,6 +310,9 @@ type Store interface {
 	User(ctx context.Context, id string) (User, error)
 	// UserByName returns an account by username, case-insensitively.
 	UserByName(ctx context.Context, username string) (User, error)
+	// SetAdmin gives an account the server admin flag or takes it away;
+	// ErrNotFound if there is no such account.
+	SetAdmin(ctx context.Context, userID string, admin bool) error
 	// SeeExternalUser records that an external user authenticated now,
 	// with this display name: it creates them (FirstSeen and LastSeen now)
 	// or updates their name and LastSeen.
@@ -304,6 +320,18 @@ type Store interface {
 	// ExternalUser returns an external user recorded by SeeExternalUser;
 	// ErrNotFound if the id was never seen.
 	ExternalUser(ctx context.Context, id string) (ExternalUser, error)
+
+	// CreateAPIKey stores a key; ErrConflict if its id or hash is taken.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// APIKey returns a key by id, revoked or not; ErrNotFound if none.
+	APIKey(ctx context.Context, id string) (APIKey, error)
+	// APIKeys lists every key, revoked ones included, oldest first.
+	APIKeys(ctx context.Context) ([]APIKey, error)
+	// RevokeAPIKey stops a key working from now on; ErrNotFound if there
+	// is no such key. Revoking a revoked key keeps its first RevokedAt.
+	RevokeAPIKey(ctx context.Context, id string) error
+	// TouchAPIKey records that the key was used at the given time.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 
 	// CreateSession stores a sign-in session.
 	CreateSession(ctx context.Context, s Session) error

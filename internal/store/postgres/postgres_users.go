@@ -65,6 +65,22 @@ func (s *Store) UserByName(ctx context.Context, username string) (store.User, er
 	return u, nil
 }
 
+// SetAdmin sets an account's admin flag; see store.Store.
+func (s *Store) SetAdmin(ctx context.Context, userID string, admin bool) error {
+	db, err := s.db()
+	if err == nil {
+		var tag interface{ RowsAffected() int64 }
+		tag, err = db.Exec(ctx, `UPDATE users SET admin = $2 WHERE id = $1`, userID, admin)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = store.ErrNotFound
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: set admin of %q: %w", userID, s.check(err))
+	}
+	return nil
+}
+
 // SeeExternalUser records an external user's sign-in; see store.Store.
 func (s *Store) SeeExternalUser(ctx context.Context, id, name string) error {
 	db, err := s.db()

@@ -139,8 +139,13 @@ func rewindTo1(t *testing.T, tx *sql.Tx, before []store.Event) {
 // tests that take a database back to an older schema and migrate it again.
 func undoAfter4(t *testing.T, tx *sql.Tx) {
 	t.Helper()
-	if _, err := tx.Exec(`DROP TABLE external_users`); err != nil { // 0005
-		t.Fatal(err)
+	for _, q := range []string{
+		`DROP TABLE external_users`, // 0005
+		`DROP TABLE api_keys`,       // 0006
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }
 

@@ -72,6 +72,24 @@ func (s *Store) UserByName(ctx context.Context, username string) (store.User, er
 	return u, nil
 }
 
+// SetAdmin sets an account's admin flag; see store.Store.
+func (s *Store) SetAdmin(ctx context.Context, userID string, admin bool) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET admin = ? WHERE id = ?`, boolInt(admin), userID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: set admin of %q: %w", userID, err)
+	}
+	return nil
+}
+
 // SeeExternalUser records an external user's sign-in; see store.Store.
 func (s *Store) SeeExternalUser(ctx context.Context, id, name string) error {
 	now := msgstate.Millis(store.Now())

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Members", memberTests},
 		{"Users", userTests},
 		{"ExternalUsers", externalUserTests},
+		{"APIKeys", apiKeyTests},
 		{"Sessions", sessionTests},
 		{"Lifecycle", lifecycleTests},
 	}
