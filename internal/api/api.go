@@ -78,6 +78,7 @@ type API struct {
 	limiter  *auth.LoginLimiter
 	live     Live
 	now      func() time.Time
+	touches  keyTouches // when each API key's use was last recorded
 }
 
 // New builds the API from its dependencies. Store and Identify are required;
@@ -114,6 +115,11 @@ func New(d Deps) *API {
 
 // Register mounts every endpoint on mux under Prefix.
 func (a *API) Register(mux *http.ServeMux) {
+	// Who may call what: see policy. Endpoints that act as the signed-in
+	// user (me, unread, conversations) take users only; those a backend
+	// drives take API keys with the named scope too.
+	users := policy{}
+	rooms := policy{scope: auth.ScopeRooms}
 	routes := []struct {
 		pattern string
 		h       http.HandlerFunc
@@ -122,20 +128,24 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"POST /auth/login", a.login},
 		{"POST /auth/refresh", a.refresh},
 		{"POST /auth/logout", a.logout},
-		{"GET /me", a.authed(a.me)},
-		{"GET /users/{username}", a.authedOrGuest(a.userByName)},
+		{"GET /me", a.authed(users, a.me)},
+		{"GET /users/{username}", a.authed(policy{guests: true, scope: auth.ScopeUsers}, a.userByName)},
 
-		{"GET /rooms", a.authed(a.listRooms)},
-		{"POST /rooms", a.authed(a.createRoom)},
-		{"GET /rooms/{room}", a.authed(a.getRoom)},
-		{"PATCH /rooms/{room}", a.authed(a.updateRoom)},
-		{"GET /rooms/{room}/members", a.authed(a.listMembers)},
-		{"PUT /rooms/{room}/members/{user}", a.authed(a.putMember)},
-		{"DELETE /rooms/{room}/members/{user}", a.authed(a.deleteMember)},
-		{"GET /rooms/{room}/messages", a.authed(a.roomMessages)},
+		{"GET /rooms", a.authed(rooms, a.listRooms)},
+		{"POST /rooms", a.authed(rooms, a.createRoom)},
+		{"GET /rooms/{room}", a.authed(rooms, a.getRoom)},
+		{"PATCH /rooms/{room}", a.authed(rooms, a.updateRoom)},
+		{"GET /rooms/{room}/members", a.authed(rooms, a.listMembers)},
+		{"PUT /rooms/{room}/members/{user}", a.authed(rooms, a.putMember)},
+		{"DELETE /rooms/{room}/members/{user}", a.authed(rooms, a.deleteMember)},
+		{"GET /rooms/{room}/messages", a.authed(rooms, a.roomMessages)},
 
-		{"GET /conversations/{user}/messages", a.authed(a.conversationMessages)},
-		{"GET /unread", a.authed(a.unread)},
+		{"GET /conversations/{user}/messages", a.authed(users, a.conversationMessages)},
+		{"GET /unread", a.authed(users, a.unread)},
+
+		{"POST /admin/keys", a.authed(adminOnly, a.createKey)},
+		{"GET /admin/keys", a.authed(adminOnly, a.listKeys)},
+		{"DELETE /admin/keys/{id}", a.authed(adminOnly, a.revokeKey)},
 	}
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
@@ -143,23 +153,27 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 }
 
-// authedFunc is a handler for a request whose bearer token was verified.
+// policy says who may call an endpoint. Signed-in users always may (server
+// admins only, with admin); guests, with their guest token, only where
+// guests is set; API keys only where scope names what they need.
+type policy struct {
+	guests bool
+	admin  bool
+	scope  string
+}
+
+// adminOnly is the policy of the endpoints that manage the server itself:
+// server admins and keys with the admin scope.
+var adminOnly = policy{admin: true, scope: auth.ScopeAdmin}
+
+// authedFunc is a handler for a request whose caller was authenticated.
 type authedFunc func(w http.ResponseWriter, r *http.Request, id auth.Identity)
 
-// authed verifies the request's bearer token before calling h. Guests'
-// tokens never get past it.
-func (a *API) authed(h authedFunc) http.HandlerFunc {
-	return a.authenticated(h, false)
-}
-
-// authedOrGuest is authed for the few endpoints a guest may use too.
-func (a *API) authedOrGuest(h authedFunc) http.HandlerFunc {
-	return a.authenticated(h, true)
-}
-
-func (a *API) authenticated(h authedFunc, guests bool) http.HandlerFunc {
+// authed authenticates the request's bearer token — a user's, a guest's or
+// an API key — and lets it through to h when p allows that caller.
+func (a *API) authed(p policy, h authedFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.caller(r, guests)
+		id, err := a.caller(r, p)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -168,13 +182,17 @@ func (a *API) authenticated(h authedFunc, guests bool) http.HandlerFunc {
 	}
 }
 
-// caller returns the identity the request's bearer token proves; a guest's
-// token only when guests is true.
-func (a *API) caller(r *http.Request, guests bool) (auth.Identity, error) {
+// caller returns the identity the request's bearer token proves, if p
+// lets it call: 401 for a missing or refused credential, 403 for one that
+// is good but may not use this endpoint.
+func (a *API) caller(r *http.Request, p policy) (auth.Identity, error) {
 	token := bearer(r)
 	if token == "" {
 		return auth.Identity{}, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
-			"send an access token as \"Authorization: Bearer <token>\"")
+			"send an access token or API key as \"Authorization: Bearer <token>\"")
+	}
+	if strings.HasPrefix(token, auth.APIKeyPrefix) {
+		return a.keyCaller(r, token, p)
 	}
 	id, err := a.identify(r.Context(), token)
 	switch {
@@ -186,9 +204,12 @@ func (a *API) caller(r *http.Request, guests bool) (auth.Identity, error) {
 			"the access token is invalid or its session was signed out")
 	case err != nil:
 		return auth.Identity{}, err
-	case id.UserID == "" || (id.Guest && !guests):
+	case id.UserID == "" || (id.Guest && !p.guests):
 		return auth.Identity{}, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
 			"guests cannot use this endpoint; sign in")
+	case p.admin && !id.Admin:
+		return auth.Identity{}, errorf(http.StatusForbidden, protocol.CodeForbidden,
+			"only server administrators may do this")
 	}
 	return id, nil
 }

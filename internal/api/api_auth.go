@@ -328,7 +328,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 	var sessionID, userID string
 	switch {
 	case bearer(r) != "":
-		id, err := a.caller(r, false)
+		id, err := a.caller(r, policy{})
 		if err != nil {
 			a.fail(w, r, err)
 			return
