@@ -10,6 +10,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -58,13 +59,42 @@ type Live interface {
 	RemovedFromRoom(ctx context.Context, room, userID string)
 	// SignedOut closes the connections opened with a revoked session.
 	SignedOut(ctx context.Context, userID, sessionID string)
+	// Post stores a message in a room and broadcasts it, as a chat frame
+	// would be (see hub.Hub.Post).
+	Post(ctx context.Context, msg store.NewMessage) (store.Event, bool, error)
+	// PostBatch posts several messages in order, sharing commits.
+	PostBatch(ctx context.Context, msgs []store.NewMessage) []hub.Posted
+	// PostPrivate stores and delivers a private message; a recipient that
+	// does not exist is a *protocol.Error with code not_found.
+	PostPrivate(ctx context.Context, from protocol.User, to, text, clientID string) (store.Event, bool, error)
+	// Notice sends a system frame to a room's connections, or to everyone
+	// connected when room is "".
+	Notice(ctx context.Context, room, text string) error
 }
 
-// noLive is Live when there is no hub.
+// errNoLive is what the posting calls of noLive return.
+var errNoLive = errors.New("api: no hub to deliver messages through")
+
+// noLive is Live when there is no hub: nothing reaches open connections
+// and nothing can be posted.
 type noLive struct{}
 
 func (noLive) RemovedFromRoom(context.Context, string, string) {}
 func (noLive) SignedOut(context.Context, string, string)       {}
+func (noLive) Post(context.Context, store.NewMessage) (store.Event, bool, error) {
+	return store.Event{}, false, errNoLive
+}
+func (noLive) PostBatch(_ context.Context, msgs []store.NewMessage) []hub.Posted {
+	out := make([]hub.Posted, len(msgs))
+	for i := range out {
+		out[i].Err = errNoLive
+	}
+	return out
+}
+func (noLive) PostPrivate(context.Context, protocol.User, string, string, string) (store.Event, bool, error) {
+	return store.Event{}, false, errNoLive
+}
+func (noLive) Notice(context.Context, string, string) error { return errNoLive }
 
 // API is the /api/v1 handler set. Create it with New and mount it with
 // Register. It is safe for concurrent use.
@@ -120,6 +150,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	// drives take API keys with the named scope too.
 	users := policy{}
 	rooms := policy{scope: auth.ScopeRooms}
+	publish := policy{keysOnly: true, scope: auth.ScopePublish}
 	routes := []struct {
 		pattern string
 		h       http.HandlerFunc
@@ -143,6 +174,11 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"GET /conversations/{user}/messages", a.authed(users, a.conversationMessages)},
 		{"GET /unread", a.authed(users, a.unread)},
 
+		{"POST /rooms/{room}/messages", a.authed(publish, a.postMessage)},
+		{"POST /messages", a.authed(publish, a.postBatch)},
+		{"POST /users/{user}/messages", a.authed(publish, a.postPrivate)},
+		{"POST /notices", a.authed(publish, a.postNotice)},
+
 		{"POST /admin/keys", a.authed(adminOnly, a.createKey)},
 		{"GET /admin/keys", a.authed(adminOnly, a.listKeys)},
 		{"DELETE /admin/keys/{id}", a.authed(adminOnly, a.revokeKey)},
@@ -153,13 +189,15 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 }
 
-// policy says who may call an endpoint. Signed-in users always may (server
-// admins only, with admin); guests, with their guest token, only where
-// guests is set; API keys only where scope names what they need.
+// policy says who may call an endpoint. Signed-in users may unless
+// keysOnly (server admins only, with admin); guests, with their guest
+// token, only where guests is set; API keys only where scope names what
+// they need.
 type policy struct {
-	guests bool
-	admin  bool
-	scope  string
+	guests   bool
+	admin    bool
+	keysOnly bool
+	scope    string
 }
 
 // adminOnly is the policy of the endpoints that manage the server itself:
@@ -210,6 +248,9 @@ func (a *API) caller(r *http.Request, p policy) (auth.Identity, error) {
 	case p.admin && !id.Admin:
 		return auth.Identity{}, errorf(http.StatusForbidden, protocol.CodeForbidden,
 			"only server administrators may do this")
+	case p.keysOnly:
+		return auth.Identity{}, errorf(http.StatusForbidden, protocol.CodeForbidden,
+			"only API keys may do this; users send over the WebSocket")
 	}
 	return id, nil
 }

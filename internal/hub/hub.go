@@ -109,6 +109,10 @@ type Hub struct {
 	rooms [shardCount]roomShard
 	users [shardCount]userShard
 
+	// notices delivers notices for everyone (see Notice); nil if the
+	// broker refused the subscription.
+	notices broker.Subscription
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -129,8 +133,8 @@ type localUser struct {
 	sub     broker.Subscription
 }
 
-// New returns a hub over st and b. It starts no goroutines; timers it arms
-// are stopped by Close.
+// New returns a hub over st and b, subscribed to notices for everyone. It
+// starts no goroutines; timers it arms are stopped by Close.
 func New(cfg Config, st store.Store, b broker.Broker, log *slog.Logger) *Hub {
 	cfg.setDefaults()
 	if log == nil {
@@ -141,6 +145,14 @@ func New(cfg Config, st store.Store, b broker.Broker, log *slog.Logger) *Hub {
 		h.rooms[i].rooms = make(map[string]*room)
 		h.users[i].users = make(map[string]*localUser)
 	}
+	if b == nil {
+		return h // a hub for tests of its rooms alone
+	}
+	sub, err := b.Subscribe(noticeSubject, h.deliverNotice)
+	if err != nil {
+		log.Error("hub: subscribe to notices for everyone; they will not arrive", "err", err)
+	}
+	h.notices = sub
 	return h
 }
 
@@ -319,6 +331,9 @@ func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
+	if h.notices != nil {
+		_ = h.notices.Unsubscribe()
+	}
 	for i := range h.rooms {
 		s := &h.rooms[i]
 		s.mu.Lock()

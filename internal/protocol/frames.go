@@ -7,6 +7,11 @@ import "encoding/json"
 // served v1 as well, so plain tools like websocat work.
 const Subprotocol = "parley.v1"
 
+// SystemUserID is the sender id of messages an application posts as itself
+// through the server API rather than on behalf of a user. No account, guest
+// or user of an integrating app's tokens can have it.
+const SystemUserID = "system"
+
 // Frame types a client sends.
 const (
 	TypeAuth    = "auth"    // first frame when the token cannot go in the URL or headers
