@@ -70,6 +70,12 @@ type Live interface {
 	// Notice sends a system frame to a room's connections, or to everyone
 	// connected when room is "".
 	Notice(ctx context.Context, room, text string) error
+	// RoomOnline lists the users connected to a room.
+	RoomOnline(room string) []protocol.User
+	// Online counts a user's open connections.
+	Online(userID string) int
+	// Disconnect closes every connection of a user with close code 4003.
+	Disconnect(ctx context.Context, userID, reason string) error
 }
 
 // errNoLive is what the posting calls of noLive return.
@@ -94,7 +100,10 @@ func (noLive) PostBatch(_ context.Context, msgs []store.NewMessage) []hub.Posted
 func (noLive) PostPrivate(context.Context, protocol.User, string, string, string) (store.Event, bool, error) {
 	return store.Event{}, false, errNoLive
 }
-func (noLive) Notice(context.Context, string, string) error { return errNoLive }
+func (noLive) Notice(context.Context, string, string) error     { return errNoLive }
+func (noLive) RoomOnline(string) []protocol.User                { return []protocol.User{} }
+func (noLive) Online(string) int                                { return 0 }
+func (noLive) Disconnect(context.Context, string, string) error { return errNoLive }
 
 // API is the /api/v1 handler set. Create it with New and mount it with
 // Register. It is safe for concurrent use.
@@ -172,12 +181,16 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"GET /rooms/{room}/messages", a.authed(rooms, a.roomMessages)},
 
 		{"GET /conversations/{user}/messages", a.authed(users, a.conversationMessages)},
+		{"POST /conversations/{user}/messages", a.authed(publish, a.postPrivate)},
 		{"GET /unread", a.authed(users, a.unread)},
 
 		{"POST /rooms/{room}/messages", a.authed(publish, a.postMessage)},
 		{"POST /messages", a.authed(publish, a.postBatch)},
-		{"POST /users/{user}/messages", a.authed(publish, a.postPrivate)},
 		{"POST /notices", a.authed(publish, a.postNotice)},
+
+		{"GET /rooms/{room}/online", a.authed(policy{scope: auth.ScopePresence}, a.roomOnline)},
+		{"GET /connections/{user}", a.authed(policy{admin: true, scope: auth.ScopePresence}, a.connections)},
+		{"DELETE /connections/{user}", a.authed(policy{admin: true, scope: auth.ScopeUsers}, a.disconnect)},
 
 		{"POST /admin/keys", a.authed(adminOnly, a.createKey)},
 		{"GET /admin/keys", a.authed(adminOnly, a.listKeys)},

@@ -132,9 +132,9 @@ func (a *API) postPrivate(w http.ResponseWriter, r *http.Request, id auth.Identi
 		a.fail(w, r, err)
 		return
 	}
-	to := r.PathValue("user")
-	if to == "" || len(to) > maxUserID || !utf8.ValidString(to) {
-		a.fail(w, r, errorf(http.StatusBadRequest, protocol.CodeInvalid, "the user id in the path is not valid"))
+	to, err := pathUser(r)
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	if err := a.checkText(req.Text, req.ClientID, ""); err != nil {

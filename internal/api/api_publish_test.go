@@ -134,7 +134,7 @@ func TestBackendSendsPrivateMessagesAndNotices(t *testing.T) {
 	bob := signUp(t, ts, "bob")
 	bc := dialAs(t, ts, bob.AccessToken)
 
-	status, body, _ := do(t, ts, "POST", "/api/v1/users/"+bob.User.ID+"/messages", `{"text":"your order shipped"}`, key)
+	status, body, _ := do(t, ts, "POST", "/api/v1/conversations/"+bob.User.ID+"/messages", `{"text":"your order shipped"}`, key)
 	if status != http.StatusCreated {
 		t.Fatalf("private from the application = %d %s", status, body)
 	}
@@ -143,7 +143,7 @@ func TestBackendSendsPrivateMessagesAndNotices(t *testing.T) {
 	if m.From.ID != "system" || m.To != bob.User.ID || m.Text != "your order shipped" {
 		t.Fatalf("bob got %+v", m)
 	}
-	status, body, _ = do(t, ts, "POST", "/api/v1/users/"+bob.User.ID+"/messages",
+	status, body, _ = do(t, ts, "POST", "/api/v1/conversations/"+bob.User.ID+"/messages",
 		`{"text":"hi from alice","from":"`+alice.User.ID+`"}`, key)
 	if status != http.StatusCreated {
 		t.Fatalf("private from alice = %d %s", status, body)
@@ -224,7 +224,7 @@ func TestPublishingRefusesBadInput(t *testing.T) {
 			body:     batch(`{"room":"lobby","text":"fine"}`, `{"room":"lobby","text":""}`),
 			want:     http.StatusBadRequest,
 			contains: []string{"messages[1].text"}},
-		{name: "a private message to nobody", method: "POST", path: "/api/v1/users/bob/messages", token: key, body: `{"text":"x"}`,
+		{name: "a private message to nobody", method: "POST", path: "/api/v1/conversations/bob/messages", token: key, body: `{"text":"x"}`,
 			want: http.StatusNotFound, contains: []string{`\"bob\"`}},
 		{name: "a notice to a room that does not exist", method: "POST", path: "/api/v1/notices", token: key,
 			body: `{"room":"nowhere","text":"x"}`, want: http.StatusNotFound},

@@ -249,7 +249,7 @@ func (h *Hub) deliverToUser(uid string, data []byte) {
 		s.mu.Unlock()
 		return
 	}
-	if kind == kindRemoved || kind == kindSignedOut {
+	if kind == kindRemoved || kind == kindSignedOut || kind == kindDisconnect {
 		targets := make([]*Client, 0, len(u.clients))
 		for c := range u.clients {
 			targets = append(targets, c)
@@ -258,9 +258,12 @@ func (h *Hub) deliverToUser(uid string, data []byte) {
 		// Acting takes room locks and publishes, so it runs without the
 		// shard lock (see LOCKING.md).
 		for _, c := range targets {
-			if kind == kindRemoved {
+			switch {
+			case kind == kindRemoved:
 				c.removedFrom(string(frame))
-			} else if c.ident.SessionID == string(frame) {
+			case kind == kindDisconnect:
+				c.out.Close(protocol.CloseDisconnected, string(frame))
+			case c.ident.SessionID == string(frame):
 				c.out.Close(protocol.CloseUnauthorized, "signed out")
 			}
 		}
@@ -292,6 +295,31 @@ func (h *Hub) SignedOut(ctx context.Context, uid, sessionID string) {
 	if err := h.broker.Publish(ctx, userSubject(uid), packEvent(kindSignedOut, 0, "", []byte(sessionID))); err != nil {
 		h.log.Warn("publishing a sign-out", "user", uid, "err", err)
 	}
+}
+
+// Disconnect closes, on every node, every connection of the user with
+// close code 4003 and reason, which tells the client not to reconnect on
+// its own.
+func (h *Hub) Disconnect(ctx context.Context, uid, reason string) error {
+	if err := h.broker.Publish(ctx, userSubject(uid), packEvent(kindDisconnect, 0, "", []byte(reason))); err != nil {
+		return fmt.Errorf("hub: disconnect %q: %w", uid, err)
+	}
+	return nil
+}
+
+// RoomOnline lists the users connected to room on this node, each once,
+// by id; empty when nobody is.
+func (h *Hub) RoomOnline(room string) []protocol.User {
+	s := &h.rooms[h.shard(room)]
+	s.mu.Lock()
+	r := s.rooms[room]
+	s.mu.Unlock()
+	if r == nil {
+		return []protocol.User{}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.memberListLocked()
 }
 
 // Online reports how many connections user has on this node.
