@@ -198,8 +198,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
-		mux.HandleFunc(method+" "+Prefix+path, rt.h)
+		mux.HandleFunc(method+" "+Prefix+path, a.cors(rt.h))
 	}
+	mux.HandleFunc("OPTIONS "+Prefix+"/", a.preflight)
 }
 
 // policy says who may call an endpoint. Signed-in users may unless

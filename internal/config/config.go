@@ -52,8 +52,9 @@ type Config struct {
 	LogLevel string `flag:"log-level" usage:"log level: debug, info, warn or error"`
 
 	// AllowedOrigins lists extra browser Origins (such as
-	// "https://chat.example.com") allowed to open WebSockets, besides pages
-	// served from the same host, which are always allowed. Default empty.
+	// "https://chat.example.com") allowed to open WebSockets and to call the
+	// HTTP API from the browser (CORS), besides pages served from the same
+	// host, which are always allowed. Default empty.
 	// "*" allows every origin, which lets any web page a signed-in user
 	// visits act as that user if auth rides on cookies: unsafe outside
 	// development.
