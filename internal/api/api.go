@@ -76,6 +76,9 @@ type Live interface {
 	Online(userID string) int
 	// Disconnect closes every connection of a user with close code 4003.
 	Disconnect(ctx context.Context, userID, reason string) error
+	// RoomChanged tells a room's connections, and the member concerned,
+	// of a change made here.
+	RoomChanged(ctx context.Context, ch hub.RoomChange)
 }
 
 // errNoLive is what the posting calls of noLive return.
@@ -104,6 +107,7 @@ func (noLive) Notice(context.Context, string, string) error     { return errNoLi
 func (noLive) RoomOnline(string) []protocol.User                { return []protocol.User{} }
 func (noLive) Online(string) int                                { return 0 }
 func (noLive) Disconnect(context.Context, string, string) error { return errNoLive }
+func (noLive) RoomChanged(context.Context, hub.RoomChange)      {}
 
 // API is the /api/v1 handler set. Create it with New and mount it with
 // Register. It is safe for concurrent use.

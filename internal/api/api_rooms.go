@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -270,6 +271,7 @@ func (a *API) updateRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, fmt.Errorf("api: update room %q: %w", ra.room.Name, err))
 		return
 	}
+	a.live.RoomChanged(r.Context(), hub.RoomChange{Room: room, Event: protocol.RoomUpdated, By: actor(id)})
 	writeJSON(w, http.StatusOK, roomJSON(room, ra.role))
 }
 
@@ -290,6 +292,15 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request, id auth.Identi
 		out.Members = append(out.Members, memberJSON(m))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// actor is who made a change, for room frames: the user, or the
+// application for an API key.
+func actor(id auth.Identity) string {
+	if id.KeyID != "" {
+		return protocol.SystemUserID
+	}
+	return id.UserID
 }
 
 // targetUser reads and checks the {user} path segment.
@@ -370,8 +381,15 @@ func (a *API) putMember(w http.ResponseWriter, r *http.Request, id auth.Identity
 		return
 	}
 	status := http.StatusOK
+	change := hub.RoomChange{Room: ra.room, Event: protocol.RoomAdded, User: target, Role: m.Role, By: actor(id)}
+	if found {
+		change.Event = protocol.RoomRole
+	}
 	if !found {
 		status = http.StatusCreated
+	}
+	if !found || existing.Role != m.Role {
+		a.live.RoomChanged(ctx, change)
 	}
 	writeJSON(w, status, memberJSON(m))
 }
@@ -451,5 +469,6 @@ func (a *API) deleteMember(w http.ResponseWriter, r *http.Request, id auth.Ident
 		// with until they leave them.
 		a.live.RemovedFromRoom(ctx, key, target)
 	}
+	a.live.RoomChanged(ctx, hub.RoomChange{Room: ra.room, Event: protocol.RoomRemoved, User: target, By: actor(id)})
 	w.WriteHeader(http.StatusNoContent)
 }

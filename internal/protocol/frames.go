@@ -41,7 +41,32 @@ const (
 	TypeError    = "error"    // a request failed; id names the frame
 	TypePong     = "pong"     // reply to ping
 	TypeUnread   = "unread"   // unread counts, sent after welcome to account holders
+	TypeRoom     = "room"     // a room the user belongs to changed: added, removed, role, updated
 )
+
+// Room change events, the event field of a room frame.
+const (
+	RoomAdded   = "added"   // a user became a member
+	RoomRemoved = "removed" // a member was removed, or left
+	RoomRole    = "role"    // a member's role changed
+	RoomUpdated = "updated" // the room's topic or privacy changed
+)
+
+// RoomEventBody tells of a change to a room: to its connected members and
+// to the member it concerns, wherever they are connected.
+type RoomEventBody struct {
+	Room  string `json:"room"`
+	Event string `json:"event"`
+	// User is the member the event concerns (not for updated).
+	User string `json:"user,omitempty"`
+	// Role is that member's role now (added and role).
+	Role string `json:"role,omitempty"`
+	// By is who made the change: a user id, or SystemUserID for the
+	// application's backend.
+	By      string `json:"by,omitempty"`
+	Private bool   `json:"private"`
+	Topic   string `json:"topic,omitempty"`
+}
 
 // Envelope is the outer shape of every frame. ID is chosen by the client and
 // echoed in the server's reply to that frame; Body depends on Type.
