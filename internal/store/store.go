@@ -95,6 +95,35 @@ type APIKey struct {
 	RevokedAt  time.Time // zero while the key works
 }
 
+// Notification is something the application tells users: about a topic
+// they subscribe to, to one user, or to everyone. It is stored once, with
+// a row of read state per recipient.
+type Notification struct {
+	ID        string // assigned by the caller (NewID); sorts by creation
+	Topic     string // the topic it was published to; "" for a user or everyone
+	Title     string
+	Body      string
+	Data      string // a JSON object, as text; "" when none
+	Link      string
+	CreatedAt time.Time
+	CreatedBy string // the API key that published it
+}
+
+// UserNotification is a notification as one of its recipients has it.
+type UserNotification struct {
+	Notification
+	ReadAt time.Time // zero while unread
+}
+
+// NotificationQuery pages through a user's notifications, newest first:
+// those with an id below Before (all when ""), only unread ones when
+// Unread, at most Limit (clamped with ClampLimit).
+type NotificationQuery struct {
+	Before string
+	Unread bool
+	Limit  int
+}
+
 // Room is a named room or a direct conversation.
 type Room struct {
 	Name      string // normalised key (see protocol.NormaliseRoom); primary key
@@ -320,6 +349,31 @@ type Store interface {
 	// ExternalUser returns an external user recorded by SeeExternalUser;
 	// ErrNotFound if the id was never seen.
 	ExternalUser(ctx context.Context, id string) (ExternalUser, error)
+
+	// Subscribe subscribes userID to notifications on topics matching
+	// pattern; subscribing twice is no error.
+	Subscribe(ctx context.Context, userID, pattern string) error
+	// Unsubscribe ends a subscription; ErrNotFound if there was none.
+	Unsubscribe(ctx context.Context, userID, pattern string) error
+	// Subscriptions lists userID's patterns, sorted.
+	Subscriptions(ctx context.Context, userID string) ([]string, error)
+	// Subscribers lists, sorted and each once, the users subscribed to any
+	// of patterns (the patterns matching a topic: notify.Matching).
+	Subscribers(ctx context.Context, patterns []string) ([]string, error)
+	// AllUsers lists the id of every account and every external user seen,
+	// sorted: the recipients of a notification to everyone.
+	AllUsers(ctx context.Context) ([]string, error)
+	// CreateNotification stores n once and an unread copy of its state for
+	// each of recipients (distinct user ids), in one transaction.
+	CreateNotification(ctx context.Context, n Notification, recipients []string) error
+	// Notifications returns userID's notifications as q asks.
+	Notifications(ctx context.Context, userID string, q NotificationQuery) ([]UserNotification, error)
+	// UnreadNotifications counts userID's unread notifications.
+	UnreadNotifications(ctx context.Context, userID string) (int, error)
+	// MarkNotificationsRead marks userID's notifications with the given
+	// ids read (ids that are not theirs, or already read, change nothing),
+	// or all of them when all is true, and returns how many it changed.
+	MarkNotificationsRead(ctx context.Context, userID string, ids []string, all bool) (int, error)
 
 	// CreateAPIKey stores a key; ErrConflict if its id or hash is taken.
 	CreateAPIKey(ctx context.Context, k APIKey) error
