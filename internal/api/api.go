@@ -79,6 +79,11 @@ type Live interface {
 	// RoomChanged tells a room's connections, and the member concerned,
 	// of a change made here.
 	RoomChanged(ctx context.Context, ch hub.RoomChange)
+	// Notify pushes a stored notification to its connected recipients.
+	Notify(ctx context.Context, n store.Notification, recipients []string)
+	// NotificationsRead tells a user's connections (but except) that
+	// notifications were marked read.
+	NotificationsRead(ctx context.Context, userID, except string, body protocol.NotificationsReadBody)
 }
 
 // errNoLive is what the posting calls of noLive return.
@@ -103,11 +108,14 @@ func (noLive) PostBatch(_ context.Context, msgs []store.NewMessage) []hub.Posted
 func (noLive) PostPrivate(context.Context, protocol.User, string, string, string) (store.Event, bool, error) {
 	return store.Event{}, false, errNoLive
 }
-func (noLive) Notice(context.Context, string, string) error     { return errNoLive }
-func (noLive) RoomOnline(string) []protocol.User                { return []protocol.User{} }
-func (noLive) Online(string) int                                { return 0 }
-func (noLive) Disconnect(context.Context, string, string) error { return errNoLive }
-func (noLive) RoomChanged(context.Context, hub.RoomChange)      {}
+func (noLive) Notice(context.Context, string, string) error         { return errNoLive }
+func (noLive) RoomOnline(string) []protocol.User                    { return []protocol.User{} }
+func (noLive) Online(string) int                                    { return 0 }
+func (noLive) Disconnect(context.Context, string, string) error     { return errNoLive }
+func (noLive) RoomChanged(context.Context, hub.RoomChange)          {}
+func (noLive) Notify(context.Context, store.Notification, []string) {}
+func (noLive) NotificationsRead(context.Context, string, string, protocol.NotificationsReadBody) {
+}
 
 // API is the /api/v1 handler set. Create it with New and mount it with
 // Register. It is safe for concurrent use.
@@ -195,6 +203,13 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"GET /rooms/{room}/online", a.authed(policy{scope: auth.ScopePresence}, a.roomOnline)},
 		{"GET /connections/{user}", a.authed(policy{admin: true, scope: auth.ScopePresence}, a.connections)},
 		{"DELETE /connections/{user}", a.authed(policy{admin: true, scope: auth.ScopeUsers}, a.disconnect)},
+
+		{"POST /notifications", a.authed(publish, a.publishNotification)},
+		{"GET /notifications", a.authed(users, a.listNotifications)},
+		{"POST /notifications/read", a.authed(users, a.readNotifications)},
+		{"GET /subscriptions", a.authed(users, a.listSubscriptions)},
+		{"PUT /subscriptions/{topic}", a.authed(users, a.putSubscription)},
+		{"DELETE /subscriptions/{topic}", a.authed(users, a.deleteSubscription)},
 
 		{"POST /admin/keys", a.authed(adminOnly, a.createKey)},
 		{"GET /admin/keys", a.authed(adminOnly, a.listKeys)},

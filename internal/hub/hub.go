@@ -109,9 +109,9 @@ type Hub struct {
 	rooms [shardCount]roomShard
 	users [shardCount]userShard
 
-	// notices delivers notices for everyone (see Notice); nil if the
-	// broker refused the subscription.
-	notices broker.Subscription
+	// notices delivers notices for everyone (see Notice), notifications
+	// live notifications (see Notify); nil if the broker refused them.
+	notices, notifications broker.Subscription
 
 	mu     sync.Mutex
 	closed bool
@@ -148,11 +148,13 @@ func New(cfg Config, st store.Store, b broker.Broker, log *slog.Logger) *Hub {
 	if b == nil {
 		return h // a hub for tests of its rooms alone
 	}
-	sub, err := b.Subscribe(noticeSubject, h.deliverNotice)
-	if err != nil {
+	var err error
+	if h.notices, err = b.Subscribe(noticeSubject, h.deliverNotice); err != nil {
 		log.Error("hub: subscribe to notices for everyone; they will not arrive", "err", err)
 	}
-	h.notices = sub
+	if h.notifications, err = b.Subscribe(notifySubject, h.deliverNotification); err != nil {
+		log.Error("hub: subscribe to live notifications; they will arrive only on connecting", "err", err)
+	}
 	return h
 }
 
@@ -188,6 +190,7 @@ func (h *Hub) Connect(ctx context.Context, connID string, id Identity, out Sende
 	}
 	if !id.User.Guest {
 		c.sendUnread(ctx)
+		c.sendNotifications(ctx)
 	}
 	return c, nil
 }
@@ -359,8 +362,10 @@ func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
-	if h.notices != nil {
-		_ = h.notices.Unsubscribe()
+	for _, sub := range []broker.Subscription{h.notices, h.notifications} {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
 	}
 	for i := range h.rooms {
 		s := &h.rooms[i]
