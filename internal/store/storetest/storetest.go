@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", userTests},
 		{"ExternalUsers", externalUserTests},
 		{"APIKeys", apiKeyTests},
+		{"Admin", adminTests},
 		{"Sessions", sessionTests},
 		{"Lifecycle", lifecycleTests},
 	}
