@@ -5,8 +5,9 @@
 // listing its flags with their types and defaults, an unknown command or
 // flag is one line on standard error and exit status 2, and "parley
 // completion bash|zsh|fish" writes a shell completion script. The settings
-// of serve come from internal/config, which also reads them from PARLEY_*
-// variables and the --config file.
+// of serve, and the store settings of the admin commands, come from
+// internal/config, which also reads them from PARLEY_* variables and the
+// --config file.
 package main
 
 import (
@@ -119,7 +120,8 @@ const rootLong = `Parley: a self-hosted real-time chat and notification server.
 
 Every setting of "parley serve" is a flag, a PARLEY_* environment variable
 and a key in the YAML file given with --config; docs/CONFIG.md lists them
-all.`
+all. The admin commands (user, apikey) work on the data of a server, running
+or not, found from the same --config, --data-dir and --database-url.`
 
 // newRoot builds the command tree.
 func newRoot(e *cli) *cobra.Command {
@@ -142,6 +144,8 @@ func newRoot(e *cli) *cobra.Command {
 	root.AddCommand(
 		serveCommand(e),
 		benchCommand(e),
+		userCommand(e),
+		apikeyCommand(e),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -66,7 +66,7 @@ func TestServeWarnsAboutUnknownVariables(t *testing.T) {
 func TestHelpGoesToStdout(t *testing.T) {
 	for _, args := range [][]string{
 		{"help"}, {"--help"}, {"-h"}, {"help", "serve"}, {"serve", "--help"}, {"serve", "-h"},
-		{"help", "version"}, {"bench", "--help"},
+		{"help", "user", "create"}, {"user", "create", "--help"}, {"apikey", "-h"}, {"bench", "--help"},
 		{"completion", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -100,10 +100,16 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--token-ttl", "5x"}, `parley serve: invalid argument "5x" for "--token-ttl" flag: ` +
 			`want a duration such as "25s" or "15m", got "5x"; see 'parley serve --help'`},
 		{[]string{"serve", "--rate-burst"}, `parley serve: flag needs an argument: --rate-burst; see 'parley serve --help'`},
+		{[]string{"user", "frob"}, `parley user: unknown command "frob"; see 'parley user --help'`},
+		{[]string{"user", "create"}, `parley user create: missing USERNAME; see 'parley user create --help'`},
+		{[]string{"user", "show", "a", "b"}, `parley user show: unexpected argument "b"; see 'parley user show --help'`},
+		{[]string{"user", "list", "--admin"}, `parley user list: unknown flag: --admin; see 'parley user list --help'`},
+		{[]string{"apikey", "revoke"}, `parley apikey revoke: missing ID; see 'parley apikey revoke --help'`},
+		{[]string{"apikey", "create", "--scopes", "rooms"}, `parley apikey create: --name is required; see 'parley apikey create --help'`},
 		{[]string{"bench", "--scenario", "nope"}, `parley bench: unknown scenario "nope" (want idle, fanout, chat, storm or all); see 'parley bench --help'`},
 		{[]string{"version", "now"}, `parley version: unexpected argument "now"; see 'parley version --help'`},
 		{[]string{"help", "nosuch"}, `parley help: unknown command "nosuch"; see 'parley --help'`},
-		{[]string{"help", "serve", "nosuch"}, `parley help: unknown command "nosuch"; see 'parley serve --help'`},
+		{[]string{"help", "user", "nosuch"}, `parley help: unknown command "nosuch"; see 'parley user --help'`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -191,7 +197,7 @@ func TestEveryListedCommandExists(t *testing.T) {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	walk(nil, root)
-	for _, want := range []string{"serve", "bench", "version", "completion", "help"} {
+	for _, want := range []string{"serve", "bench", "version", "user", "apikey", "completion", "help"} {
 		if c, _, err := root.Find([]string{want}); err != nil || c.Name() != want {
 			t.Errorf("no command %q", want)
 		}

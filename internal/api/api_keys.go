@@ -101,7 +101,10 @@ type createKeyRequest struct {
 	Scopes []string `json:"scopes"`
 }
 
-func keyJSON(k store.APIKey) KeyJSON {
+// NewKeyJSON returns k as the admin endpoints (and parley apikey --json)
+// show it: without the key itself, which only the answer that creates it
+// holds.
+func NewKeyJSON(k store.APIKey) KeyJSON {
 	j := KeyJSON{ID: k.ID, Name: k.Name, Scopes: k.Scopes, CreatedBy: k.CreatedBy, CreatedAt: protocol.FormatTime(k.CreatedAt)}
 	if j.Scopes == nil {
 		j.Scopes = []string{}
@@ -129,7 +132,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, id auth.Identity
 		return
 	}
 	a.log.Info("API key created", "key", k.ID, "name", k.Name, "scopes", k.Scopes, "by", callerName(id))
-	out := keyJSON(k)
+	out := NewKeyJSON(k)
 	out.Key = key
 	w.Header().Set("Location", Prefix+"/admin/keys/"+k.ID)
 	writeJSON(w, http.StatusCreated, out)
@@ -144,7 +147,7 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request, _ auth.Identity) 
 	}
 	out := KeysResponse{Keys: make([]KeyJSON, 0, len(keys))}
 	for _, k := range keys {
-		out.Keys = append(out.Keys, keyJSON(k))
+		out.Keys = append(out.Keys, NewKeyJSON(k))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
