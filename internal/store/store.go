@@ -342,6 +342,15 @@ type Store interface {
 	// SetAdmin gives an account the server admin flag or takes it away;
 	// ErrNotFound if there is no such account.
 	SetAdmin(ctx context.Context, userID string, admin bool) error
+	// Users lists every account, oldest first (by CreatedAt, then ID). It
+	// reads them all at once: it is for administrators, not for requests.
+	Users(ctx context.Context) ([]User, error)
+	// SetPasswordHash replaces an account's password hash and, in the same
+	// transaction, deletes every session of the account, so that no
+	// sign-in made before outlives the change; it returns how many of those
+	// sessions were live (unexpired). ErrNotFound if there is no such
+	// account.
+	SetPasswordHash(ctx context.Context, userID, hash string) (signedOut int, err error)
 	// SeeExternalUser records that an external user authenticated now,
 	// with this display name: it creates them (FirstSeen and LastSeen now)
 	// or updates their name and LastSeen.
