@@ -208,8 +208,12 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, fmt.Errorf("api: create room %q: %w", key, err))
 		return
 	}
+	role := store.RoleOwner
+	if id.UserID == "" {
+		role = "" // an API key's room has no owner member
+	}
 	w.Header().Set("Location", Prefix+"/rooms/"+key)
-	writeJSON(w, http.StatusCreated, roomJSON(room, store.RoleOwner))
+	writeJSON(w, http.StatusCreated, roomJSON(room, role))
 }
 
 func validTopic(s string) (string, error) {
