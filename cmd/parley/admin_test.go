@@ -163,6 +163,7 @@ func testAdminCommands(t *testing.T, addr string, p adminBin) {
 		{"blank key name", "", nil, []string{"apikey", "create", "--name", " ", "--scopes", "rooms"}, 2, "name must be 1 to 64"},
 		{"revoke no key", "", nil, []string{"apikey", "revoke", "0123456789abcdef0123"}, 1, `there is no API key "0123456789abcdef0123"`},
 		{"unknown subcommand", "", nil, []string{"user", "delete", "alice"}, 2, `unknown command "delete"`},
+		{"disable no one", "", nil, []string{"user", "disable"}, 2, "missing USERNAME"},
 	} {
 		stdout, stderr, code := p.run(bad.stdin, bad.env, bad.args...)
 		if code != bad.code || !strings.Contains(stderr, bad.stderr) || strings.Count(stderr, "\n") != 1 || stdout != "" {
@@ -248,6 +249,31 @@ func testAdminCommands(t *testing.T, addr string, p adminBin) {
 	}
 	if shown.ID != first.User.ID || shown.Username != "alice" || shown.Name != "Alice A." || shown.Admin || shown.CreatedAt == "" {
 		t.Errorf("user show --json: %+v", shown)
+	}
+
+	// A disabled account cannot sign in, and its sessions end, until it is
+	// enabled again.
+	_, fourth := signIn(t, addr, "alice", newPassword)
+	if out := p.ok("", nil, "user", "disable", "alice"); !strings.Contains(out, "is disabled") || !strings.Contains(out, "sessions ended") {
+		t.Errorf("user disable said %q", out)
+	}
+	if status, _ := signIn(t, addr, "alice", newPassword); status != http.StatusForbidden {
+		t.Errorf("sign-in of a disabled account: %d, want 403", status)
+	}
+	if status, _ := request(t, "GET", addr, "/api/v1/me", fourth.AccessToken, ""); status != http.StatusUnauthorized {
+		t.Errorf("a disabled account's token: %d, want 401", status)
+	}
+	if list := p.ok("", nil, "user", "list"); !strings.Contains(list, "DISABLED") || !strings.Contains(list, "yes") {
+		t.Errorf("user list of a disabled account:\n%s", list)
+	}
+	if out := p.ok("", nil, "user", "enable", "alice"); !strings.Contains(out, "may sign in again") {
+		t.Errorf("user enable said %q", out)
+	}
+	if status, _ := signIn(t, addr, "alice", newPassword); status != http.StatusOK {
+		t.Errorf("sign-in after enabling: %d, want 200", status)
+	}
+	if _, stderr, code := p.run("", nil, "user", "disable", "nobody"); code != 1 || !strings.Contains(stderr, `there is no user "nobody"`) {
+		t.Errorf("disable of no one: exit %d, %q", code, stderr)
 	}
 }
 

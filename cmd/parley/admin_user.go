@@ -29,24 +29,27 @@ type userJSON struct {
 	Username  string `json:"username"`
 	Name      string `json:"name"`
 	Admin     bool   `json:"admin"`
+	Disabled  bool   `json:"disabled,omitempty"`
 	CreatedAt string `json:"created_at"`
 }
 
 func newUserJSON(u store.User) userJSON {
-	return userJSON{ID: u.ID, Username: u.Username, Name: u.DisplayName, Admin: u.Admin, CreatedAt: protocol.FormatTime(u.CreatedAt)}
+	return userJSON{ID: u.ID, Username: u.Username, Name: u.DisplayName, Admin: u.Admin, Disabled: u.Disabled,
+		CreatedAt: protocol.FormatTime(u.CreatedAt)}
 }
 
 // userCommand is "parley user" and its subcommands.
 func userCommand(e *cli) *cobra.Command {
 	group := &cobra.Command{
 		Use:   "user",
-		Short: "Manage accounts: create, list, show, set-admin, reset-password",
+		Short: "Manage accounts: create, list, show, set-admin, disable, enable, reset-password",
 		Long:  userLong,
 		Args:  subcommandArgs,
 		RunE:  showHelpAndFail(e),
 	}
 	f := addAdminFlags(group)
-	group.AddCommand(userCreate(e, f), userList(e, f), userShow(e, f), userSetAdmin(e, f), userResetPassword(e, f))
+	group.AddCommand(userCreate(e, f), userList(e, f), userShow(e, f), userSetAdmin(e, f),
+		userDisable(e, f, true), userDisable(e, f, false), userResetPassword(e, f))
 	return group
 }
 
@@ -143,9 +146,9 @@ func userList(e *cli, f *adminFlags) *cobra.Command {
 					out.Users = append(out.Users, newUserJSON(u))
 				}
 				return f.output(e.stdout, out, func(w io.Writer) {
-					fmt.Fprintln(w, "ID\tUSERNAME\tNAME\tADMIN\tCREATED (UTC)")
+					fmt.Fprintln(w, "ID\tUSERNAME\tNAME\tADMIN\tDISABLED\tCREATED (UTC)")
 					for _, u := range users {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Username, u.DisplayName, yesNo(u.Admin), textTime(u.CreatedAt))
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Username, u.DisplayName, yesNo(u.Admin), yesNo(u.Disabled), textTime(u.CreatedAt))
 					}
 				})
 			})
@@ -214,6 +217,49 @@ default).`,
 					fmt.Fprintf(w, "%s (%s) is now an administrator\n", u.Username, u.ID)
 				default:
 					fmt.Fprintf(w, "%s (%s) is no longer an administrator\n", u.Username, u.ID)
+				}
+			})
+		})
+	}
+	return c
+}
+
+// userDisable is "user disable" (disable true) and "user enable".
+func userDisable(e *cli, f *adminFlags, disable bool) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "enable USERNAME",
+		Short: "Let a disabled account sign in again",
+		Long:  "Let a disabled account sign in again. Its old sessions stay ended.",
+		Args:  exactArgs("USERNAME"),
+	}
+	if disable {
+		c.Use = "disable USERNAME"
+		c.Short = "Stop an account signing in, and end its sessions"
+		c.Long = `Disable an account: it can no longer sign in, and every one of its
+sessions ends, so its tokens are refused at the next request or connection.
+A running server is not told: to close the account's open connections at
+once, disable it over the HTTP API instead (POST /api/v1/users/NAME/disable).`
+	}
+	c.RunE = func(c *cobra.Command, args []string) error {
+		key, err := usernameArg(args[0])
+		if err != nil {
+			return err
+		}
+		return f.withStore(c, e, func(ctx context.Context, st store.Store) error {
+			u, err := findUser(ctx, st, key, args[0])
+			if err != nil {
+				return err
+			}
+			ended, err := st.SetDisabled(ctx, u.ID, disable)
+			if err != nil {
+				return err
+			}
+			u.Disabled = disable
+			return f.output(e.stdout, newUserJSON(u), func(w io.Writer) {
+				if disable {
+					fmt.Fprintf(w, "%s (%s) is disabled; %d %s ended\n", u.Username, u.ID, ended, plural(ended, "session"))
+				} else {
+					fmt.Fprintf(w, "%s (%s) may sign in again\n", u.Username, u.ID)
 				}
 			})
 		})

@@ -172,6 +172,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	users := policy{}
 	rooms := policy{scope: auth.ScopeRooms}
 	publish := policy{keysOnly: true, scope: auth.ScopePublish}
+	manageUsers := policy{admin: true, scope: auth.ScopeUsers}
 	routes := []struct {
 		pattern string
 		h       http.HandlerFunc
@@ -182,6 +183,10 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"POST /auth/logout", a.logout},
 		{"GET /me", a.authed(users, a.me)},
 		{"GET /users/{username}", a.authed(policy{guests: true, scope: auth.ScopeUsers}, a.userByName)},
+		{"GET /users", a.authed(manageUsers, a.listUsers)},
+		{"POST /users", a.authed(manageUsers, a.createUser)},
+		{"POST /users/{username}/disable", a.authed(manageUsers, a.disableUser)},
+		{"POST /users/{username}/enable", a.authed(manageUsers, a.enableUser)},
 
 		{"GET /rooms", a.authed(rooms, a.listRooms)},
 		{"POST /rooms", a.authed(rooms, a.createRoom)},

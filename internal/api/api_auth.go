@@ -160,6 +160,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, errBadCredentials)
 		return
 	}
+	if u.Disabled {
+		// Said only to whoever knows the password.
+		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden, "this account is disabled; ask an administrator"))
+		return
+	}
 	a.signIn(w, r, u, http.StatusOK)
 }
 

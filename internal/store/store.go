@@ -69,6 +69,7 @@ type User struct {
 	DisplayName  string
 	PasswordHash string // argon2id PHC string, never the password
 	Admin        bool
+	Disabled     bool // may not sign in; set by SetDisabled
 	CreatedAt    time.Time
 }
 
@@ -342,6 +343,11 @@ type Store interface {
 	// SetAdmin gives an account the server admin flag or takes it away;
 	// ErrNotFound if there is no such account.
 	SetAdmin(ctx context.Context, userID string, admin bool) error
+	// SetDisabled disables an account (it may not sign in, and every one
+	// of its sessions ends in the same transaction; it returns how many
+	// live ones) or enables it again; ErrNotFound if there is no such
+	// account.
+	SetDisabled(ctx context.Context, userID string, disabled bool) (signedOut int, err error)
 	// Users lists every account, oldest first (by CreatedAt, then ID). It
 	// reads them all at once: it is for administrators, not for requests.
 	Users(ctx context.Context) ([]User, error)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/store"
-	"github.com/parley-chat/parley/internal/store/internal/msgstate"
 )
 
 // Users lists every account, oldest first; see store.Store.
@@ -31,13 +30,10 @@ func (s *Store) users(ctx context.Context) ([]store.User, error) {
 	defer rows.Close()
 	var users []store.User
 	for rows.Next() {
-		var u store.User
-		var admin int
-		var created int64
-		if err := rows.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &admin, &created); err != nil {
+		u, err := scanUser(rows)
+		if err != nil {
 			return nil, err
 		}
-		u.Admin, u.CreatedAt = admin != 0, msgstate.FromMillis(created)
 		users = append(users, u)
 	}
 	return users, rows.Err()
@@ -46,14 +42,37 @@ func (s *Store) users(ctx context.Context) ([]store.User, error) {
 // SetPasswordHash replaces an account's password hash and ends its
 // sessions in the same transaction; see store.Store.
 func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) (int, error) {
+	live, err := s.updateUser(ctx, userID, true, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: set the password hash of %q: %w", userID, err)
+	}
+	return live, nil
+}
+
+// SetDisabled disables or enables an account; see store.Store.
+func (s *Store) SetDisabled(ctx context.Context, userID string, disabled bool) (int, error) {
+	live, err := s.updateUser(ctx, userID, disabled, `UPDATE users SET disabled = ? WHERE id = ?`, boolInt(disabled), userID)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: set %q disabled %v: %w", userID, disabled, err)
+	}
+	return live, nil
+}
+
+// updateUser runs update, which must change the account userID, and with
+// signOut ends its sessions in the same transaction, returning how many of
+// them were live.
+func (s *Store) updateUser(ctx context.Context, userID string, signOut bool, update string, args ...any) (int, error) {
 	var live int
 	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+		res, err := tx.ExecContext(ctx, update, args...)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return errors.Join(err, store.ErrNotFound)
+		}
+		if !signOut {
+			return nil
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE user_id = ? AND expires_at > ?`,
 			userID, time.Now().UnixMilli()).Scan(&live); err != nil {
@@ -62,8 +81,5 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) (int, 
 		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 		return err
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: set the password hash of %q: %w", userID, err)
-	}
-	return live, nil
+	return live, err
 }

@@ -10,6 +10,33 @@ import (
 // adminTests cover what the admin command line needs: listing accounts,
 // and a new password that signs the account out everywhere.
 var adminTests = []namedTest{
+	{"SetDisabled", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		_, err := s.CreateUser(c, store.User{ID: "u1", Username: "ann"})
+		noErr(t, err, "CreateUser")
+		future := time.Now().Add(time.Hour)
+		noErr(t, s.CreateSession(c, store.Session{ID: "s1", UserID: "u1", TokenHash: "h1", ExpiresAt: future}), "CreateSession")
+		noErr(t, s.CreateSession(c, store.Session{ID: "s2", UserID: "u1", TokenHash: "h2", ExpiresAt: future}), "CreateSession")
+		n, err := s.SetDisabled(c, "u1", true)
+		noErr(t, err, "SetDisabled")
+		equal(t, n, 2, "live sessions ended by disabling")
+		u, err := s.User(c, "u1")
+		noErr(t, err, "User")
+		equal(t, u.Disabled, true, "Disabled after SetDisabled")
+		_, err = s.SessionByID(c, "s1")
+		wantErr(t, err, store.ErrNotFound, "a session of a disabled account")
+		users, err := s.Users(c)
+		noErr(t, err, "Users")
+		equal(t, users[0].Disabled, true, "Disabled in the list")
+		n, err = s.SetDisabled(c, "u1", false)
+		noErr(t, err, "SetDisabled false")
+		equal(t, n, 0, "sessions ended by enabling")
+		u, err = s.UserByName(c, "ann")
+		noErr(t, err, "UserByName")
+		equal(t, u.Disabled, false, "Disabled after enabling")
+		_, err = s.SetDisabled(c, "nobody", true)
+		wantErr(t, err, store.ErrNotFound, "SetDisabled of a missing account")
+	}},
 	{"UsersOldestFirst", func(t *testing.T, s store.Store) {
 		c := ctx(t)
 		users, err := s.Users(c)
