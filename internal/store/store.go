@@ -125,6 +125,30 @@ type NotificationQuery struct {
 	Limit  int
 }
 
+// Webhook is an endpoint an administrator configured to receive events.
+type Webhook struct {
+	ID        string
+	URL       string
+	Secret    string   // signs every request (HMAC-SHA256); kept as is, as signing needs it
+	Events    []string // the event types it wants; "*" for all
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// WebhookDelivery is one event on its way to one webhook, kept until it is
+// delivered or given up, so that a restart loses none.
+type WebhookDelivery struct {
+	ID        string // the delivery's own id
+	Webhook   string // the endpoint's id
+	EventID   string // the event's id, the same for every endpoint
+	Event     string // its type, such as "message.created"
+	Payload   string // the JSON body to send
+	Attempts  int    // failed attempts so far
+	NextAt    time.Time
+	LastError string
+	CreatedAt time.Time
+}
+
 // Room is a named room or a direct conversation.
 type Room struct {
 	Name      string // normalised key (see protocol.NormaliseRoom); primary key
@@ -389,6 +413,25 @@ type Store interface {
 	// ids read (ids that are not theirs, or already read, change nothing),
 	// or all of them when all is true, and returns how many it changed.
 	MarkNotificationsRead(ctx context.Context, userID string, ids []string, all bool) (int, error)
+
+	// CreateWebhook stores an endpoint; ErrConflict if its id is taken.
+	CreateWebhook(ctx context.Context, w Webhook) error
+	// Webhooks lists every endpoint, oldest first.
+	Webhooks(ctx context.Context) ([]Webhook, error)
+	// DeleteWebhook removes an endpoint and every delivery still waiting
+	// for it; ErrNotFound if there is no such endpoint.
+	DeleteWebhook(ctx context.Context, id string) error
+	// EnqueueWebhookDeliveries stores deliveries, in one transaction.
+	EnqueueWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) error
+	// DueWebhookDeliveries returns up to limit deliveries whose NextAt is
+	// not after now, soonest first.
+	DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error)
+	// FinishWebhookDelivery forgets a delivery: delivered, or given up.
+	// A missing one is no error.
+	FinishWebhookDelivery(ctx context.Context, id string) error
+	// RetryWebhookDelivery records a failed attempt and when to try next;
+	// ErrNotFound if the delivery is gone (its endpoint was deleted).
+	RetryWebhookDelivery(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error
 
 	// CreateAPIKey stores a key; ErrConflict if its id or hash is taken.
 	CreateAPIKey(ctx context.Context, k APIKey) error

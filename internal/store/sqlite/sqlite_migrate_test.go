@@ -143,7 +143,8 @@ func undoAfter4(t *testing.T, tx *sql.Tx) {
 		`DROP TABLE external_users`,                                                                  // 0005
 		`DROP TABLE api_keys`,                                                                        // 0006
 		`DROP TABLE notification_recipients`, `DROP TABLE notifications`, `DROP TABLE subscriptions`, // 0007
-		`ALTER TABLE users DROP COLUMN disabled`, // 0008
+		`ALTER TABLE users DROP COLUMN disabled`,               // 0008
+		`DROP TABLE webhook_deliveries`, `DROP TABLE webhooks`, // 0009
 	} {
 		if _, err := tx.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ExternalUsers", externalUserTests},
 		{"APIKeys", apiKeyTests},
 		{"Notifications", notifyTests},
+		{"Webhooks", webhookTests},
 		{"Admin", adminTests},
 		{"Sessions", sessionTests},
 		{"Lifecycle", lifecycleTests},
