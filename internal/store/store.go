@@ -423,9 +423,10 @@ type Store interface {
 	DeleteWebhook(ctx context.Context, id string) error
 	// EnqueueWebhookDeliveries stores deliveries, in one transaction.
 	EnqueueWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) error
-	// DueWebhookDeliveries returns up to limit deliveries whose NextAt is
-	// not after now, soonest first.
-	DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error)
+	// DueWebhookDeliveries returns up to limit deliveries for the endpoint
+	// webhook whose NextAt is not after now, soonest first. (Per endpoint,
+	// so that one endpoint's backlog never hides another's.)
+	DueWebhookDeliveries(ctx context.Context, webhook string, now time.Time, limit int) ([]WebhookDelivery, error)
 	// FinishWebhookDelivery forgets a delivery: delivered, or given up.
 	// A missing one is no error.
 	FinishWebhookDelivery(ctx context.Context, id string) error

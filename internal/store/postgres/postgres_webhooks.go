@@ -103,13 +103,14 @@ func (s *Store) EnqueueWebhookDeliveries(ctx context.Context, ds []store.Webhook
 }
 
 // DueWebhookDeliveries returns the deliveries due; see store.Store.
-func (s *Store) DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]store.WebhookDelivery, error) {
+func (s *Store) DueWebhookDeliveries(ctx context.Context, webhook string, now time.Time, limit int) ([]store.WebhookDelivery, error) {
 	db, err := s.db()
 	if err != nil {
 		return nil, fmt.Errorf("postgres: due webhook deliveries: %w", err)
 	}
 	rows, err := db.Query(ctx, `SELECT id, webhook, event_id, event, payload, attempts, next_at, last_error, created_at
-		FROM webhook_deliveries WHERE next_at <= $1 ORDER BY next_at, id COLLATE "C" LIMIT $2`, store.Timestamp(now), limit)
+		FROM webhook_deliveries WHERE webhook = $1 AND next_at <= $2 ORDER BY next_at, id COLLATE "C" LIMIT $3`,
+		webhook, store.Timestamp(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: due webhook deliveries: %w", s.check(err))
 	}

@@ -115,21 +115,22 @@ func (s *Store) EnqueueWebhookDeliveries(ctx context.Context, ds []store.Webhook
 }
 
 // DueWebhookDeliveries returns the deliveries due; see store.Store.
-func (s *Store) DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]store.WebhookDelivery, error) {
-	out, err := s.dueDeliveries(ctx, now, limit)
+func (s *Store) DueWebhookDeliveries(ctx context.Context, webhook string, now time.Time, limit int) ([]store.WebhookDelivery, error) {
+	out, err := s.dueDeliveries(ctx, webhook, now, limit)
 	if err = s.settle(ctx, err); err != nil {
 		return nil, fmt.Errorf("sqlite: due webhook deliveries: %w", err)
 	}
 	return out, nil
 }
 
-func (s *Store) dueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.WebhookDelivery, error) {
+func (s *Store) dueDeliveries(ctx context.Context, webhook string, now time.Time, limit int) ([]store.WebhookDelivery, error) {
 	db, err := s.reader()
 	if err != nil {
 		return nil, err
 	}
 	rows, err := db.QueryContext(ctx, `SELECT id, webhook, event_id, event, payload, attempts, next_at, last_error, created_at
-		FROM webhook_deliveries WHERE next_at <= ? ORDER BY next_at, id LIMIT ?`, msgstate.Millis(store.Timestamp(now)), limit)
+		FROM webhook_deliveries WHERE webhook = ? AND next_at <= ? ORDER BY next_at, id LIMIT ?`,
+		webhook, msgstate.Millis(store.Timestamp(now)), limit)
 	if err != nil {
 		return nil, err
 	}

@@ -38,28 +38,38 @@ var webhookTests = []namedTest{
 		d3 := store.WebhookDelivery{ID: "d3", Webhook: "w1", EventID: "e2", Event: "user.online", Payload: `{}`,
 			NextAt: now.Add(time.Hour), CreatedAt: now}
 		noErr(t, s.EnqueueWebhookDeliveries(c, []store.WebhookDelivery{d1, d2, d3}), "EnqueueWebhookDeliveries")
-		due, err := s.DueWebhookDeliveries(c, now, 10)
+		d4 := store.WebhookDelivery{ID: "d4", Webhook: "w1", EventID: "e3", Event: "user.offline", Payload: `{}`,
+			NextAt: now, CreatedAt: now}
+		noErr(t, s.EnqueueWebhookDeliveries(c, []store.WebhookDelivery{d4}), "EnqueueWebhookDeliveries")
+		due, err := s.DueWebhookDeliveries(c, "w1", now, 10)
 		noErr(t, err, "DueWebhookDeliveries")
-		equal(t, due, []store.WebhookDelivery{d1, d2}, "due, soonest first")
-		due, err = s.DueWebhookDeliveries(c, now, 1)
+		equal(t, due, []store.WebhookDelivery{d1, d4}, "w1's due, soonest first")
+		due, err = s.DueWebhookDeliveries(c, "w2", now, 10)
+		noErr(t, err, "DueWebhookDeliveries of w2")
+		equal(t, due, []store.WebhookDelivery{d2}, "w2's due")
+		due, err = s.DueWebhookDeliveries(c, "w1", now, 1)
 		noErr(t, err, "DueWebhookDeliveries with a limit")
 		equal(t, len(due) == 1 && due[0].ID == "d1", true, "the soonest")
+		noErr(t, s.FinishWebhookDelivery(c, "d4"), "FinishWebhookDelivery")
 
 		later := now.Add(time.Minute)
 		noErr(t, s.RetryWebhookDelivery(c, "d1", 1, later, "502 Bad Gateway"), "RetryWebhookDelivery")
 		noErr(t, s.FinishWebhookDelivery(c, "d2"), "FinishWebhookDelivery")
 		noErr(t, s.FinishWebhookDelivery(c, "d2"), "FinishWebhookDelivery again")
-		due, err = s.DueWebhookDeliveries(c, now, 10)
+		due, err = s.DueWebhookDeliveries(c, "w1", now, 10)
 		noErr(t, err, "DueWebhookDeliveries")
-		equal(t, len(due), 0, "due after a retry and a finish")
-		due, err = s.DueWebhookDeliveries(c, later, 10)
+		equal(t, len(due), 0, "due after a retry")
+		due, err = s.DueWebhookDeliveries(c, "w2", now, 10)
+		noErr(t, err, "DueWebhookDeliveries")
+		equal(t, len(due), 0, "due after a finish")
+		due, err = s.DueWebhookDeliveries(c, "w1", later, 10)
 		noErr(t, err, "DueWebhookDeliveries later")
 		d1.Attempts, d1.NextAt, d1.LastError = 1, later, "502 Bad Gateway"
 		equal(t, due, []store.WebhookDelivery{d1}, "the retried one, due later")
 
 		noErr(t, s.DeleteWebhook(c, "w1"), "DeleteWebhook")
 		wantErr(t, s.RetryWebhookDelivery(c, "d1", 2, later, "x"), store.ErrNotFound, "retrying a delivery of a deleted endpoint")
-		due, err = s.DueWebhookDeliveries(c, now.Add(2*time.Hour), 10)
+		due, err = s.DueWebhookDeliveries(c, "w1", now.Add(2*time.Hour), 10)
 		noErr(t, err, "DueWebhookDeliveries")
 		equal(t, len(due), 0, "deliveries of a deleted endpoint")
 	}},

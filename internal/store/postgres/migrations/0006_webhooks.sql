@@ -21,4 +21,4 @@ CREATE TABLE webhook_deliveries (
     created_at timestamptz NOT NULL
 );
 
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook, next_at);

@@ -22,4 +22,4 @@ CREATE TABLE webhook_deliveries (
     created_at INTEGER NOT NULL
 ) STRICT;
 
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook, next_at);
