@@ -51,6 +51,13 @@ type Deps struct {
 	// when the API runs without a hub (then open connections learn of a
 	// removal or sign-out only when they reconnect).
 	Live Live
+	// Webhooks hears of what happens through the API, and is told when
+	// the endpoints change; nil when the server sends no webhooks.
+	Webhooks Webhooks
+	// ListenAddr reports the address the server listens on (host:port,
+	// the port it got), so that a webhook pointing back at the server can
+	// be refused; nil means Config.Addr.
+	ListenAddr func() string
 }
 
 // Live is what the API needs from the real-time side: the hub.
@@ -128,6 +135,8 @@ type API struct {
 	hasher   *auth.Hasher
 	limiter  *auth.LoginLimiter
 	live     Live
+	webhooks Webhooks
+	listen   func() string
 	now      func() time.Time
 	touches  keyTouches // when each API key's use was last recorded
 }
@@ -144,10 +153,18 @@ func New(d Deps) *API {
 		hasher:   d.Hasher,
 		limiter:  d.Limiter,
 		live:     d.Live,
+		webhooks: d.Webhooks,
+		listen:   d.ListenAddr,
 		now:      time.Now,
+	}
+	if a.listen == nil {
+		a.listen = func() string { return d.Config.Addr }
 	}
 	if a.live == nil {
 		a.live = noLive{}
+	}
+	if a.webhooks == nil {
+		a.webhooks = noWebhooks{}
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -215,6 +232,10 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"GET /subscriptions", a.authed(users, a.listSubscriptions)},
 		{"PUT /subscriptions/{topic}", a.authed(users, a.putSubscription)},
 		{"DELETE /subscriptions/{topic}", a.authed(users, a.deleteSubscription)},
+
+		{"POST /admin/webhooks", a.authed(adminOnly, a.createWebhook)},
+		{"GET /admin/webhooks", a.authed(adminOnly, a.listWebhooks)},
+		{"DELETE /admin/webhooks/{id}", a.authed(adminOnly, a.deleteWebhook)},
 
 		{"POST /admin/keys", a.authed(adminOnly, a.createKey)},
 		{"GET /admin/keys", a.authed(adminOnly, a.listKeys)},

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/notify"
 	"github.com/parley-chat/parley/internal/protocol"
@@ -85,6 +86,10 @@ func (a *API) publishNotification(w http.ResponseWriter, r *http.Request, id aut
 		return
 	}
 	a.live.Notify(r.Context(), n, recipients)
+	if a.webhooks.Wants(event.NotificationCreated) {
+		a.webhooks.Emit(event.NotificationCreated, event.Notification{
+			Notification: hub.NotificationFrame(n, false), Recipients: len(recipients)})
+	}
 	w.Header().Set("Location", Prefix+"/notifications/"+n.ID)
 	writeJSON(w, http.StatusCreated, NotificationCreated{ID: n.ID, Recipients: len(recipients), TS: protocol.FormatTime(n.CreatedAt)})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/broker"
+	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -42,6 +43,9 @@ type Config struct {
 	// OnAppend, when set, is told how long each durable append took (the
 	// sender's wait before its ack) and whether it failed; for metrics.
 	OnAppend func(d time.Duration, err error)
+	// Events hears of messages, members and users coming and going, for
+	// webhooks; default event.None.
+	Events event.Sink
 }
 
 func (c *Config) setDefaults() {
@@ -65,6 +69,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.OnAppend == nil {
 		c.OnAppend = func(time.Duration, error) {}
+	}
+	if c.Events == nil {
+		c.Events = event.None{}
 	}
 }
 
@@ -209,6 +216,7 @@ func (h *Hub) addUserConn(c *Client) error {
 		}
 		u.sub = sub
 		s.users[uid] = u
+		h.emit(event.UserOnline, func() any { return event.User{User: c.ident.User} })
 	}
 	if len(u.clients) >= h.cfg.MaxConnsPerUser {
 		if len(u.clients) == 0 {
@@ -234,7 +242,36 @@ func (h *Hub) removeUserConn(c *Client) {
 	if len(u.clients) == 0 {
 		_ = u.sub.Unsubscribe()
 		delete(s.users, uid)
+		h.emit(event.UserOffline, func() any { return event.User{User: c.ident.User} })
 	}
+}
+
+// emit reports an event of type typ, building its data only when someone
+// wants it.
+func (h *Hub) emit(typ string, data func() any) {
+	if h.cfg.Events.Wants(typ) {
+		h.cfg.Events.Emit(typ, data())
+	}
+}
+
+// emitMessage reports a stored message event: created, edited or deleted.
+func (h *Hub) emitMessage(ev store.Event) {
+	typ := event.MessageCreated
+	switch ev.Kind {
+	case store.EventEdit:
+		typ = event.MessageEdited
+	case store.EventDelete:
+		typ = event.MessageDeleted
+	case store.EventReaction:
+		return
+	}
+	h.emit(typ, func() any {
+		m := event.Message{Message: MessageBody(ev.Message)}
+		if typ != event.MessageCreated {
+			m.Actor = ev.Actor
+		}
+		return m
+	})
 }
 
 // deliverToUser hands a private event to every local connection of uid, or
