@@ -296,7 +296,7 @@ by default), since the token cannot be refreshed.`,
 				if err != nil {
 					return err
 				}
-				n, err := auth.SetPassword(ctx, st, auth.NewHasher(1), u.ID, pw)
+				n, err := auth.SetPassword(ctx, st, auth.NewHasher(1), u.ID, pw, "")
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("there is no user %q", args[0]) // deleted meanwhile
 				}
