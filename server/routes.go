@@ -53,6 +53,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
 		return
 	}
+	if rb, ok := s.broker.(interface{ Ready() error }); ok {
+		if err := rb.Ready(); err != nil {
+			s.log.Warn("readiness check: broker unavailable", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "broker unavailable"})
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/broker"
 	"github.com/parley-chat/parley/internal/broker/memory"
+	"github.com/parley-chat/parley/internal/broker/natsbroker"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/metrics"
@@ -87,11 +89,6 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Broker != "" {
-		// Accepting the setting and running in-process would leave nodes
-		// that each see only their own clients, silently.
-		return nil, errors.New("server: --broker: sharing events between nodes through NATS is not built yet; leave it empty to run one node")
-	}
 	f, err := checkFiles(cfg)
 	if err != nil {
 		return nil, err
@@ -110,7 +107,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
-	s.broker = memory.New()
+	if s.broker, err = openBroker(cfg, s.nodeID, log); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	s.metrics = metrics.New(metrics.Gauges{
 		Rooms: func() float64 { return float64(s.hub.Stats().Rooms) },
 		Users: func() float64 { return float64(s.hub.Stats().Users) },
@@ -394,4 +394,35 @@ func reservedRooms(cfg Config) []string {
 		}
 	}
 	return out
+}
+
+// openBroker returns the in-process broker of a single node, or the NATS
+// broker of a cluster.
+func openBroker(cfg Config, nodeID string, log *slog.Logger) (broker.Broker, error) {
+	if cfg.Broker == "" {
+		return memory.New(), nil
+	}
+	var cas []string
+	if cfg.BrokerCAFile != "" {
+		cas = []string{cfg.BrokerCAFile}
+	}
+	b, err := natsbroker.Open(natsbroker.Config{URLs: cfg.Broker, Prefix: cfg.BrokerPrefix, Name: "parley " + nodeID,
+		CredsFile: cfg.BrokerCredsFile, RootCAs: cas, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	log.Info("sharing events through NATS", "broker", redactBroker(cfg.Broker), "prefix", cfg.BrokerPrefix, "node", nodeID)
+	return b, nil
+}
+
+// redactBroker hides a password in broker URLs for the log.
+func redactBroker(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, u := range parts {
+		if p, err := url.Parse(strings.TrimSpace(u)); err == nil && p.User != nil {
+			p.User = url.User(p.User.Username())
+			parts[i] = p.String()
+		}
+	}
+	return strings.Join(parts, ",")
 }

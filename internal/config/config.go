@@ -43,6 +43,20 @@ type Config struct {
 	// any client; every node must then also share a PostgreSQL database.
 	Broker string `flag:"broker" usage:"empty = in-process (one node); nats://host:4222 to share events between nodes"`
 
+	// BrokerPrefix starts every NATS subject, so that two Parley
+	// clusters can share one NATS. Default "parley".
+	BrokerPrefix string `flag:"broker-prefix" usage:"NATS subject prefix of this cluster"`
+
+	// BrokerCredsFile is a NATS credentials file (JWT and NKey seed) for
+	// a NATS that authenticates that way; a user and password can go in
+	// the broker URL instead.
+	BrokerCredsFile string `flag:"broker-creds-file" usage:"NATS credentials file"`
+
+	// BrokerCAFile is a PEM file of the certificate authority that
+	// signed a tls:// NATS server's certificate, when the system's do
+	// not.
+	BrokerCAFile string `flag:"broker-ca-file" usage:"PEM certificate authority of a tls:// NATS"`
+
 	// LogFormat is the log encoding: "text" (default, for people) or "json"
 	// (for log collectors).
 	LogFormat string `flag:"log-format" usage:"log format: text or json"`
@@ -278,6 +292,7 @@ func Default() Config {
 		MaxRoomNameLength:  64,
 		MaxRoomsPerConn:    100,
 		RoomCreation:       "accounts",
+		BrokerPrefix:       "parley",
 		MaxRoomsPerUser:    100,
 		MaxConnsPerUser:    16,
 		RateMessages:       10,

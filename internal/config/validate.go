@@ -159,6 +159,19 @@ func (c Config) validateBroker(v *validator) {
 			return
 		}
 	}
+	if driver, _ := c.DatabaseDSN(); driver != DriverPostgres {
+		v.add("broker", redactURL(c.Broker), "nodes that share events must share their data too: set database-url to a postgres:// URL")
+	}
+	if c.SigningKeyFile == "" {
+		// Each node would make a key of its own in its data-dir, and a
+		// token one node signed would be refused by the others.
+		v.add("broker", redactURL(c.Broker), "nodes that share events must sign tokens with one key: set signing-key-file to the same file on every node")
+	}
+	if n := len(c.BrokerPrefix); n == 0 || n > 64 || strings.IndexFunc(c.BrokerPrefix, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) >= 0 {
+		v.add("broker-prefix", c.BrokerPrefix, "must be 1 to 64 letters, digits, - or _")
+	}
 }
 
 func (c Config) validateJWT(v *validator) {

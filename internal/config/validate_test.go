@@ -35,8 +35,12 @@ func TestValidate(t *testing.T) {
 		{"database-url postgres without host", func(c *Config) { c.DatabaseURL = "postgres:///parley" }, "database-url"},
 		{"database-url unknown scheme", func(c *Config) { c.DatabaseURL = "mysql://db/parley" }, "database-url"},
 		{"database-url error hides password", func(c *Config) { c.DatabaseURL = "mysql://u:hunter2@db/x" }, "u:xxxxx@db"},
-		{"broker nats", func(c *Config) { c.Broker = "nats://a:4222,nats://b:4222" }, ""},
-		{"broker tls", func(c *Config) { c.Broker = "tls://a:4222" }, ""},
+		{"broker nats", func(c *Config) { cluster(c); c.Broker = "nats://a:4222,nats://b:4222" }, ""},
+		{"broker tls", func(c *Config) { cluster(c); c.Broker = "tls://a:4222" }, ""},
+		{"broker on sqlite", func(c *Config) { cluster(c); c.DatabaseURL = "" }, "must share their data too"},
+		{"broker without a shared key", func(c *Config) { cluster(c); c.SigningKeyFile = "" }, "sign tokens with one key"},
+		{"broker prefix", func(c *Config) { cluster(c); c.BrokerPrefix = "a.b" }, "broker-prefix"},
+		{"broker prefix empty", func(c *Config) { cluster(c); c.BrokerPrefix = "" }, "broker-prefix"},
 		{"broker bad", func(c *Config) { c.Broker = "redis://a" }, "broker"},
 		{"broker no host", func(c *Config) { c.Broker = "nats://" }, "broker"},
 
@@ -157,4 +161,11 @@ func TestValidateNeverQuotesSecrets(t *testing.T) {
 			t.Errorf("jwt-algorithm %q: Validate() = %v, want an error without the secret", alg, err)
 		}
 	}
+}
+
+// cluster makes c a valid cluster node's settings.
+func cluster(c *Config) {
+	c.Broker = "nats://127.0.0.1:4222"
+	c.DatabaseURL = "postgres://parley@db.internal/parley"
+	c.SigningKeyFile = "/etc/parley/signing.key"
 }

@@ -460,6 +460,13 @@ type Store interface {
 	// webhook whose NextAt is not after now, soonest first. (Per endpoint,
 	// so that one endpoint's backlog never hides another's.)
 	DueWebhookDeliveries(ctx context.Context, webhook string, now time.Time, limit int) ([]WebhookDelivery, error)
+	// ClaimWebhookDeliveries takes up to limit deliveries for the
+	// endpoint webhook that are due at now, soonest first, and moves
+	// their NextAt to until in the same statement, so that no other
+	// sender (another node of a cluster) takes them meanwhile; one whose
+	// sender dies is due again at until. They are returned by id, with
+	// NextAt until.
+	ClaimWebhookDeliveries(ctx context.Context, webhook string, now, until time.Time, limit int) ([]WebhookDelivery, error)
 	// FinishWebhookDelivery forgets a delivery: delivered, or given up.
 	// A missing one is no error.
 	FinishWebhookDelivery(ctx context.Context, id string) error

@@ -346,12 +346,12 @@ func (s *Service) finished(id string) {
 func (s *Service) dispatch(sends *sync.WaitGroup) {
 	for _, w := range *s.endpoints.Load() {
 		free := min(s.cfg.PerEndpoint-s.per[w.ID], s.cfg.Workers-s.busy)
-		held := s.per[w.ID]
 		if free <= 0 {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-		due, err := s.store.DueWebhookDeliveries(ctx, w.ID, time.Now(), free+held)
+		now := time.Now()
+		due, err := s.store.ClaimWebhookDeliveries(ctx, w.ID, now, now.Add(s.lease()), free)
 		cancel()
 		if err != nil {
 			if s.ctx.Err() == nil {
@@ -375,17 +375,28 @@ func (s *Service) dispatch(sends *sync.WaitGroup) {
 	}
 }
 
+// lease is how long a claimed delivery belongs to this sender: longer
+// than a request may take, so that no other node of a cluster sends it
+// meanwhile, and short enough that one whose sender died (kill -9) is
+// sent again soon.
+func (s *Service) lease() time.Duration { return s.cfg.Timeout + 5*time.Second }
+
 // deliver sends one delivery and records its outcome, then hands it back
 // to the dispatcher.
 func (s *Service) deliver(w store.Webhook, d store.WebhookDelivery) {
 	defer func() { s.done <- d.ID }()
 	start := time.Now()
 	err := s.send(w, d)
-	if s.ctx.Err() != nil {
-		return // closing: sent again after the restart
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if s.ctx.Err() != nil {
+		// Closing: give the claim back, so that the delivery is sent as
+		// soon as a sender runs again rather than when its lease ends.
+		if rerr := s.store.RetryWebhookDelivery(ctx, d.ID, d.Attempts, time.Now(), "interrupted: the server stopped"); rerr != nil {
+			s.log.Warn("webhook: giving a delivery back", "delivery", d.ID, "err", rerr)
+		}
+		return
+	}
 	if err == nil {
 		s.metrics.WebhookDelivered(time.Since(start))
 		if ferr := s.store.FinishWebhookDelivery(ctx, d.ID); ferr != nil {

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -157,4 +159,37 @@ func (s *Store) RetryWebhookDelivery(ctx context.Context, id string, attempts in
 		return fmt.Errorf("postgres: retry webhook delivery %q: %w", id, s.check(err))
 	}
 	return nil
+}
+
+// ClaimWebhookDeliveries takes due deliveries and moves them to until; see
+// store.Store. SKIP LOCKED lets nodes claiming at once take different
+// ones instead of waiting for each other.
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, webhook string, now, until time.Time, limit int) ([]store.WebhookDelivery, error) {
+	db, err := s.db()
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim webhook deliveries: %w", err)
+	}
+	rows, err := db.Query(ctx, `UPDATE webhook_deliveries SET next_at = $4 WHERE id IN (
+		SELECT id FROM webhook_deliveries WHERE webhook = $1 AND next_at <= $2 ORDER BY next_at, id COLLATE "C" LIMIT $3
+		FOR UPDATE SKIP LOCKED)
+		RETURNING id, webhook, event_id, event, payload, attempts, next_at, last_error, created_at`,
+		webhook, store.Timestamp(now), limit, store.Timestamp(until))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim webhook deliveries: %w", s.check(err))
+	}
+	defer rows.Close()
+	var out []store.WebhookDelivery
+	for rows.Next() {
+		var d store.WebhookDelivery
+		if err := rows.Scan(&d.ID, &d.Webhook, &d.EventID, &d.Event, &d.Payload, &d.Attempts, &d.NextAt, &d.LastError, &d.CreatedAt); err != nil {
+			return nil, fmt.Errorf("postgres: claim webhook deliveries: %w", s.check(err))
+		}
+		d.NextAt, d.CreatedAt = utc(d.NextAt), utc(d.CreatedAt)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: claim webhook deliveries: %w", s.check(err))
+	}
+	slices.SortFunc(out, func(a, b store.WebhookDelivery) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -177,4 +178,36 @@ func (s *Store) RetryWebhookDelivery(ctx context.Context, id string, attempts in
 		return fmt.Errorf("sqlite: retry webhook delivery %q: %w", id, err)
 	}
 	return nil
+}
+
+// ClaimWebhookDeliveries takes due deliveries and moves them to until; see
+// store.Store.
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, webhook string, now, until time.Time, limit int) ([]store.WebhookDelivery, error) {
+	var out []store.WebhookDelivery
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `UPDATE webhook_deliveries SET next_at = ? WHERE id IN (
+			SELECT id FROM webhook_deliveries WHERE webhook = ? AND next_at <= ? ORDER BY next_at, id LIMIT ?)
+			RETURNING id, webhook, event_id, event, payload, attempts, next_at, last_error, created_at`,
+			msgstate.Millis(store.Timestamp(until)), webhook, msgstate.Millis(store.Timestamp(now)), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d store.WebhookDelivery
+			var next, created int64
+			if err := rows.Scan(&d.ID, &d.Webhook, &d.EventID, &d.Event, &d.Payload, &d.Attempts, &next, &d.LastError, &created); err != nil {
+				return err
+			}
+			d.NextAt, d.CreatedAt = msgstate.FromMillis(next), msgstate.FromMillis(created)
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim webhook deliveries: %w", err)
+	}
+	slices.SortFunc(out, func(a, b store.WebhookDelivery) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }

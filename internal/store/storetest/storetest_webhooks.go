@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,4 +75,62 @@ var webhookTests = []namedTest{
 		noErr(t, err, "DueWebhookDeliveries")
 		equal(t, len(due), 0, "deliveries of a deleted endpoint")
 	}},
+	{"ClaimsAreExclusive", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		noErr(t, s.CreateWebhook(c, store.Webhook{ID: "w1", URL: "https://a.example/", Events: []string{"*"}}), "CreateWebhook")
+		now := store.Timestamp(time.Now())
+		var ds []store.WebhookDelivery
+		for i := range 20 {
+			ds = append(ds, store.WebhookDelivery{ID: fmt.Sprintf("d%02d", i), Webhook: "w1", EventID: fmt.Sprint("e", i),
+				Event: "message.created", Payload: "{}", NextAt: now.Add(-time.Duration(20-i) * time.Millisecond), CreatedAt: now})
+		}
+		noErr(t, s.EnqueueWebhookDeliveries(c, ds), "EnqueueWebhookDeliveries")
+		lease := now.Add(time.Minute)
+		first, err := s.ClaimWebhookDeliveries(c, "w1", now, lease, 3)
+		noErr(t, err, "ClaimWebhookDeliveries")
+		equal(t, ids(first), []string{"d00", "d01", "d02"}, "the soonest due, by id")
+		equal(t, first[0].NextAt.Equal(lease), true, "a claimed delivery's NextAt")
+
+		// Claims made at once never share a delivery.
+		var mu sync.Mutex
+		seen := map[string]int{}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for {
+					got, err := s.ClaimWebhookDeliveries(c, "w1", now, lease, 2)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, d := range got {
+						seen[d.ID]++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		equal(t, len(seen), 17, "deliveries claimed by the concurrent claims")
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("%s was claimed %d times", id, n)
+			}
+		}
+		again, err := s.ClaimWebhookDeliveries(c, "w1", lease.Add(time.Millisecond), lease.Add(time.Hour), 100)
+		noErr(t, err, "ClaimWebhookDeliveries after the lease")
+		equal(t, len(again), 20, "deliveries due again once their lease is over")
+	}},
+}
+
+func ids(ds []store.WebhookDelivery) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID
+	}
+	return out
 }
