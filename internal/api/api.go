@@ -168,6 +168,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		pattern string
 		h       http.HandlerFunc
 	}{
+		{"GET /openapi.json", a.openAPI},
+
 		{"POST /auth/register", a.register},
 		{"POST /auth/login", a.login},
 		{"POST /auth/refresh", a.refresh},
