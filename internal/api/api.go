@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,6 +123,7 @@ type API struct {
 	live     Live
 	now      func() time.Time
 	touches  keyTouches // when each API key's use was last recorded
+	mounted  []string   // the route table's patterns, once Register ran
 }
 
 // New builds the API from its dependencies. Store and Identify are required;
@@ -205,9 +207,16 @@ func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
 		mux.HandleFunc(method+" "+Prefix+path, a.cors(rt.h))
+		a.mounted = append(a.mounted, rt.pattern)
 	}
 	mux.HandleFunc("OPTIONS "+Prefix+"/", a.preflight)
 }
+
+// Routes lists the endpoints Register mounted, as "METHOD /path" patterns
+// without Prefix, in the route table's order; the CORS preflight, which
+// answers OPTIONS on every path, is not among them. The OpenAPI document
+// must describe exactly these.
+func (a *API) Routes() []string { return slices.Clone(a.mounted) }
 
 // policy says who may call an endpoint. Signed-in users may unless
 // keysOnly (server admins only, with admin); guests, with their guest
