@@ -52,6 +52,13 @@ type Deps struct {
 	// when the API runs without a hub (then open connections learn of a
 	// removal or sign-out only when they reconnect).
 	Live Live
+	// Webhooks hears of what happens through the API, and is told when
+	// the endpoints change; nil when the server sends no webhooks.
+	Webhooks Webhooks
+	// ListenAddr reports the address the server listens on (host:port,
+	// the port it got), so that a webhook pointing back at the server can
+	// be refused; nil means Config.Addr.
+	ListenAddr func() string
 }
 
 // Live is what the API needs from the real-time side: the hub.
@@ -80,6 +87,11 @@ type Live interface {
 	// RoomChanged tells a room's connections, and the member concerned,
 	// of a change made here.
 	RoomChanged(ctx context.Context, ch hub.RoomChange)
+	// Notify pushes a stored notification to its connected recipients.
+	Notify(ctx context.Context, n store.Notification, recipients []string)
+	// NotificationsRead tells a user's connections (but except) that
+	// notifications were marked read.
+	NotificationsRead(ctx context.Context, userID, except string, body protocol.NotificationsReadBody)
 }
 
 // errNoLive is what the posting calls of noLive return.
@@ -104,11 +116,14 @@ func (noLive) PostBatch(_ context.Context, msgs []store.NewMessage) []hub.Posted
 func (noLive) PostPrivate(context.Context, protocol.User, string, string, string) (store.Event, bool, error) {
 	return store.Event{}, false, errNoLive
 }
-func (noLive) Notice(context.Context, string, string) error     { return errNoLive }
-func (noLive) RoomOnline(string) []protocol.User                { return []protocol.User{} }
-func (noLive) Online(string) int                                { return 0 }
-func (noLive) Disconnect(context.Context, string, string) error { return errNoLive }
-func (noLive) RoomChanged(context.Context, hub.RoomChange)      {}
+func (noLive) Notice(context.Context, string, string) error         { return errNoLive }
+func (noLive) RoomOnline(string) []protocol.User                    { return []protocol.User{} }
+func (noLive) Online(string) int                                    { return 0 }
+func (noLive) Disconnect(context.Context, string, string) error     { return errNoLive }
+func (noLive) RoomChanged(context.Context, hub.RoomChange)          {}
+func (noLive) Notify(context.Context, store.Notification, []string) {}
+func (noLive) NotificationsRead(context.Context, string, string, protocol.NotificationsReadBody) {
+}
 
 // API is the /api/v1 handler set. Create it with New and mount it with
 // Register. It is safe for concurrent use.
@@ -121,6 +136,8 @@ type API struct {
 	hasher   *auth.Hasher
 	limiter  *auth.LoginLimiter
 	live     Live
+	webhooks Webhooks
+	listen   func() string
 	now      func() time.Time
 	touches  keyTouches // when each API key's use was last recorded
 	mounted  []string   // the route table's patterns, once Register ran
@@ -138,10 +155,18 @@ func New(d Deps) *API {
 		hasher:   d.Hasher,
 		limiter:  d.Limiter,
 		live:     d.Live,
+		webhooks: d.Webhooks,
+		listen:   d.ListenAddr,
 		now:      time.Now,
+	}
+	if a.listen == nil {
+		a.listen = func() string { return d.Config.Addr }
 	}
 	if a.live == nil {
 		a.live = noLive{}
+	}
+	if a.webhooks == nil {
+		a.webhooks = noWebhooks{}
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -166,6 +191,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	users := policy{}
 	rooms := policy{scope: auth.ScopeRooms}
 	publish := policy{keysOnly: true, scope: auth.ScopePublish}
+	manageUsers := policy{admin: true, scope: auth.ScopeUsers}
 	routes := []struct {
 		pattern string
 		h       http.HandlerFunc
@@ -178,6 +204,10 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"POST /auth/logout", a.logout},
 		{"GET /me", a.authed(users, a.me)},
 		{"GET /users/{username}", a.authed(policy{guests: true, scope: auth.ScopeUsers}, a.userByName)},
+		{"GET /users", a.authed(manageUsers, a.listUsers)},
+		{"POST /users", a.authed(manageUsers, a.createUser)},
+		{"POST /users/{username}/disable", a.authed(manageUsers, a.disableUser)},
+		{"POST /users/{username}/enable", a.authed(manageUsers, a.enableUser)},
 
 		{"GET /rooms", a.authed(rooms, a.listRooms)},
 		{"POST /rooms", a.authed(rooms, a.createRoom)},
@@ -199,6 +229,17 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"GET /rooms/{room}/online", a.authed(policy{scope: auth.ScopePresence}, a.roomOnline)},
 		{"GET /connections/{user}", a.authed(policy{admin: true, scope: auth.ScopePresence}, a.connections)},
 		{"DELETE /connections/{user}", a.authed(policy{admin: true, scope: auth.ScopeUsers}, a.disconnect)},
+
+		{"POST /notifications", a.authed(publish, a.publishNotification)},
+		{"GET /notifications", a.authed(users, a.listNotifications)},
+		{"POST /notifications/read", a.authed(users, a.readNotifications)},
+		{"GET /subscriptions", a.authed(users, a.listSubscriptions)},
+		{"PUT /subscriptions/{topic}", a.authed(users, a.putSubscription)},
+		{"DELETE /subscriptions/{topic}", a.authed(users, a.deleteSubscription)},
+
+		{"POST /admin/webhooks", a.authed(adminOnly, a.createWebhook)},
+		{"GET /admin/webhooks", a.authed(adminOnly, a.listWebhooks)},
+		{"DELETE /admin/webhooks/{id}", a.authed(adminOnly, a.deleteWebhook)},
 
 		{"POST /admin/keys", a.authed(adminOnly, a.createKey)},
 		{"GET /admin/keys", a.authed(adminOnly, a.listKeys)},

@@ -4,11 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/protocol"
@@ -104,10 +101,10 @@ type createKeyRequest struct {
 	Scopes []string `json:"scopes"`
 }
 
-// maxKeyName is the longest key name, in characters.
-const maxKeyName = 64
-
-func keyJSON(k store.APIKey) KeyJSON {
+// NewKeyJSON returns k as the admin endpoints (and parley apikey --json)
+// show it: without the key itself, which only the answer that creates it
+// holds.
+func NewKeyJSON(k store.APIKey) KeyJSON {
 	j := KeyJSON{ID: k.ID, Name: k.Name, Scopes: k.Scopes, CreatedBy: k.CreatedBy, CreatedAt: protocol.FormatTime(k.CreatedAt)}
 	if j.Scopes == nil {
 		j.Scopes = []string{}
@@ -129,30 +126,15 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, id auth.Identity
 		a.fail(w, r, err)
 		return
 	}
-	name := strings.TrimSpace(req.Name)
-	if n := utf8.RuneCountInString(name); n == 0 || n > maxKeyName || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		a.fail(w, r, errorf(http.StatusBadRequest, protocol.CodeInvalid,
-			"name must be 1 to %d characters without control characters", maxKeyName))
-		return
-	}
-	if err := auth.CheckScopes(req.Scopes); err != nil {
-		a.fail(w, r, errorf(http.StatusBadRequest, protocol.CodeInvalid, "scopes: %s", err))
-		return
-	}
-	key, keyID, hash, err := auth.NewAPIKey()
+	key, k, err := auth.CreateAPIKey(r.Context(), a.store, req.Name, req.Scopes, id.UserID)
 	if err != nil {
-		a.fail(w, r, err)
+		a.fail(w, r, ruleError(err))
 		return
 	}
-	k := store.APIKey{ID: keyID, Name: name, Hash: hash, Scopes: req.Scopes, CreatedBy: id.UserID, CreatedAt: store.Now()}
-	if err := a.store.CreateAPIKey(r.Context(), k); err != nil {
-		a.fail(w, r, fmt.Errorf("api: create API key %q: %w", name, err))
-		return
-	}
-	a.log.Info("API key created", "key", keyID, "name", name, "scopes", req.Scopes, "by", callerName(id))
-	out := keyJSON(k)
+	a.log.Info("API key created", "key", k.ID, "name", k.Name, "scopes", k.Scopes, "by", callerName(id))
+	out := NewKeyJSON(k)
 	out.Key = key
-	w.Header().Set("Location", Prefix+"/admin/keys/"+keyID)
+	w.Header().Set("Location", Prefix+"/admin/keys/"+k.ID)
 	writeJSON(w, http.StatusCreated, out)
 }
 
@@ -165,7 +147,7 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request, _ auth.Identity) 
 	}
 	out := KeysResponse{Keys: make([]KeyJSON, 0, len(keys))}
 	for _, k := range keys {
-		out.Keys = append(out.Keys, keyJSON(k))
+		out.Keys = append(out.Keys, NewKeyJSON(k))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -227,9 +227,9 @@ func (a *API) sender(r *http.Request, id auth.Identity, as, name, field string) 
 		if name == "" {
 			name = id.Name
 		}
-		if n := utf8.RuneCountInString(name); n == 0 || n > maxDisplayName || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		if n := utf8.RuneCountInString(name); n == 0 || n > auth.MaxDisplayNameLen || strings.IndexFunc(name, unicode.IsControl) >= 0 {
 			return protocol.User{}, errorf(http.StatusBadRequest, protocol.CodeInvalid,
-				"%sname must be 1 to %d characters without control characters", field, maxDisplayName)
+				"%sname must be 1 to %d characters without control characters", field, auth.MaxDisplayNameLen)
 		}
 		return protocol.User{ID: hub.SystemUserID, Name: name}, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
@@ -208,8 +209,12 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, fmt.Errorf("api: create room %q: %w", key, err))
 		return
 	}
+	role := store.RoleOwner
+	if id.UserID == "" {
+		role = "" // an API key's room has no owner member
+	}
 	w.Header().Set("Location", Prefix+"/rooms/"+key)
-	writeJSON(w, http.StatusCreated, roomJSON(room, store.RoleOwner))
+	writeJSON(w, http.StatusCreated, roomJSON(room, role))
 }
 
 func validTopic(s string) (string, error) {
@@ -391,6 +396,9 @@ func (a *API) putMember(w http.ResponseWriter, r *http.Request, id auth.Identity
 	if !found || existing.Role != m.Role {
 		a.live.RoomChanged(ctx, change)
 	}
+	if !found && a.webhooks.Wants(event.MemberJoined) {
+		a.webhooks.Emit(event.MemberJoined, event.Member{Room: key, User: target, Role: string(m.Role), By: actor(id)})
+	}
 	writeJSON(w, status, memberJSON(m))
 }
 
@@ -470,5 +478,8 @@ func (a *API) deleteMember(w http.ResponseWriter, r *http.Request, id auth.Ident
 		a.live.RemovedFromRoom(ctx, key, target)
 	}
 	a.live.RoomChanged(ctx, hub.RoomChange{Room: ra.room, Event: protocol.RoomRemoved, User: target, By: actor(id)})
+	if a.webhooks.Wants(event.MemberLeft) {
+		a.webhooks.Emit(event.MemberLeft, event.Member{Room: key, User: target, By: actor(id)})
+	}
 	w.WriteHeader(http.StatusNoContent)
 }

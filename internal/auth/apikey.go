@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,6 +10,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/store"
 )
 
 // APIKeyPrefix starts every API key, so that a key is told from a user's
@@ -96,4 +101,51 @@ func CheckScopes(scopes []string) error {
 		}
 	}
 	return nil
+}
+
+// MaxAPIKeyNameLen is the longest name of an API key, in characters.
+const MaxAPIKeyNameLen = 64
+
+// CheckAPIKey checks what a new key is asked for with: its name, trimmed
+// of surrounding white space, must be 1 to MaxAPIKeyNameLen characters
+// without control characters, and its scopes must pass CheckScopes. It
+// returns the trimmed name, or a *RuleError wrapping ErrInvalidAPIKey that
+// names the field at fault ("name …", "scopes: …").
+func CheckAPIKey(name string, scopes []string) (string, error) {
+	name = strings.TrimSpace(name)
+	if n := utf8.RuneCountInString(name); n == 0 || n > MaxAPIKeyNameLen || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return "", &RuleError{Msg: fmt.Sprintf("name must be 1 to %d characters without control characters", MaxAPIKeyNameLen),
+			Err: ErrInvalidAPIKey}
+	}
+	if err := CheckScopes(scopes); err != nil {
+		return "", &RuleError{Msg: "scopes: " + err.Error(), Err: ErrInvalidAPIKey}
+	}
+	return name, nil
+}
+
+// APIKeyStore is what CreateAPIKey needs of a store; store.Store has it.
+type APIKeyStore interface {
+	CreateAPIKey(ctx context.Context, k store.APIKey) error
+}
+
+// CreateAPIKey is the one way an API key is made, by POST
+// /api/v1/admin/keys and by `parley apikey create`. It checks name and
+// scopes (CheckAPIKey: a *RuleError before anything is stored), makes a
+// key (NewAPIKey) and stores its hash, with createdBy the id of the
+// administrator who asked ("" from the command line). It returns the key
+// itself, to be shown once and never again, and what was stored.
+func CreateAPIKey(ctx context.Context, st APIKeyStore, name string, scopes []string, createdBy string) (key string, k store.APIKey, err error) {
+	name, err = CheckAPIKey(name, scopes)
+	if err != nil {
+		return "", store.APIKey{}, err
+	}
+	key, id, hash, err := NewAPIKey()
+	if err != nil {
+		return "", store.APIKey{}, err
+	}
+	k = store.APIKey{ID: id, Name: name, Hash: hash, Scopes: slices.Clone(scopes), CreatedBy: createdBy, CreatedAt: store.Now()}
+	if err := st.CreateAPIKey(ctx, k); err != nil {
+		return "", store.APIKey{}, fmt.Errorf("auth: create API key %q: %w", name, err)
+	}
+	return key, k, nil
 }

@@ -60,6 +60,7 @@ func (c *Client) chat(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		}
 		c.stopTyping(ctx, r)
 		c.hub.publishRoom(ctx, key, kindStored, ev.Seq, c.id, encodeEvent(ev))
+		c.hub.emitMessage(ev)
 	})
 	return nil
 }
@@ -203,6 +204,7 @@ func (c *Client) private(ctx context.Context, env protocol.Envelope) *protocol.E
 			})
 			if !dup {
 				c.hub.publishToRoom(ctx, dm.Name, u.ID, kindStored, ev.Seq, c.id, encodeEvent(ev))
+				c.hub.emitMessage(ev)
 			}
 		}
 	})
@@ -273,6 +275,7 @@ func (c *Client) change(ctx context.Context, env protocol.Envelope) *protocol.Er
 	c.reply(protocol.TypeAck, env.ID, protocol.AckBody{Room: key, MessageID: msgID, Seq: seq, TS: protocol.FormatTime(ev.At)})
 	if seq > 0 {
 		c.hub.publishToRoom(ctx, key, uid, kindStored, seq, "", encodeEvent(ev))
+		c.hub.emitMessage(ev)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/broker"
+	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -42,6 +43,9 @@ type Config struct {
 	// OnAppend, when set, is told how long each durable append took (the
 	// sender's wait before its ack) and whether it failed; for metrics.
 	OnAppend func(d time.Duration, err error)
+	// Events hears of messages, members and users coming and going, for
+	// webhooks; default event.None.
+	Events event.Sink
 }
 
 func (c *Config) setDefaults() {
@@ -65,6 +69,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.OnAppend == nil {
 		c.OnAppend = func(time.Duration, error) {}
+	}
+	if c.Events == nil {
+		c.Events = event.None{}
 	}
 }
 
@@ -109,9 +116,9 @@ type Hub struct {
 	rooms [shardCount]roomShard
 	users [shardCount]userShard
 
-	// notices delivers notices for everyone (see Notice); nil if the
-	// broker refused the subscription.
-	notices broker.Subscription
+	// notices delivers notices for everyone (see Notice), notifications
+	// live notifications (see Notify); nil if the broker refused them.
+	notices, notifications broker.Subscription
 
 	mu     sync.Mutex
 	closed bool
@@ -148,11 +155,13 @@ func New(cfg Config, st store.Store, b broker.Broker, log *slog.Logger) *Hub {
 	if b == nil {
 		return h // a hub for tests of its rooms alone
 	}
-	sub, err := b.Subscribe(noticeSubject, h.deliverNotice)
-	if err != nil {
+	var err error
+	if h.notices, err = b.Subscribe(noticeSubject, h.deliverNotice); err != nil {
 		log.Error("hub: subscribe to notices for everyone; they will not arrive", "err", err)
 	}
-	h.notices = sub
+	if h.notifications, err = b.Subscribe(notifySubject, h.deliverNotification); err != nil {
+		log.Error("hub: subscribe to live notifications; they will arrive only on connecting", "err", err)
+	}
 	return h
 }
 
@@ -188,6 +197,7 @@ func (h *Hub) Connect(ctx context.Context, connID string, id Identity, out Sende
 	}
 	if !id.User.Guest {
 		c.sendUnread(ctx)
+		c.sendNotifications(ctx)
 	}
 	return c, nil
 }
@@ -206,6 +216,7 @@ func (h *Hub) addUserConn(c *Client) error {
 		}
 		u.sub = sub
 		s.users[uid] = u
+		h.emit(event.UserOnline, func() any { return event.User{User: c.ident.User} })
 	}
 	if len(u.clients) >= h.cfg.MaxConnsPerUser {
 		if len(u.clients) == 0 {
@@ -231,7 +242,36 @@ func (h *Hub) removeUserConn(c *Client) {
 	if len(u.clients) == 0 {
 		_ = u.sub.Unsubscribe()
 		delete(s.users, uid)
+		h.emit(event.UserOffline, func() any { return event.User{User: c.ident.User} })
 	}
+}
+
+// emit reports an event of type typ, building its data only when someone
+// wants it.
+func (h *Hub) emit(typ string, data func() any) {
+	if h.cfg.Events.Wants(typ) {
+		h.cfg.Events.Emit(typ, data())
+	}
+}
+
+// emitMessage reports a stored message event: created, edited or deleted.
+func (h *Hub) emitMessage(ev store.Event) {
+	typ := event.MessageCreated
+	switch ev.Kind {
+	case store.EventEdit:
+		typ = event.MessageEdited
+	case store.EventDelete:
+		typ = event.MessageDeleted
+	case store.EventReaction:
+		return
+	}
+	h.emit(typ, func() any {
+		m := event.Message{Message: MessageBody(ev.Message)}
+		if typ != event.MessageCreated {
+			m.Actor = ev.Actor
+		}
+		return m
+	})
 }
 
 // deliverToUser hands a private event to every local connection of uid, or
@@ -359,8 +399,10 @@ func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
-	if h.notices != nil {
-		_ = h.notices.Unsubscribe()
+	for _, sub := range []broker.Subscription{h.notices, h.notifications} {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
 	}
 	for i := range h.rooms {
 		s := &h.rooms[i]

@@ -32,6 +32,7 @@ func (h *Hub) Post(ctx context.Context, msg store.NewMessage) (ev store.Event, d
 	h.cfg.OnAppend(time.Since(start), err)
 	if err == nil && !dup {
 		h.publishRoom(ctx, msg.Room, kindStored, ev.Seq, "", encodeEvent(ev))
+		h.emitMessage(ev)
 	}
 	return ev, dup, err
 }
@@ -72,6 +73,7 @@ func (h *Hub) PostBatch(ctx context.Context, msgs []store.NewMessage) []Posted {
 	for i, p := range out {
 		if p.Err == nil && !p.Dup {
 			h.publishRoom(ctx, msgs[i].Room, kindStored, p.Event.Seq, "", encodeEvent(p.Event))
+			h.emitMessage(p.Event)
 		}
 	}
 	return out
@@ -97,6 +99,7 @@ func (h *Hub) PostPrivate(ctx context.Context, from protocol.User, to, text, cli
 	h.cfg.OnAppend(time.Since(start), err)
 	if err == nil && !dup {
 		h.publishToRoom(ctx, dm.Name, from.ID, kindStored, ev.Seq, "", encodeEvent(ev))
+		h.emitMessage(ev)
 	}
 	return ev, dup, err
 }

@@ -69,6 +69,7 @@ type User struct {
 	DisplayName  string
 	PasswordHash string // argon2id PHC string, never the password
 	Admin        bool
+	Disabled     bool // may not sign in; set by SetDisabled
 	CreatedAt    time.Time
 }
 
@@ -93,6 +94,59 @@ type APIKey struct {
 	CreatedAt  time.Time
 	LastUsedAt time.Time // zero until first used
 	RevokedAt  time.Time // zero while the key works
+}
+
+// Notification is something the application tells users: about a topic
+// they subscribe to, to one user, or to everyone. It is stored once, with
+// a row of read state per recipient.
+type Notification struct {
+	ID        string // assigned by the caller (NewID); sorts by creation
+	Topic     string // the topic it was published to; "" for a user or everyone
+	Title     string
+	Body      string
+	Data      string // a JSON object, as text; "" when none
+	Link      string
+	CreatedAt time.Time
+	CreatedBy string // the API key that published it
+}
+
+// UserNotification is a notification as one of its recipients has it.
+type UserNotification struct {
+	Notification
+	ReadAt time.Time // zero while unread
+}
+
+// NotificationQuery pages through a user's notifications, newest first:
+// those with an id below Before (all when ""), only unread ones when
+// Unread, at most Limit (clamped with ClampLimit).
+type NotificationQuery struct {
+	Before string
+	Unread bool
+	Limit  int
+}
+
+// Webhook is an endpoint an administrator configured to receive events.
+type Webhook struct {
+	ID        string
+	URL       string
+	Secret    string   // signs every request (HMAC-SHA256); kept as is, as signing needs it
+	Events    []string // the event types it wants; "*" for all
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// WebhookDelivery is one event on its way to one webhook, kept until it is
+// delivered or given up, so that a restart loses none.
+type WebhookDelivery struct {
+	ID        string // the delivery's own id
+	Webhook   string // the endpoint's id
+	EventID   string // the event's id, the same for every endpoint
+	Event     string // its type, such as "message.created"
+	Payload   string // the JSON body to send
+	Attempts  int    // failed attempts so far
+	NextAt    time.Time
+	LastError string
+	CreatedAt time.Time
 }
 
 // Room is a named room or a direct conversation.
@@ -313,6 +367,20 @@ type Store interface {
 	// SetAdmin gives an account the server admin flag or takes it away;
 	// ErrNotFound if there is no such account.
 	SetAdmin(ctx context.Context, userID string, admin bool) error
+	// SetDisabled disables an account (it may not sign in, and every one
+	// of its sessions ends in the same transaction; it returns how many
+	// live ones) or enables it again; ErrNotFound if there is no such
+	// account.
+	SetDisabled(ctx context.Context, userID string, disabled bool) (signedOut int, err error)
+	// Users lists every account, oldest first (by CreatedAt, then ID). It
+	// reads them all at once: it is for administrators, not for requests.
+	Users(ctx context.Context) ([]User, error)
+	// SetPasswordHash replaces an account's password hash and, in the same
+	// transaction, deletes every session of the account, so that no
+	// sign-in made before outlives the change; it returns how many of those
+	// sessions were live (unexpired). ErrNotFound if there is no such
+	// account.
+	SetPasswordHash(ctx context.Context, userID, hash string) (signedOut int, err error)
 	// SeeExternalUser records that an external user authenticated now,
 	// with this display name: it creates them (FirstSeen and LastSeen now)
 	// or updates their name and LastSeen.
@@ -320,6 +388,51 @@ type Store interface {
 	// ExternalUser returns an external user recorded by SeeExternalUser;
 	// ErrNotFound if the id was never seen.
 	ExternalUser(ctx context.Context, id string) (ExternalUser, error)
+
+	// Subscribe subscribes userID to notifications on topics matching
+	// pattern; subscribing twice is no error.
+	Subscribe(ctx context.Context, userID, pattern string) error
+	// Unsubscribe ends a subscription; ErrNotFound if there was none.
+	Unsubscribe(ctx context.Context, userID, pattern string) error
+	// Subscriptions lists userID's patterns, sorted.
+	Subscriptions(ctx context.Context, userID string) ([]string, error)
+	// Subscribers lists, sorted and each once, the users subscribed to any
+	// of patterns (the patterns matching a topic: notify.Matching).
+	Subscribers(ctx context.Context, patterns []string) ([]string, error)
+	// AllUsers lists the id of every account and every external user seen,
+	// sorted: the recipients of a notification to everyone.
+	AllUsers(ctx context.Context) ([]string, error)
+	// CreateNotification stores n once and an unread copy of its state for
+	// each of recipients (distinct user ids), in one transaction.
+	CreateNotification(ctx context.Context, n Notification, recipients []string) error
+	// Notifications returns userID's notifications as q asks.
+	Notifications(ctx context.Context, userID string, q NotificationQuery) ([]UserNotification, error)
+	// UnreadNotifications counts userID's unread notifications.
+	UnreadNotifications(ctx context.Context, userID string) (int, error)
+	// MarkNotificationsRead marks userID's notifications with the given
+	// ids read (ids that are not theirs, or already read, change nothing),
+	// or all of them when all is true, and returns how many it changed.
+	MarkNotificationsRead(ctx context.Context, userID string, ids []string, all bool) (int, error)
+
+	// CreateWebhook stores an endpoint; ErrConflict if its id is taken.
+	CreateWebhook(ctx context.Context, w Webhook) error
+	// Webhooks lists every endpoint, oldest first.
+	Webhooks(ctx context.Context) ([]Webhook, error)
+	// DeleteWebhook removes an endpoint and every delivery still waiting
+	// for it; ErrNotFound if there is no such endpoint.
+	DeleteWebhook(ctx context.Context, id string) error
+	// EnqueueWebhookDeliveries stores deliveries, in one transaction.
+	EnqueueWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) error
+	// DueWebhookDeliveries returns up to limit deliveries for the endpoint
+	// webhook whose NextAt is not after now, soonest first. (Per endpoint,
+	// so that one endpoint's backlog never hides another's.)
+	DueWebhookDeliveries(ctx context.Context, webhook string, now time.Time, limit int) ([]WebhookDelivery, error)
+	// FinishWebhookDelivery forgets a delivery: delivered, or given up.
+	// A missing one is no error.
+	FinishWebhookDelivery(ctx context.Context, id string) error
+	// RetryWebhookDelivery records a failed attempt and when to try next;
+	// ErrNotFound if the delivery is gone (its endpoint was deleted).
+	RetryWebhookDelivery(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error
 
 	// CreateAPIKey stores a key; ErrConflict if its id or hash is taken.
 	CreateAPIKey(ctx context.Context, k APIKey) error

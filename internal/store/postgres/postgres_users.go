@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/parley-chat/parley/internal/store"
 )
 
@@ -31,18 +33,27 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	return u, nil
 }
 
+const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at, disabled FROM users`
+
+// scanUser reads a row of userSelect.
+func scanUser(row pgx.Row) (store.User, error) {
+	var u store.User
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.Admin, &u.CreatedAt, &u.Disabled); err != nil {
+		return store.User{}, err
+	}
+	u.CreatedAt = utc(u.CreatedAt)
+	return u, nil
+}
+
 func (s *Store) user(ctx context.Context, where, arg string) (store.User, error) {
 	db, err := s.db()
 	if err != nil {
 		return store.User{}, err
 	}
-	var u store.User
-	err = db.QueryRow(ctx, `SELECT id, username, display_name, password_hash, admin, created_at
-		FROM users WHERE `+where, arg).Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.Admin, &u.CreatedAt)
+	u, err := scanUser(db.QueryRow(ctx, userSelect+` WHERE `+where, arg))
 	if err != nil {
 		return store.User{}, s.check(notFound(err))
 	}
-	u.CreatedAt = utc(u.CreatedAt)
 	return u, nil
 }
 

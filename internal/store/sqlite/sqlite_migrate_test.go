@@ -140,8 +140,11 @@ func rewindTo1(t *testing.T, tx *sql.Tx, before []store.Event) {
 func undoAfter4(t *testing.T, tx *sql.Tx) {
 	t.Helper()
 	for _, q := range []string{
-		`DROP TABLE external_users`, // 0005
-		`DROP TABLE api_keys`,       // 0006
+		`DROP TABLE external_users`,                                                                  // 0005
+		`DROP TABLE api_keys`,                                                                        // 0006
+		`DROP TABLE notification_recipients`, `DROP TABLE notifications`, `DROP TABLE subscriptions`, // 0007
+		`ALTER TABLE users DROP COLUMN disabled`,               // 0008
+		`DROP TABLE webhook_deliveries`, `DROP TABLE webhooks`, // 0009
 	} {
 		if _, err := tx.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

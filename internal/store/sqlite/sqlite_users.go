@@ -34,22 +34,29 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	return u, nil
 }
 
-const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at FROM users`
+const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at, disabled FROM users`
+
+// scanUser reads a row of userSelect.
+func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+	var u store.User
+	var admin, disabled int
+	var created int64
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &admin, &created, &disabled); err != nil {
+		return store.User{}, err
+	}
+	u.Admin, u.Disabled, u.CreatedAt = admin != 0, disabled != 0, msgstate.FromMillis(created)
+	return u, nil
+}
 
 func (s *Store) user(ctx context.Context, where string, arg string) (store.User, error) {
 	db, err := s.reader()
 	if err != nil {
 		return store.User{}, err
 	}
-	var u store.User
-	var admin int
-	var created int64
-	err = db.QueryRowContext(ctx, userSelect+` WHERE `+where, arg).
-		Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &admin, &created)
+	u, err := scanUser(db.QueryRowContext(ctx, userSelect+` WHERE `+where, arg))
 	if err = s.settle(ctx, notFound(err)); err != nil {
 		return store.User{}, err
 	}
-	u.Admin, u.CreatedAt = admin != 0, msgstate.FromMillis(created)
 	return u, nil
 }
 

@@ -30,6 +30,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", userTests},
 		{"ExternalUsers", externalUserTests},
 		{"APIKeys", apiKeyTests},
+		{"Notifications", notifyTests},
+		{"Webhooks", webhookTests},
+		{"Admin", adminTests},
 		{"Sessions", sessionTests},
 		{"Lifecycle", lifecycleTests},
 	}
