@@ -325,6 +325,7 @@ func TestOpenAPISchemasFollowTheProtocol(t *testing.T) {
 	for component, def := range map[string]string{
 		"Message": "message", "User": "user", "Reaction": "reaction", "Ack": "ackBody",
 		"UnreadRoom": "unreadRoom", "ErrorBody": "errorBody", "History": "historyReply", "Unread": "unreadBody",
+		"Notification": "notification",
 	} {
 		got := spec.doc.Components.Schemas[component]
 		want, ok := ws.Defs[def]
@@ -428,6 +429,11 @@ func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
 			wantProblem: "duplicate"},
 		{name: "an accepted request the document refuses", method: "POST", path: "/api/v1/rooms", reqBody: `{"name":"x","colour":"red"}`,
 			status: 201, header: with(jsonHeader, "Location", "/api/v1/rooms/x"), body: room, wantProblem: "colour"},
+		{name: "a notification with two targets accepted", method: "POST", path: "/api/v1/notifications",
+			reqBody: `{"topic":"orders.42","user":"u_x","title":"x"}`, status: 201, header: jsonHeader,
+			body: `{"id":"n","recipients":1,"ts":"2026-05-01T12:00:00.000Z"}`, wantProblem: "oneOf"},
+		{name: "a webhook listed with its secret", method: "GET", path: "/api/v1/admin/webhooks", status: 200, header: jsonHeader,
+			body: `{"webhooks":[{"id":"w","url":"https://x.example/","events":["*"],"secret":"0123456789abcdef","created_at":"2026-05-01T12:00:00.000Z"}]}`, wantProblem: "'not' failed"},
 		{name: "a path the document lacks", method: "GET", path: "/api/v1/nowhere", status: 200, header: jsonHeader, body: `{}`,
 			wantProblem: "no operation"},
 		{name: "a method the document lacks", method: "DELETE", path: "/api/v1/rooms/lobby", status: 204,
