@@ -32,6 +32,9 @@ import (
 //     OpenAPI 3.1;
 //   - checkResponse, which send calls for every request the API tests make:
 //     an answer the document does not describe fails the test;
+//   - webhookProblems, which the tests' webhook receiver calls for every
+//     request Parley sends it: an event the document's webhooks do not
+//     describe fails the test;
 //   - TestOpenAPIDocumentConventions and TestOpenAPISchemasFollowTheProtocol:
 //     what every handler shares, and the shapes the WebSocket protocol
 //     shares.
@@ -217,6 +220,28 @@ func checkResponse(t testing.TB, req *http.Request, reqBody string, status int, 
 	for _, p := range openAPI(t).responseProblems(req, reqBody, status, header, body) {
 		t.Errorf("openapi.json does not describe %s %s → %d: %s\nbody: %.500s", req.Method, req.URL.RequestURI(), status, p, body)
 	}
+}
+
+// webhookProblems says how a webhook request that Parley sent (body is
+// its body) departs from the document's webhooks: no entry for its
+// Parley-Event, or headers or a body the entry does not describe.
+func (s *openAPISpec) webhookProblems(r *http.Request, body []byte) []string {
+	typ := r.Header.Get("Parley-Event")
+	item := s.doc.Webhooks[typ]
+	if item == nil || item.Post == nil {
+		return []string{fmt.Sprintf("the document's webhooks have no POST for the event %q", typ)}
+	}
+	ctx := context.Background()
+	req := r.Clone(ctx)
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	err := openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
+		Request: req, Options: validationOptions(),
+		Route: &routers.Route{Spec: s.doc, Path: typ, PathItem: item, Method: http.MethodPost, Operation: item.Post},
+	})
+	if err != nil {
+		return []string{err.Error()}
+	}
+	return nil
 }
 
 // documented lists the document's operations as "METHOD /path".

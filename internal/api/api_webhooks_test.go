@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,13 +21,15 @@ import (
 )
 
 // hookReceiver records the events a webhook endpoint receives, each
-// checked against the endpoint's secret as docs/API.md tells a backend to.
+// checked against the endpoint's secret as docs/API.md tells a backend to,
+// and against the OpenAPI document's webhooks (see webhookProblems).
 type hookReceiver struct {
 	*httptest.Server
-	mu     sync.Mutex
-	secret string
-	events []hookEvent
-	forged int
+	mu           sync.Mutex
+	secret       string
+	events       []hookEvent
+	forged       int
+	undocumented []string // how requests departed from openapi.json
 }
 
 type hookEvent struct {
@@ -36,11 +39,15 @@ type hookEvent struct {
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
+	spec := openAPI(t)
 	h := &hookReceiver{}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
 		defer h.mu.Unlock()
+		for _, p := range spec.webhookProblems(r, body) {
+			h.undocumented = append(h.undocumented, fmt.Sprintf("%s: %s\nbody: %.500s", r.Header.Get("Parley-Event"), p, body))
+		}
 		var ts, sig string
 		for _, part := range strings.Split(r.Header.Get("Parley-Signature"), ",") {
 			k, v, _ := strings.Cut(part, "=")
@@ -62,7 +69,12 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 			h.events = append(h.events, ev)
 		}
 	}))
-	t.Cleanup(h.Close)
+	t.Cleanup(func() {
+		h.Close() // waits for the requests under way
+		for _, p := range h.undocumented {
+			t.Errorf("openapi.json does not describe the webhook request %s", p)
+		}
+	})
 	return h
 }
 
