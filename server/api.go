@@ -14,6 +14,7 @@ func (s *Server) registerAPI() {
 		Issuer:   s.auth.issuer,
 		Live:     s.hub,
 		Webhooks: s.webhooks,
+		Audit:    s.audit,
 		ListenAddr: func() string {
 			if a, ok := s.listenAddr.Load().(string); ok {
 				return a

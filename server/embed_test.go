@@ -27,6 +27,7 @@ func main() {
 	cfg := server.DefaultConfig()
 	cfg.DataDir = os.Args[1]
 	cfg.Guests = true
+	cfg.RoomCreation = "anyone"
 	cfg.LogLevel = "error"
 	ctx, stop := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, server.Options{})

@@ -23,7 +23,8 @@ func Example() {
 
 	cfg := server.DefaultConfig()
 	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.Guests = true // let clients in with just a name
+	cfg.Guests = true           // let clients in with just a name
+	cfg.RoomCreation = "anyone" // and create rooms by joining them
 	cfg.LogLevel = "error"
 	ctx, stop := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, server.Options{})

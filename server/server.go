@@ -17,11 +17,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/broker"
 	"github.com/parley-chat/parley/internal/broker/memory"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/metrics"
+	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/postgres"
 	"github.com/parley-chat/parley/internal/store/sqlite"
@@ -65,6 +67,7 @@ type Server struct {
 	auth     *authenticator
 	metrics  *metrics.Metrics
 	webhooks *webhook.Service
+	audit    *audit.Recorder
 	mux      *http.ServeMux
 	nodeID   string
 	files    files
@@ -115,6 +118,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if o, ok := st.(store.Observable); ok {
 		o.ObserveCommits(s.metrics)
 	}
+	s.audit = audit.New(st, log, s.metrics.AdminAction)
 	s.webhooks, err = webhook.New(ctx, webhook.Config{
 		RetryMin: cfg.WebhookRetryMin, RetryFor: cfg.WebhookRetryFor, Timeout: cfg.WebhookTimeout,
 		Workers: cfg.WebhookWorkers, UserAgent: "Parley-Webhook/" + Version,
@@ -134,6 +138,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		HistoryLimit:     cfg.HistoryLimit,
 		OnAppend:         s.metrics.StoreAppend,
 		Events:           s.webhooks,
+		RoomCreation:     cfg.RoomCreation,
+		ReservedRooms:    reservedRooms(cfg),
+		MaxRoomsPerUser:  cfg.MaxRoomsPerUser,
+		Audit:            s.audit,
 	}, st, s.broker, log)
 	s.auth = newAuthenticator(cfg, st, log, signingKey, f.external)
 	s.ws = ws.NewServer(ws.Config{
@@ -374,4 +382,16 @@ func randomID(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// reservedRooms returns the configured reserved room names as room keys.
+// Validate has checked that each is a room name.
+func reservedRooms(cfg Config) []string {
+	out := make([]string, 0, len(cfg.ReservedRooms))
+	for _, name := range cfg.ReservedRooms {
+		if key, err := protocol.NormaliseRoom(name, cfg.MaxRoomNameLength); err == nil {
+			out = append(out, key)
+		}
+	}
+	return out
 }

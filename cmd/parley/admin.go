@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/store"
@@ -236,4 +237,11 @@ func promptPassword(fd int, stderr io.Writer, username string) (string, error) {
 		return "", usagef("the two passwords differ")
 	}
 	return pw, nil
+}
+
+// cliAudit records an action of the admin commands in the audit log. The
+// action has happened; a failure to record it is printed, not returned.
+func cliAudit(ctx context.Context, st store.Store, action, target string, detail map[string]any) {
+	audit.New(st, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), nil).
+		Record(ctx, audit.CLI, action, "", target, detail)
 }

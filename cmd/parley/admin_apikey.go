@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -69,6 +70,7 @@ Parley keeps only its SHA-256. Scopes: ` + strings.Join(auth.Scopes, ", ") + `
 			if err != nil {
 				return err
 			}
+			cliAudit(ctx, st, audit.KeyCreate, k.ID, map[string]any{"name": k.Name, "scopes": k.Scopes})
 			out := api.NewKeyJSON(k)
 			out.Key = key
 			err = f.output(e.stdout, out, func(w io.Writer) {
@@ -134,6 +136,7 @@ that apikey list shows, or the key itself. A revoked key stays listed.`,
 				if err := st.RevokeAPIKey(ctx, id); err != nil {
 					return err
 				}
+				cliAudit(ctx, st, audit.KeyRevoke, id, nil)
 				if k, err = st.APIKey(ctx, id); err != nil {
 					return err
 				}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
@@ -116,6 +117,7 @@ how the first administrator is made.`,
 			if err != nil {
 				return err
 			}
+			cliAudit(ctx, st, audit.UserCreate, u.ID, map[string]any{"username": u.Username, "admin": u.Admin})
 			return f.output(e.stdout, newUserJSON(u), func(w io.Writer) {
 				role := ""
 				if u.Admin {
@@ -206,6 +208,7 @@ default).`,
 			if err := st.SetAdmin(ctx, u.ID, !off); err != nil {
 				return err
 			}
+			cliAudit(ctx, st, audit.UserAdmin, u.ID, map[string]any{"username": u.Username, "admin": !off})
 			u.Admin = !off
 			return f.output(e.stdout, newUserJSON(u), func(w io.Writer) {
 				switch {
@@ -254,6 +257,11 @@ once, disable it over the HTTP API instead (POST /api/v1/users/NAME/disable).`
 			if err != nil {
 				return err
 			}
+			action := audit.UserEnable
+			if disable {
+				action = audit.UserDisable
+			}
+			cliAudit(ctx, st, action, u.ID, map[string]any{"username": u.Username})
 			u.Disabled = disable
 			return f.output(e.stdout, newUserJSON(u), func(w io.Writer) {
 				if disable {
@@ -296,13 +304,14 @@ by default), since the token cannot be refreshed.`,
 				if err != nil {
 					return err
 				}
-				n, err := auth.SetPassword(ctx, st, auth.NewHasher(1), u.ID, pw)
+				n, err := auth.SetPassword(ctx, st, auth.NewHasher(1), u.ID, pw, "")
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("there is no user %q", args[0]) // deleted meanwhile
 				}
 				if err != nil {
 					return err
 				}
+				cliAudit(ctx, st, audit.UserPassword, u.ID, map[string]any{"username": u.Username})
 				out := struct {
 					ID        string `json:"id"`
 					Username  string `json:"username"`

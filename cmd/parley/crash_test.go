@@ -64,7 +64,7 @@ func startParley(t *testing.T, bin, addr, dataDir string) *exec.Cmd {
 // stderr and extra flags after the usual ones.
 func startParleyWith(t *testing.T, bin, addr, dataDir string, stderr io.Writer, extra ...string) *exec.Cmd {
 	t.Helper()
-	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--guests",
+	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--guests", "--room-creation", "anyone",
 		"--rate-messages", "100000", "--rate-burst", "100000", "--log-level", "warn"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = stderr

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/hub"
@@ -55,6 +56,9 @@ type Deps struct {
 	// Webhooks hears of what happens through the API, and is told when
 	// the endpoints change; nil when the server sends no webhooks.
 	Webhooks Webhooks
+	// Audit records moderation and administration actions; nil records
+	// nothing.
+	Audit *audit.Recorder
 	// ListenAddr reports the address the server listens on (host:port,
 	// the port it got), so that a webhook pointing back at the server can
 	// be refused; nil means Config.Addr.
@@ -92,6 +96,18 @@ type Live interface {
 	// NotificationsRead tells a user's connections (but except) that
 	// notifications were marked read.
 	NotificationsRead(ctx context.Context, userID, except string, body protocol.NotificationsReadBody)
+	// MayCreateRoom checks the room-creation rules for a user.
+	MayCreateRoom(ctx context.Context, who hub.Creator, key string) *protocol.Error
+	// RoomRulesChanged makes every node read a room's lock, archive
+	// state and mutes again.
+	RoomRulesChanged(ctx context.Context, key string)
+	// RoomDeleted tells a deleted room's connections and takes them out.
+	RoomDeleted(ctx context.Context, key, by string)
+	// SignedOutExcept closes a user's connections of every session but
+	// keep.
+	SignedOutExcept(ctx context.Context, userID, keep string)
+	// DeleteMessage deletes a message and broadcasts the update.
+	DeleteMessage(ctx context.Context, key, messageID, actor string, moderator bool) (store.Event, error)
 }
 
 // errNoLive is what the posting calls of noLive return.
@@ -124,6 +140,13 @@ func (noLive) RoomChanged(context.Context, hub.RoomChange)          {}
 func (noLive) Notify(context.Context, store.Notification, []string) {}
 func (noLive) NotificationsRead(context.Context, string, string, protocol.NotificationsReadBody) {
 }
+func (noLive) MayCreateRoom(context.Context, hub.Creator, string) *protocol.Error { return nil }
+func (noLive) RoomRulesChanged(context.Context, string)                           {}
+func (noLive) RoomDeleted(context.Context, string, string)                        {}
+func (noLive) SignedOutExcept(context.Context, string, string)                    {}
+func (noLive) DeleteMessage(context.Context, string, string, string, bool) (store.Event, error) {
+	return store.Event{}, errNoLive
+}
 
 // API is the /api/v1 handler set. Create it with New and mount it with
 // Register. It is safe for concurrent use.
@@ -137,6 +160,7 @@ type API struct {
 	limiter  *auth.LoginLimiter
 	live     Live
 	webhooks Webhooks
+	audit    *audit.Recorder
 	listen   func() string
 	now      func() time.Time
 	touches  keyTouches // when each API key's use was last recorded
@@ -156,6 +180,7 @@ func New(d Deps) *API {
 		limiter:  d.Limiter,
 		live:     d.Live,
 		webhooks: d.Webhooks,
+		audit:    d.Audit,
 		listen:   d.ListenAddr,
 		now:      time.Now,
 	}
@@ -203,20 +228,32 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"POST /auth/refresh", a.refresh},
 		{"POST /auth/logout", a.logout},
 		{"GET /me", a.authed(users, a.me)},
+		{"PATCH /me", a.authed(users, a.updateMe)},
+		{"DELETE /me", a.authed(users, a.deleteMe)},
+		{"POST /me/password", a.authed(users, a.changePassword)},
 		{"GET /users/{username}", a.authed(policy{guests: true, scope: auth.ScopeUsers}, a.userByName)},
 		{"GET /users", a.authed(manageUsers, a.listUsers)},
 		{"POST /users", a.authed(manageUsers, a.createUser)},
 		{"POST /users/{username}/disable", a.authed(manageUsers, a.disableUser)},
 		{"POST /users/{username}/enable", a.authed(manageUsers, a.enableUser)},
+		{"DELETE /users/{username}", a.authed(manageUsers, a.deleteUser)},
 
 		{"GET /rooms", a.authed(rooms, a.listRooms)},
 		{"POST /rooms", a.authed(rooms, a.createRoom)},
 		{"GET /rooms/{room}", a.authed(rooms, a.getRoom)},
 		{"PATCH /rooms/{room}", a.authed(rooms, a.updateRoom)},
+		{"DELETE /rooms/{room}", a.authed(rooms, a.deleteRoom)},
+		{"GET /rooms/{room}/bans", a.authed(rooms, a.listBans)},
+		{"PUT /rooms/{room}/bans/{user}", a.authed(rooms, a.ban)},
+		{"DELETE /rooms/{room}/bans/{user}", a.authed(rooms, a.unban)},
+		{"GET /rooms/{room}/mutes", a.authed(rooms, a.listMutes)},
+		{"PUT /rooms/{room}/mutes/{user}", a.authed(rooms, a.mute)},
+		{"DELETE /rooms/{room}/mutes/{user}", a.authed(rooms, a.unmute)},
 		{"GET /rooms/{room}/members", a.authed(rooms, a.listMembers)},
 		{"PUT /rooms/{room}/members/{user}", a.authed(rooms, a.putMember)},
 		{"DELETE /rooms/{room}/members/{user}", a.authed(rooms, a.deleteMember)},
 		{"GET /rooms/{room}/messages", a.authed(rooms, a.roomMessages)},
+		{"DELETE /rooms/{room}/messages/{id}", a.authed(rooms, a.deleteMessage)},
 
 		{"GET /conversations/{user}/messages", a.authed(users, a.conversationMessages)},
 		{"POST /conversations/{user}/messages", a.authed(publish, a.postPrivate)},
@@ -244,6 +281,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"POST /admin/keys", a.authed(adminOnly, a.createKey)},
 		{"GET /admin/keys", a.authed(adminOnly, a.listKeys)},
 		{"DELETE /admin/keys/{id}", a.authed(adminOnly, a.revokeKey)},
+
+		{"GET /admin/audit", a.authed(adminOnly, a.listAudit)},
 	}
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")

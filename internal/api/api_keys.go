@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
@@ -131,7 +132,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, id auth.Identity
 		a.fail(w, r, ruleError(err))
 		return
 	}
-	a.log.Info("API key created", "key", k.ID, "name", k.Name, "scopes", k.Scopes, "by", callerName(id))
+	a.audit.Record(r.Context(), who(id), audit.KeyCreate, "", k.ID, map[string]any{"name": k.Name, "scopes": k.Scopes})
 	out := NewKeyJSON(k)
 	out.Key = key
 	w.Header().Set("Location", Prefix+"/admin/keys/"+k.ID)
@@ -164,7 +165,7 @@ func (a *API) revokeKey(w http.ResponseWriter, r *http.Request, id auth.Identity
 		a.fail(w, r, fmt.Errorf("api: revoke API key %q: %w", keyID, err))
 		return
 	}
-	a.log.Info("API key revoked", "key", keyID, "by", callerName(id))
+	a.audit.Record(r.Context(), who(id), audit.KeyRevoke, "", keyID, nil)
 	w.WriteHeader(http.StatusNoContent)
 }
 

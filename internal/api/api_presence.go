@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/protocol"
 )
@@ -81,7 +82,7 @@ func (a *API) disconnect(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, fmt.Errorf("api: disconnect %q: %w", uid, err))
 		return
 	}
-	a.log.Info("user disconnected", "user", uid, "by", callerName(id), "reason", reason)
+	a.audit.Record(r.Context(), who(id), audit.UserDisconnect, "", uid, map[string]any{"reason": reason})
 	w.WriteHeader(http.StatusNoContent)
 }
 

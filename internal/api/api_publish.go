@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -78,6 +79,9 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request, id auth.Identi
 	}
 	req.Room = r.PathValue("room")
 	msg, err := a.newMessage(r, id, req, "")
+	if err == nil {
+		err = a.refuseArchived(r.Context(), msg.Room, "")
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -111,6 +115,17 @@ func (a *API) postBatch(w http.ResponseWriter, r *http.Request, id auth.Identity
 			return
 		}
 		msgs[i] = msg
+	}
+	checked := make(map[string]bool)
+	for i, m := range msgs {
+		if checked[m.Room] {
+			continue
+		}
+		checked[m.Room] = true
+		if err := a.refuseArchived(r.Context(), m.Room, fmt.Sprintf("messages[%d]: ", i)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	out := BatchResponse{Results: make([]BatchResult, len(msgs))}
 	for i, p := range a.live.PostBatch(r.Context(), msgs) {
@@ -288,4 +303,19 @@ func ackStatus(dup bool) int {
 		return http.StatusOK
 	}
 	return http.StatusCreated
+}
+
+// refuseArchived fails a post into an archived room before anything is
+// stored. A room that does not exist is left to the post to report.
+func (a *API) refuseArchived(ctx context.Context, key, prefix string) error {
+	room, err := a.store.Room(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("api: room %q: %w", key, err)
+	case room.Archived:
+		return errorf(http.StatusForbidden, protocol.CodeForbidden, "%sroom %q is archived; it takes no new messages", prefix, key)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/hub"
@@ -30,6 +32,10 @@ type RoomJSON struct {
 	Owner     string `json:"owner,omitempty"`
 	CreatedAt string `json:"created_at"`
 	LastSeq   int64  `json:"last_seq"`
+	// Locked rooms take messages only from their owner and admins;
+	// archived ones from no one.
+	Locked   bool `json:"locked"`
+	Archived bool `json:"archived"`
 	// Role is the caller's role in the room; only GET, PATCH and POST of
 	// one room fill it, and only when the caller is a member.
 	Role string `json:"role,omitempty"`
@@ -60,8 +66,10 @@ type createRoomRequest struct {
 }
 
 type updateRoomRequest struct {
-	Topic   *string `json:"topic"`
-	Private *bool   `json:"private"`
+	Topic    *string `json:"topic"`
+	Private  *bool   `json:"private"`
+	Locked   *bool   `json:"locked"`
+	Archived *bool   `json:"archived"`
 }
 
 type putMemberRequest struct {
@@ -76,6 +84,8 @@ func roomJSON(r store.Room, role store.Role) RoomJSON {
 		Owner:     r.Owner,
 		CreatedAt: protocol.FormatTime(r.CreatedAt),
 		LastSeq:   r.LastSeq,
+		Locked:    r.Locked,
+		Archived:  r.Archived,
 		Role:      string(role),
 	}
 }
@@ -161,6 +171,9 @@ func (a *API) readable(r *http.Request, id auth.Identity) (roomAccess, error) {
 	if err == nil && !ra.canRead() {
 		err = errorf(http.StatusForbidden, protocol.CodeForbidden, "room %q is private; ask an owner to invite you", ra.room.Name)
 	}
+	if err == nil && !ra.admin && ra.room.Kind == store.KindRoom {
+		err = a.banned(r.Context(), ra.room.Name, id.UserID)
+	}
 	return ra, err
 }
 
@@ -198,6 +211,12 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, err)
 		return
 	}
+	if id.KeyID == "" {
+		if perr := a.live.MayCreateRoom(r.Context(), hub.Creator{UserID: id.UserID, Guest: id.Guest, Admin: id.Admin}, key); perr != nil {
+			a.fail(w, r, errorf(http.StatusForbidden, perr.Code, "%s", perr.Message))
+			return
+		}
+	}
 	room, err := a.store.CreateRoom(r.Context(), store.Room{
 		Name: key, Kind: store.KindRoom, Private: req.Private, Owner: id.UserID, Topic: topic,
 	})
@@ -212,6 +231,8 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 	role := store.RoleOwner
 	if id.UserID == "" {
 		role = "" // an API key's room has no owner member
+	} else if a.webhooks.Wants(event.MemberJoined) {
+		a.webhooks.Emit(event.MemberJoined, event.Member{Room: key, User: id.UserID, Role: string(role), By: id.UserID})
 	}
 	w.Header().Set("Location", Prefix+"/rooms/"+key)
 	writeJSON(w, http.StatusCreated, roomJSON(room, role))
@@ -247,8 +268,8 @@ func (a *API) updateRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, err)
 		return
 	}
-	if req.Topic == nil && req.Private == nil {
-		a.fail(w, r, errorf(http.StatusBadRequest, protocol.CodeInvalid, "give topic, private or both"))
+	if req.Topic == nil && req.Private == nil && req.Locked == nil && req.Archived == nil {
+		a.fail(w, r, errorf(http.StatusBadRequest, protocol.CodeInvalid, "give at least one of topic, private, locked and archived"))
 		return
 	}
 	ra, err := a.access(r, id)
@@ -256,9 +277,17 @@ func (a *API) updateRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, err)
 		return
 	}
-	if !ra.canModerate() {
-		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden,
-			"only the owner or an admin of room %q may change it", ra.room.Name))
+	key := ra.room.Name
+	switch {
+	case !ra.canModerate():
+		err = errorf(http.StatusForbidden, protocol.CodeForbidden, "only the owner or an admin of room %q may change it", key)
+	case req.Archived != nil && *req.Archived != ra.room.Archived && !ra.isOwner():
+		err = errorf(http.StatusForbidden, protocol.CodeForbidden, "only the owner of room %q may archive it or bring it back", key)
+	case ra.room.Kind == store.KindDirect && (req.Locked != nil || req.Archived != nil):
+		err = errorf(http.StatusBadRequest, protocol.CodeInvalid, "conversations cannot be locked or archived")
+	}
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	room := ra.room
@@ -271,32 +300,51 @@ func (a *API) updateRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 	if req.Private != nil {
 		room.Private = *req.Private
 	}
-	room, err = a.store.UpdateRoom(r.Context(), room)
+	if req.Locked != nil {
+		room.Locked = *req.Locked
+	}
+	if req.Archived != nil {
+		room.Archived = *req.Archived
+	}
+	ctx := r.Context()
+	room, err = a.store.UpdateRoom(ctx, room)
 	if err != nil {
-		a.fail(w, r, fmt.Errorf("api: update room %q: %w", ra.room.Name, err))
+		a.fail(w, r, fmt.Errorf("api: update room %q: %w", key, err))
 		return
 	}
-	a.live.RoomChanged(r.Context(), hub.RoomChange{Room: room, Event: protocol.RoomUpdated, By: actor(id)})
+	before := ra.room
+	if room.Locked != before.Locked || room.Archived != before.Archived {
+		a.live.RoomRulesChanged(ctx, key)
+	}
+	a.live.RoomChanged(ctx, hub.RoomChange{Room: room, Event: protocol.RoomUpdated, By: actor(id)})
+	a.auditUpdate(ctx, id, before, room)
 	writeJSON(w, http.StatusOK, roomJSON(room, ra.role))
 }
 
-// listMembers lists a room's members; a private room's only to members.
-func (a *API) listMembers(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	ra, err := a.readable(r, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+// auditUpdate records what a room update changed: its lock and archive
+// state as actions of their own, topic and privacy as room.update.
+func (a *API) auditUpdate(ctx context.Context, id auth.Identity, before, after store.Room) {
+	flag := func(was, is bool, on, off string) {
+		if was != is {
+			action := off
+			if is {
+				action = on
+			}
+			a.audit.Record(ctx, who(id), action, after.Name, "", nil)
+		}
 	}
-	ms, err := a.store.Members(r.Context(), ra.room.Name)
-	if err != nil {
-		a.fail(w, r, fmt.Errorf("api: members of %q: %w", ra.room.Name, err))
-		return
+	flag(before.Locked, after.Locked, audit.RoomLock, audit.RoomUnlock)
+	flag(before.Archived, after.Archived, audit.RoomArchive, audit.RoomUnarchive)
+	detail := map[string]any{}
+	if before.Topic != after.Topic {
+		detail["topic"] = after.Topic
 	}
-	out := MembersResponse{Room: ra.room.Name, Members: make([]MemberJSON, 0, len(ms))}
-	for _, m := range ms {
-		out.Members = append(out.Members, memberJSON(m))
+	if before.Private != after.Private {
+		detail["private"] = after.Private
 	}
-	writeJSON(w, http.StatusOK, out)
+	if len(detail) > 0 {
+		a.audit.Record(ctx, who(id), audit.RoomUpdate, after.Name, "", detail)
+	}
 }
 
 // actor is who made a change, for room frames: the user, or the
@@ -306,180 +354,4 @@ func actor(id auth.Identity) string {
 		return protocol.SystemUserID
 	}
 	return id.UserID
-}
-
-// targetUser reads and checks the {user} path segment.
-func targetUser(r *http.Request) (string, error) {
-	u := r.PathValue("user")
-	if u == "" || len(u) > maxUserID || !utf8.ValidString(u) || strings.IndexFunc(u, unicode.IsControl) >= 0 {
-		return "", errorf(http.StatusBadRequest, protocol.CodeInvalid, "not a valid user id")
-	}
-	return u, nil
-}
-
-// putMember invites a user to a room or changes their role. Owners and room
-// admins invite members; only the owner makes admins or changes an admin's
-// role; nobody changes the owner's.
-func (a *API) putMember(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	target, err := targetUser(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	var req putMemberRequest
-	if err := decode(w, r, &req, true); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	role := store.RoleMember
-	switch req.Role {
-	case "", string(store.RoleMember):
-	case string(store.RoleAdmin):
-		role = store.RoleAdmin
-	default:
-		a.fail(w, r, errorf(http.StatusBadRequest, protocol.CodeInvalid, `role must be "member" or "admin"`))
-		return
-	}
-	ra, err := a.access(r, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	key := ra.room.Name
-	if !ra.canModerate() {
-		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden,
-			"only the owner or an admin of room %q may invite", key))
-		return
-	}
-	if role == store.RoleAdmin && !ra.isOwner() {
-		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden, "only the owner of room %q may make admins", key))
-		return
-	}
-	ctx := r.Context()
-	existing, err := a.store.Member(ctx, key, target)
-	found := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, fmt.Errorf("api: membership of %q in %q: %w", target, key, err))
-		return
-	}
-	switch {
-	case found && existing.Role == store.RoleOwner:
-		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden, "the owner's role cannot change"))
-		return
-	case found && existing.Role == store.RoleAdmin && role != store.RoleAdmin && !ra.isOwner():
-		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden, "only the owner of room %q may demote an admin", key))
-		return
-	}
-	if !found {
-		if err := a.invitable(r, target); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-	}
-	if err := a.store.AddMember(ctx, key, target, role); err != nil {
-		a.fail(w, r, fmt.Errorf("api: add %q to %q: %w", target, key, err))
-		return
-	}
-	m, err := a.store.Member(ctx, key, target)
-	if err != nil {
-		a.fail(w, r, fmt.Errorf("api: membership of %q in %q: %w", target, key, err))
-		return
-	}
-	status := http.StatusOK
-	change := hub.RoomChange{Room: ra.room, Event: protocol.RoomAdded, User: target, Role: m.Role, By: actor(id)}
-	if found {
-		change.Event = protocol.RoomRole
-	}
-	if !found {
-		status = http.StatusCreated
-	}
-	if !found || existing.Role != m.Role {
-		a.live.RoomChanged(ctx, change)
-	}
-	if !found && a.webhooks.Wants(event.MemberJoined) {
-		a.webhooks.Emit(event.MemberJoined, event.Member{Room: key, User: target, Role: string(m.Role), By: actor(id)})
-	}
-	writeJSON(w, status, memberJSON(m))
-}
-
-// invitable checks that target can be a member: never a guest (anyone can
-// claim a guest name, so membership would be up for grabs), and an existing
-// account unless an integrating app's users, who have no account, are
-// accepted too.
-func (a *API) invitable(r *http.Request, target string) error {
-	if strings.HasPrefix(target, auth.GuestIDPrefix) {
-		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "guests cannot be members of a room")
-	}
-	if a.cfg.JWTAlgorithm != "" {
-		return nil
-	}
-	_, err := a.store.User(r.Context(), target)
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, protocol.CodeNotFound, "user %q does not exist", target)
-	}
-	if err != nil {
-		return fmt.Errorf("api: user %q: %w", target, err)
-	}
-	return nil
-}
-
-// deleteMember removes a member: anyone may leave (but the owner), owners
-// and room admins remove members, and only the owner removes admins.
-func (a *API) deleteMember(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	target, err := targetUser(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	ra, err := a.access(r, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	key := ra.room.Name
-	self := target == id.UserID
-	// Check the caller's right before looking at the target, so a stranger
-	// learns nothing about who is in the room.
-	if !self && !ra.canModerate() {
-		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden,
-			"only the owner or an admin of room %q may remove members", key))
-		return
-	}
-	ctx := r.Context()
-	existing, err := a.store.Member(ctx, key, target)
-	if errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, errorf(http.StatusNotFound, protocol.CodeNotFound, "%q is not a member of room %q", target, key))
-		return
-	}
-	if err != nil {
-		a.fail(w, r, fmt.Errorf("api: membership of %q in %q: %w", target, key, err))
-		return
-	}
-	switch {
-	case existing.Role == store.RoleOwner && self:
-		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden, "the owner cannot leave room %q", key))
-		return
-	case existing.Role == store.RoleOwner:
-		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden, "the owner of room %q cannot be removed", key))
-		return
-	case existing.Role == store.RoleAdmin && !self && !ra.isOwner():
-		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden, "only the owner of room %q may remove an admin", key))
-		return
-	}
-	err = a.store.RemoveMember(ctx, key, target)
-	if err != nil && !errors.Is(err, store.ErrNotFound) { // gone meanwhile: the outcome stands
-		a.fail(w, r, fmt.Errorf("api: remove %q from %q: %w", target, key, err))
-		return
-	}
-	if ra.room.Private || !self {
-		// A removed member stops reading and writing at once; someone
-		// leaving a public room keeps the connections they have joined
-		// with until they leave them.
-		a.live.RemovedFromRoom(ctx, key, target)
-	}
-	a.live.RoomChanged(ctx, hub.RoomChange{Room: ra.room, Event: protocol.RoomRemoved, User: target, By: actor(id)})
-	if a.webhooks.Wants(event.MemberLeft) {
-		a.webhooks.Emit(event.MemberLeft, event.Member{Room: key, User: target, By: actor(id)})
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
@@ -107,7 +108,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, ruleError(err))
 		return
 	}
-	a.log.Info("account created", "user", u.ID, "admin", u.Admin, "by", callerName(id))
+	a.audit.Record(r.Context(), who(id), audit.UserCreate, "", u.ID, map[string]any{"username": u.Username, "admin": u.Admin})
 	w.Header().Set("Location", Prefix+"/users/"+u.Username)
 	writeJSON(w, http.StatusCreated, adminAccountJSON(u))
 }
@@ -151,6 +152,10 @@ func (a *API) setDisabled(w http.ResponseWriter, r *http.Request, id auth.Identi
 			a.log.Warn("closing a disabled account's connections", "user", u.ID, "err", err)
 		}
 	}
-	a.log.Info("account disabled or enabled", "user", u.ID, "disabled", disabled, "by", callerName(id))
+	action := audit.UserEnable
+	if disabled {
+		action = audit.UserDisable
+	}
+	a.audit.Record(ctx, who(id), action, "", u.ID, map[string]any{"username": u.Username})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/protocol"
@@ -107,7 +108,7 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request, id auth.Iden
 	if err := a.webhooks.Reload(ctx); err != nil {
 		a.log.Warn("reloading webhook endpoints", "err", err)
 	}
-	a.log.Info("webhook created", "webhook", hook.ID, "url", hook.URL, "events", events, "by", callerName(id))
+	a.audit.Record(ctx, who(id), audit.WebhookCreate, "", hook.ID, map[string]any{"url": hook.URL, "events": events})
 	out := webhookJSON(hook)
 	out.Secret = secret
 	w.Header().Set("Location", Prefix+"/admin/webhooks/"+hook.ID)
@@ -182,6 +183,6 @@ func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request, id auth.Iden
 	if err := a.webhooks.Reload(ctx); err != nil {
 		a.log.Warn("reloading webhook endpoints", "err", err)
 	}
-	a.log.Info("webhook deleted", "webhook", hookID, "by", callerName(id))
+	a.audit.Record(ctx, who(id), audit.WebhookDelete, "", hookID, nil)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -117,15 +117,16 @@ func CreateAccount(ctx context.Context, st AccountStore, h *Hasher, a NewAccount
 
 // PasswordStore is what SetPassword needs of a store; store.Store has it.
 type PasswordStore interface {
-	SetPasswordHash(ctx context.Context, userID, hash string) (signedOut int, err error)
+	SetPasswordHash(ctx context.Context, userID, hash, keepSession string) (signedOut int, err error)
 }
 
 // SetPassword gives the account userID a new password: it checks the
 // password rules (a *RuleError, before anything is hashed), hashes it with
-// h and stores the hash, which also ends every session of the account (see
-// store.Store.SetPasswordHash). It returns how many live sessions ended.
+// h and stores the hash, which also ends every session of the account but
+// keepSession ("" for none; see store.Store.SetPasswordHash). It returns
+// how many live sessions ended.
 // store.ErrNotFound (wrapped) means there is no such account.
-func SetPassword(ctx context.Context, st PasswordStore, h *Hasher, userID, password string) (signedOut int, err error) {
+func SetPassword(ctx context.Context, st PasswordStore, h *Hasher, userID, password, keepSession string) (signedOut int, err error) {
 	if err := ValidatePassword(password); err != nil {
 		return 0, err
 	}
@@ -133,7 +134,7 @@ func SetPassword(ctx context.Context, st PasswordStore, h *Hasher, userID, passw
 	if err != nil {
 		return 0, fmt.Errorf("auth: set the password of %q: %w", userID, err)
 	}
-	n, err := st.SetPasswordHash(ctx, userID, hash)
+	n, err := st.SetPasswordHash(ctx, userID, hash, keepSession)
 	if err != nil {
 		return 0, fmt.Errorf("auth: set the password of %q: %w", userID, err)
 	}

@@ -107,10 +107,10 @@ func TestCreateAccountAndSetPassword(t *testing.T) {
 		ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := SetPassword(ctx, st, h, u.ID, "short"); !errors.Is(err, ErrInvalidPassword) {
+	if _, err := SetPassword(ctx, st, h, u.ID, "short", ""); !errors.Is(err, ErrInvalidPassword) {
 		t.Fatalf("SetPassword with a short password: err = %v, want ErrInvalidPassword", err)
 	}
-	n, err := SetPassword(ctx, st, h, u.ID, "second password")
+	n, err := SetPassword(ctx, st, h, u.ID, "second password", "")
 	if err != nil || n != 1 {
 		t.Fatalf("SetPassword = %d, %v; want 1 session signed out", n, err)
 	}
@@ -121,7 +121,7 @@ func TestCreateAccountAndSetPassword(t *testing.T) {
 	if ok, _ := h.Verify(ctx, "second password", got.PasswordHash); !ok {
 		t.Fatal("the new password does not verify")
 	}
-	if _, err := SetPassword(ctx, st, h, "u_nobody", "second password"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := SetPassword(ctx, st, h, "u_nobody", "second password", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("SetPassword of a missing account: err = %v, want store.ErrNotFound", err)
 	}
 }

@@ -17,9 +17,10 @@ import (
 )
 
 // ChildArgs are the serve flags of a server the tool starts itself: guests
-// on (the load connects as guests), and rate and per-user connection limits
-// lifted so the tool measures the server rather than its abuse limits.
-var ChildArgs = []string{"--guests", "--rate-messages", "100000", "--rate-burst", "100000",
+// on and allowed to create rooms (the load connects as guests), and rate
+// and per-user connection limits lifted so the tool measures the server
+// rather than its abuse limits.
+var ChildArgs = []string{"--guests", "--room-creation", "anyone", "--rate-messages", "100000", "--rate-burst", "100000",
 	"--max-conns-per-user", "100000", "--log-level", "warn"}
 
 // Child is a server started as a child process on a loopback port with a

@@ -111,6 +111,20 @@ type Config struct {
 	// once across tabs and devices. Default 16.
 	MaxConnsPerUser int `flag:"max-conns-per-user" usage:"simultaneous connections per user"`
 
+	// RoomCreation says who may create a room (by joining it or over the
+	// API): anyone (guests included), accounts (signed-in users with an
+	// account or a token from the application, not guests) or admins.
+	// API keys with the rooms scope always may. Default accounts.
+	RoomCreation string `flag:"room-creation" usage:"who may create rooms: anyone, accounts or admins"`
+
+	// ReservedRooms are room names only server administrators and API
+	// keys may create, so that no one else can claim them first.
+	ReservedRooms []string `flag:"reserved-rooms" usage:"room names only administrators may create, comma-separated"`
+
+	// MaxRoomsPerUser is how many rooms one user may own; 0 means no
+	// limit. Default 100. Administrators are not limited.
+	MaxRoomsPerUser int `flag:"max-rooms-per-user" usage:"rooms one user may own (0 = no limit)"`
+
 	// RateMessages is the sustained rate of frames per second each
 	// connection may send; frames beyond it and RateBurst are refused with
 	// a rate-limit error. Default 10.
@@ -263,6 +277,8 @@ func Default() Config {
 		MaxMessageLength:   4000,
 		MaxRoomNameLength:  64,
 		MaxRoomsPerConn:    100,
+		RoomCreation:       "accounts",
+		MaxRoomsPerUser:    100,
 		MaxConnsPerUser:    16,
 		RateMessages:       10,
 		RateBurst:          20,

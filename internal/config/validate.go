@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parley-chat/parley/internal/protocol"
 )
 
 // Limits enforced by Validate, also listed in docs/CONFIG.md.
@@ -96,6 +98,13 @@ func (c Config) Validate() error {
 	v.intRange("max-room-name-length", c.MaxRoomNameLength, 1, 1024)
 	v.intRange("max-rooms-per-conn", c.MaxRoomsPerConn, 1, 100_000)
 	v.intRange("max-conns-per-user", c.MaxConnsPerUser, 1, 100_000)
+	v.oneOf("room-creation", c.RoomCreation, []string{"anyone", "accounts", "admins"})
+	for _, name := range c.ReservedRooms {
+		if _, err := protocol.NormaliseRoom(name, c.MaxRoomNameLength); err != nil {
+			v.add("reserved-rooms", name, "is not a room name: "+err.Message)
+		}
+	}
+	v.intRange("max-rooms-per-user", c.MaxRoomsPerUser, 0, 1_000_000)
 	if math.IsNaN(c.RateMessages) || c.RateMessages <= 0 || c.RateMessages > 100_000 {
 		v.add("rate-messages", c.RateMessages, "must be above 0 and at most 100000")
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -44,6 +45,9 @@ func (c *Client) chat(ctx context.Context, env protocol.Envelope) *protocol.Erro
 	r := c.joined(key)
 	if r == nil {
 		return protocol.Errorf(protocol.CodeNotJoined, "join room %q before sending to it", key)
+	}
+	if perr := c.mayPost(ctx, r); perr != nil {
+		return perr
 	}
 	u := c.ident.User
 	msg := store.NewMessage{Room: key, Sender: u.ID, SenderName: u.Name, Guest: u.Guest, ClientID: body.ClientID, Text: body.Text}
@@ -264,12 +268,22 @@ func (c *Client) change(ctx context.Context, env protocol.Envelope) *protocol.Er
 		if _, err := c.hub.store.Member(ctx, key, uid); err != nil {
 			return protocol.Errorf(protocol.CodeForbidden, "not your conversation")
 		}
-	} else if c.joined(key) == nil {
+	} else if r := c.joined(key); r == nil {
 		return protocol.Errorf(protocol.CodeNotJoined, "join room %q first", key)
+	} else if env.Type != protocol.TypeDelete {
+		if perr := c.mayPost(ctx, r); perr != nil {
+			return perr
+		}
+	} else if rr := r.rules.Load(); rr != nil && rr.archived {
+		return protocol.Errorf(protocol.CodeForbidden, "room %q is archived; its messages cannot change", key)
 	}
 	ev, err := run(key)
 	if err != nil {
 		return c.storeError(env.Type, key, err)
+	}
+	if env.Type == protocol.TypeDelete && ev.Seq > 0 && ev.Message.Sender != uid {
+		c.hub.cfg.Audit.Record(ctx, audit.Actor{ID: uid, Name: c.ident.User.Name}, audit.MessageDelete, key, msgID,
+			map[string]any{"sender": ev.Message.Sender})
 	}
 	seq := ev.Seq
 	c.reply(protocol.TypeAck, env.ID, protocol.AckBody{Room: key, MessageID: msgID, Seq: seq, TS: protocol.FormatTime(ev.At)})
@@ -374,7 +388,15 @@ func (c *Client) authoriseRead(ctx context.Context, key string) *protocol.Error 
 	if err != nil {
 		return c.storeError("history", key, err)
 	}
-	if !info.Private || c.ident.Admin {
+	if c.ident.Admin {
+		return nil
+	}
+	if !protocol.IsDirectRoom(key) {
+		if perr := c.checkBan(ctx, key); perr != nil {
+			return perr
+		}
+	}
+	if !info.Private {
 		return nil
 	}
 	if _, err := c.hub.store.Member(ctx, key, c.ident.User.ID); err != nil {

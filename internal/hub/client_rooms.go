@@ -214,6 +214,9 @@ func (c *Client) authoriseJoin(ctx context.Context, key string) (store.Room, *pr
 	uid := c.ident.User.ID
 	info, err := st.Room(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
+		if perr := c.hub.MayCreateRoom(ctx, Creator{UserID: uid, Guest: c.ident.User.Guest, Admin: c.ident.Admin}, key); perr != nil {
+			return store.Room{}, perr
+		}
 		info, err = st.CreateRoom(ctx, store.Room{Name: key, Kind: store.KindRoom, Owner: uid})
 		created := err == nil
 		if errors.Is(err, store.ErrConflict) {
@@ -234,6 +237,9 @@ func (c *Client) authoriseJoin(ctx context.Context, key string) (store.Room, *pr
 	}
 	if c.ident.Admin {
 		return info, nil
+	}
+	if perr := c.checkBan(ctx, key); perr != nil {
+		return store.Room{}, perr
 	}
 	_, err = st.Member(ctx, key, uid)
 	switch {

@@ -26,6 +26,9 @@ func (c *Client) typing(ctx context.Context, env protocol.Envelope) *protocol.Er
 	if r == nil {
 		return protocol.Errorf(protocol.CodeNotJoined, "join room %q first", key)
 	}
+	if body.State == "start" && c.mayPost(ctx, r) != nil {
+		return nil // one who may not post is not typing either
+	}
 	uid := c.ident.User.ID
 	changed := false
 	r.mu.Lock()

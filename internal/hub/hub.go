@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/broker"
 	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/protocol"
@@ -46,6 +47,16 @@ type Config struct {
 	// Events hears of messages, members and users coming and going, for
 	// webhooks; default event.None.
 	Events event.Sink
+	// RoomCreation says who may create a room by joining it: CreateAnyone,
+	// CreateAccounts or CreateAdmins; default CreateAnyone.
+	RoomCreation string
+	// ReservedRooms are room keys only administrators may create.
+	ReservedRooms []string
+	// MaxRoomsPerUser bounds the rooms one user may own; 0 means no limit.
+	MaxRoomsPerUser int
+	// Audit records what moderators do over the WebSocket (deleting
+	// others' messages); nil records nothing.
+	Audit *audit.Recorder
 }
 
 func (c *Config) setDefaults() {
@@ -72,6 +83,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Events == nil {
 		c.Events = event.None{}
+	}
+	if c.RoomCreation == "" {
+		c.RoomCreation = CreateAnyone
 	}
 }
 
@@ -289,7 +303,7 @@ func (h *Hub) deliverToUser(uid string, data []byte) {
 		s.mu.Unlock()
 		return
 	}
-	if kind == kindRemoved || kind == kindSignedOut || kind == kindDisconnect {
+	if kind == kindRemoved || kind == kindSignedOut || kind == kindDisconnect || kind == kindSignedOutExcept {
 		targets := make([]*Client, 0, len(u.clients))
 		for c := range u.clients {
 			targets = append(targets, c)
@@ -303,6 +317,10 @@ func (h *Hub) deliverToUser(uid string, data []byte) {
 				c.removedFrom(string(frame))
 			case kind == kindDisconnect:
 				c.out.Close(protocol.CloseDisconnected, string(frame))
+			case kind == kindSignedOutExcept:
+				if c.ident.SessionID != string(frame) {
+					c.out.Close(protocol.CloseUnauthorized, "signed out: the password changed")
+				}
 			case c.ident.SessionID == string(frame):
 				c.out.Close(protocol.CloseUnauthorized, "signed out")
 			}

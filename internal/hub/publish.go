@@ -179,3 +179,15 @@ func (h *Hub) publishToRoom(ctx context.Context, key, sender string, kind byte, 
 		}
 	}
 }
+
+// DeleteMessage deletes a message as the WebSocket's delete frame does —
+// actor's own, or anyone's when moderator is true — and broadcasts the
+// update. It is how the HTTP API deletes.
+func (h *Hub) DeleteMessage(ctx context.Context, key, messageID, actor string, moderator bool) (store.Event, error) {
+	ev, err := h.store.Delete(ctx, key, messageID, actor, moderator)
+	if err == nil && ev.Seq > 0 {
+		h.publishToRoom(ctx, key, actor, kindStored, ev.Seq, "", encodeEvent(ev))
+		h.emitMessage(ev)
+	}
+	return ev, err
+}

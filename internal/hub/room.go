@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/internal/broker"
@@ -25,6 +26,11 @@ type room struct {
 	initOnce sync.Once
 	initErr  error
 	sub      broker.Subscription
+
+	// rules is what the room allows (lock, archive, mutes); nil until
+	// init. rulesMu orders reloads.
+	rules   atomic.Pointer[roomRules]
+	rulesMu sync.Mutex
 
 	mu      sync.Mutex
 	ready   bool // delivered holds the store's last sequence
@@ -100,6 +106,12 @@ func (r *room) init(ctx context.Context) error {
 		_ = sub.Unsubscribe()
 		return fmt.Errorf("hub: read room %q: %w", r.key, err)
 	}
+	rules, err := r.hub.loadRules(ctx, r.key, info)
+	if err != nil {
+		_ = sub.Unsubscribe()
+		return err
+	}
+	r.rules.Store(rules)
 	r.mu.Lock()
 	r.sub = sub
 	r.delivered = info.LastSeq
@@ -148,6 +160,16 @@ func (r *room) deliver(data []byte) {
 	kind, seq, exclude, frame, err := unpackEvent(data)
 	if err != nil {
 		r.hub.log.Warn("dropping malformed room event", "room", r.key, "err", err)
+		return
+	}
+	switch kind {
+	case kindRules:
+		go r.reloadRules()
+		return
+	case kindRoomGone:
+		// Leaving takes the room's lock and may release it, so it runs
+		// off the broker's delivery.
+		go r.evictAll()
 		return
 	}
 	r.mu.Lock()

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"time"
 
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
@@ -21,6 +22,10 @@ type RoomChange struct {
 	User  string     // the member concerned; "" for RoomUpdated
 	Role  store.Role // the member's role now, for RoomAdded and RoomRole
 	By    string     // who made it: a user id, or protocol.SystemUserID
+	// Reason and Until, for a ban or a mute: the moderator's reason and
+	// when it ends (zero: until lifted).
+	Reason string
+	Until  time.Time
 }
 
 // RoomChanged tells of ch with a room frame: every connection in the room,
@@ -28,9 +33,14 @@ type RoomChange struct {
 // the room or not — so that an invited user sees the room appear without
 // reconnecting. No connection gets it twice. The frame is not stored.
 func (h *Hub) RoomChanged(ctx context.Context, ch RoomChange) {
+	until := ""
+	if !ch.Until.IsZero() {
+		until = protocol.FormatTime(ch.Until)
+	}
 	frame := protocol.Encode(protocol.TypeRoom, "", protocol.RoomEventBody{
 		Room: ch.Room.Name, Event: ch.Event, User: ch.User, Role: string(ch.Role), By: ch.By,
-		Private: ch.Room.Private, Topic: ch.Room.Topic,
+		Private: ch.Room.Private, Topic: ch.Room.Topic, Locked: ch.Room.Locked, Archived: ch.Room.Archived,
+		Reason: ch.Reason, Until: until,
 	})
 	exclude := ""
 	if ch.User != "" {

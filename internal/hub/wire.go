@@ -25,6 +25,14 @@ const (
 	// kindDisconnect closes every connection of the user (the frame is
 	// the reason given).
 	kindDisconnect byte = 'd'
+	// kindSignedOutExcept closes the user's connections of every session
+	// but the one the frame names.
+	kindSignedOutExcept byte = 'o'
+	// Room controls go to a room's subject: kindRules makes each node
+	// read the room's rules again; kindRoomGone takes every connection
+	// out of a deleted room.
+	kindRules    byte = 'g'
+	kindRoomGone byte = 'z'
 )
 
 const headerFixed = 1 + 8 + 1

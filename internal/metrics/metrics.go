@@ -34,6 +34,7 @@ type Metrics struct {
 	hookDur     prometheus.Histogram
 	hookFails   *prometheus.CounterVec
 	hookDrops   prometheus.Counter
+	actions     *prometheus.CounterVec
 }
 
 // Gauges reports sizes sampled when /metrics is scraped.
@@ -99,6 +100,10 @@ func New(g Gauges) *Metrics {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "parley_users_online", Help: "Users with at least one connection to this node."}, g.Users))
 	}
+	m.actions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_admin_actions_total",
+		Help: "Moderation and administration actions recorded in the audit log, by action."}, []string{"action"})
+	m.reg.MustRegister(m.actions)
 	return m
 }
 
@@ -176,3 +181,6 @@ func (m *Metrics) WebhookFailed(abandoned bool) {
 
 // WebhookDropped records a webhook event lost before the outbox.
 func (m *Metrics) WebhookDropped() { m.hookDrops.Inc() }
+
+// AdminAction counts a moderation or administration action.
+func (m *Metrics) AdminAction(action string) { m.actions.WithLabelValues(action).Inc() }

@@ -98,10 +98,15 @@ type NotificationsReadBody struct {
 
 // Room change events, the event field of a room frame.
 const (
-	RoomAdded   = "added"   // a user became a member
-	RoomRemoved = "removed" // a member was removed, or left
-	RoomRole    = "role"    // a member's role changed
-	RoomUpdated = "updated" // the room's topic or privacy changed
+	RoomAdded    = "added"    // a user became a member
+	RoomRemoved  = "removed"  // a member was removed, or left
+	RoomRole     = "role"     // a member's role changed
+	RoomUpdated  = "updated"  // the room's topic, privacy, lock or archive state changed
+	RoomBanned   = "banned"   // a user was banned from the room
+	RoomUnbanned = "unbanned" // a user's ban was lifted
+	RoomMuted    = "muted"    // a user was muted: they may read but not post
+	RoomUnmuted  = "unmuted"  // a user's mute was lifted
+	RoomDeleted  = "deleted"  // the room was deleted, with its history
 )
 
 // RoomEventBody tells of a change to a room: to its connected members and
@@ -118,6 +123,14 @@ type RoomEventBody struct {
 	By      string `json:"by,omitempty"`
 	Private bool   `json:"private"`
 	Topic   string `json:"topic,omitempty"`
+	// Locked rooms take messages only from their owner and admins;
+	// archived ones from no one.
+	Locked   bool `json:"locked,omitempty"`
+	Archived bool `json:"archived,omitempty"`
+	// Reason is the moderator's reason (banned, muted), when given.
+	Reason string `json:"reason,omitempty"`
+	// Until is when a ban or mute ends; absent when it lasts until lifted.
+	Until string `json:"until,omitempty"`
 }
 
 // Envelope is the outer shape of every frame. ID is chosen by the client and

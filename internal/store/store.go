@@ -158,6 +158,10 @@ type Room struct {
 	Topic     string
 	CreatedAt time.Time
 	LastSeq   int64 // sequence of the newest event in the room's log; 0 when empty
+	// Locked rooms take messages only from their owner and admins.
+	Locked bool
+	// Archived rooms take no messages at all; they can still be read.
+	Archived bool
 }
 
 // Member is one user's membership of a room.
@@ -338,8 +342,23 @@ type Store interface {
 	EnsureDirect(ctx context.Context, userA, userB string) (Room, error)
 	// Room returns a room with its LastSeq.
 	Room(ctx context.Context, name string) (Room, error)
-	// UpdateRoom changes a room's topic and privacy.
+	// UpdateRoom changes a room's topic, privacy, lock and archive state.
 	UpdateRoom(ctx context.Context, r Room) (Room, error)
+	// DeleteRoom deletes a room with its members, messages, log and
+	// sanctions; ErrNotFound if there is no such room.
+	DeleteRoom(ctx context.Context, name string) error
+	// OwnedRooms counts the named rooms (not conversations) userID owns.
+	OwnedRooms(ctx context.Context, userID string) (int, error)
+	// Sanction bans or mutes a user in a room, replacing a sanction of the
+	// same kind; a ban also ends the user's membership, in the same
+	// transaction. ErrNotFound if the room does not exist.
+	Sanction(ctx context.Context, s Sanction) error
+	// Unsanction lifts a user's sanction of kind in room; ErrNotFound if
+	// none is in force.
+	Unsanction(ctx context.Context, room, userID string, kind SanctionKind) error
+	// Sanctions lists the sanctions in force in room, for userID only when
+	// it is not "", oldest first.
+	Sanctions(ctx context.Context, room, userID string) ([]Sanction, error)
 	// Rooms lists public rooms and every room userID is a member of, by name.
 	Rooms(ctx context.Context, userID string) ([]Room, error)
 	// AddMember adds or re-roles a member; adding an existing member keeps
@@ -376,11 +395,25 @@ type Store interface {
 	// reads them all at once: it is for administrators, not for requests.
 	Users(ctx context.Context) ([]User, error)
 	// SetPasswordHash replaces an account's password hash and, in the same
-	// transaction, deletes every session of the account, so that no
-	// sign-in made before outlives the change; it returns how many of those
-	// sessions were live (unexpired). ErrNotFound if there is no such
-	// account.
-	SetPasswordHash(ctx context.Context, userID, hash string) (signedOut int, err error)
+	// transaction, deletes every session of the account but keepSession
+	// ("" for none), so that no other sign-in made before outlives the
+	// change; it returns how many of those sessions were live (unexpired).
+	// ErrNotFound if there is no such account.
+	SetPasswordHash(ctx context.Context, userID, hash, keepSession string) (signedOut int, err error)
+	// SetDisplayName changes an account's display name; ErrNotFound if
+	// there is no such account.
+	SetDisplayName(ctx context.Context, userID, name string) error
+	// DeleteUser deletes an account with its sessions, memberships,
+	// subscriptions, notifications and sanctions, in one transaction; its
+	// messages stay, their sender named DeletedUserName. Rooms it owned
+	// stay, without an owner. It returns how many live sessions ended;
+	// ErrNotFound if there is no such account.
+	DeleteUser(ctx context.Context, userID string) (signedOut int, err error)
+
+	// AddAudit appends an entry to the audit log.
+	AddAudit(ctx context.Context, e AuditEntry) error
+	// Audit reads the audit log as q asks.
+	Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
 	// SeeExternalUser records that an external user authenticated now,
 	// with this display name: it creates them (FirstSeen and LastSeen now)
 	// or updates their name and LastSeen.

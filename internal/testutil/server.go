@@ -44,8 +44,9 @@ const EnvStore = "PARLEY_TEST_STORE"
 func Postgres() bool { return os.Getenv(EnvStore) == "postgres" }
 
 // StartServer starts a server with test defaults (the store EnvStore picks,
-// SQLite in a temporary directory unless told otherwise; guests allowed;
-// quiet logs) changed by mutate, and stops it when the test ends.
+// SQLite in a temporary directory unless told otherwise; guests allowed,
+// and allowed to create rooms by joining them; quiet logs) changed by
+// mutate, and stops it when the test ends.
 func StartServer(tb testing.TB, mutate func(*config.Config)) *TestServer {
 	tb.Helper()
 	cfg := config.Default()
@@ -62,6 +63,7 @@ func StartServer(tb testing.TB, mutate func(*config.Config)) *TestServer {
 		tb.Fatalf("%s=%q: want sqlite or postgres", EnvStore, os.Getenv(EnvStore))
 	}
 	cfg.Guests = true
+	cfg.RoomCreation = "anyone"
 	cfg.LogLevel = "warn"
 	cfg.ShutdownTimeout = 5 * time.Second
 	if mutate != nil {

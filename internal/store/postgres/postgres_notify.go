@@ -63,7 +63,7 @@ func (s *Store) Subscribers(ctx context.Context, patterns []string) ([]string, e
 
 // AllUsers lists every account and external user; see store.Store.
 func (s *Store) AllUsers(ctx context.Context) ([]string, error) {
-	out, err := s.column(ctx, `SELECT id COLLATE "C" FROM users UNION SELECT id FROM external_users ORDER BY 1`)
+	out, err := s.column(ctx, `SELECT id COLLATE "C" FROM users WHERE NOT deleted UNION SELECT id FROM external_users ORDER BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: all users: %w", err)
 	}

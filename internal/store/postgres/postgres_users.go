@@ -33,7 +33,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	return u, nil
 }
 
-const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at, disabled FROM users`
+const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at, disabled FROM users WHERE deleted = false`
 
 // scanUser reads a row of userSelect.
 func scanUser(row pgx.Row) (store.User, error) {
@@ -50,7 +50,7 @@ func (s *Store) user(ctx context.Context, where, arg string) (store.User, error)
 	if err != nil {
 		return store.User{}, err
 	}
-	u, err := scanUser(db.QueryRow(ctx, userSelect+` WHERE `+where, arg))
+	u, err := scanUser(db.QueryRow(ctx, userSelect+` AND `+where, arg))
 	if err != nil {
 		return store.User{}, s.check(notFound(err))
 	}
@@ -81,7 +81,7 @@ func (s *Store) SetAdmin(ctx context.Context, userID string, admin bool) error {
 	db, err := s.db()
 	if err == nil {
 		var tag interface{ RowsAffected() int64 }
-		tag, err = db.Exec(ctx, `UPDATE users SET admin = $2 WHERE id = $1`, userID, admin)
+		tag, err = db.Exec(ctx, `UPDATE users SET admin = $2 WHERE id = $1 AND NOT deleted`, userID, admin)
 		if err == nil && tag.RowsAffected() == 0 {
 			err = store.ErrNotFound
 		}

@@ -145,6 +145,9 @@ func undoAfter4(t *testing.T, tx *sql.Tx) {
 		`DROP TABLE notification_recipients`, `DROP TABLE notifications`, `DROP TABLE subscriptions`, // 0007
 		`ALTER TABLE users DROP COLUMN disabled`,               // 0008
 		`DROP TABLE webhook_deliveries`, `DROP TABLE webhooks`, // 0009
+		`DROP INDEX rooms_owner`, `DROP TABLE audit_log`, `DROP TABLE sanctions`, // 0010
+		`ALTER TABLE users DROP COLUMN deleted`, `ALTER TABLE rooms DROP COLUMN archived`,
+		`ALTER TABLE rooms DROP COLUMN locked`,
 	} {
 		if _, err := tx.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -34,7 +34,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	return u, nil
 }
 
-const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at, disabled FROM users`
+const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at, disabled FROM users WHERE deleted = 0`
 
 // scanUser reads a row of userSelect.
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
@@ -53,7 +53,7 @@ func (s *Store) user(ctx context.Context, where string, arg string) (store.User,
 	if err != nil {
 		return store.User{}, err
 	}
-	u, err := scanUser(db.QueryRowContext(ctx, userSelect+` WHERE `+where, arg))
+	u, err := scanUser(db.QueryRowContext(ctx, userSelect+` AND `+where, arg))
 	if err = s.settle(ctx, notFound(err)); err != nil {
 		return store.User{}, err
 	}
@@ -82,7 +82,7 @@ func (s *Store) UserByName(ctx context.Context, username string) (store.User, er
 // SetAdmin sets an account's admin flag; see store.Store.
 func (s *Store) SetAdmin(ctx context.Context, userID string, admin bool) error {
 	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET admin = ? WHERE id = ?`, boolInt(admin), userID)
+		res, err := tx.ExecContext(ctx, `UPDATE users SET admin = ? WHERE id = ? AND deleted = 0`, boolInt(admin), userID)
 		if err != nil {
 			return err
 		}

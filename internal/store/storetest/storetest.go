@@ -33,6 +33,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Notifications", notifyTests},
 		{"Webhooks", webhookTests},
 		{"Admin", adminTests},
+		{"Moderation", moderationTests},
+		{"Accounts", accountTests},
 		{"Sessions", sessionTests},
 		{"Lifecycle", lifecycleTests},
 	}

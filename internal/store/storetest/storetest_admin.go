@@ -73,7 +73,7 @@ var adminTests = []namedTest{
 		} {
 			noErr(t, s.CreateSession(c, sess), "CreateSession "+sess.ID)
 		}
-		n, err := s.SetPasswordHash(c, "u1", "new")
+		n, err := s.SetPasswordHash(c, "u1", "new", "")
 		noErr(t, err, "SetPasswordHash")
 		equal(t, n, 2, "live sessions signed out")
 		u, err := s.User(c, "u1")
@@ -88,7 +88,7 @@ var adminTests = []namedTest{
 		_, err = s.SessionByID(c, "other")
 		noErr(t, err, "another user's session")
 
-		n, err = s.SetPasswordHash(c, "u1", "newer")
+		n, err = s.SetPasswordHash(c, "u1", "newer", "")
 		noErr(t, err, "SetPasswordHash again")
 		equal(t, n, 0, "sessions signed out the second time")
 	}},
@@ -96,7 +96,7 @@ var adminTests = []namedTest{
 		c := ctx(t)
 		noErr(t, s.CreateSession(c, store.Session{ID: "s1", UserID: "ghost", TokenHash: "h1",
 			ExpiresAt: store.Now().Add(time.Hour)}), "CreateSession")
-		_, err := s.SetPasswordHash(c, "ghost", "new")
+		_, err := s.SetPasswordHash(c, "ghost", "new", "")
 		wantErr(t, err, store.ErrNotFound, "SetPasswordHash of a missing account")
 		_, err = s.SessionByID(c, "s1")
 		noErr(t, err, "the session of a missing account, after a refused SetPasswordHash")
