@@ -21,6 +21,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/audit"
+	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/testutil"
 )
@@ -37,7 +39,9 @@ import (
 //     describe fails the test;
 //   - TestOpenAPIDocumentConventions and TestOpenAPISchemasFollowTheProtocol:
 //     what every handler shares, and the shapes the WebSocket protocol
-//     shares.
+//     shares;
+//   - TestOpenAPIEnumsFollowTheCode: the audit actions and webhook event
+//     types are the code's lists.
 
 // openAPISpec is the loaded document and a ServeMux with one pattern per
 // documented operation, to find a request's operation the way the
@@ -378,6 +382,31 @@ func TestOpenAPISchemasFollowTheProtocol(t *testing.T) {
 	}
 }
 
+// TestOpenAPIEnumsFollowTheCode: the lists the document spells out are
+// the code's own, so an audit action or a webhook event added there
+// cannot be missing here.
+func TestOpenAPIEnumsFollowTheCode(t *testing.T) {
+	spec := openAPI(t)
+	for name, want := range map[string][]string{
+		"AuditAction":      audit.Actions,
+		"WebhookEventType": event.Types,
+	} {
+		schema := spec.doc.Components.Schemas[name]
+		if schema == nil {
+			t.Errorf("components.schemas has no %s", name)
+			continue
+		}
+		var got []string
+		for _, v := range schema.Value.Enum {
+			s, _ := v.(string)
+			got = append(got, s)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s is %v, the code's list %v", name, got, want)
+		}
+	}
+}
+
 // TestOpenAPIServed: the document is served to anyone, as JSON, the same
 // bytes as the file, cacheable and revalidated by its ETag.
 func TestOpenAPIServed(t *testing.T) {
@@ -418,7 +447,7 @@ func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
 		}
 		return h
 	}
-	room := `{"name":"lobby","private":false,"topic":"","created_at":"2026-05-01T12:00:00.000Z","last_seq":0}`
+	room := `{"name":"lobby","private":false,"topic":"","created_at":"2026-05-01T12:00:00.000Z","last_seq":0,"locked":false,"archived":false}`
 	unauthorized := with(jsonHeader, "WWW-Authenticate", `Bearer realm="parley"`)
 	for _, tc := range []struct {
 		name         string
@@ -461,7 +490,7 @@ func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
 			body: `{"webhooks":[{"id":"w","url":"https://x.example/","events":["*"],"secret":"0123456789abcdef","created_at":"2026-05-01T12:00:00.000Z"}]}`, wantProblem: "'not' failed"},
 		{name: "a path the document lacks", method: "GET", path: "/api/v1/nowhere", status: 200, header: jsonHeader, body: `{}`,
 			wantProblem: "no operation"},
-		{name: "a method the document lacks", method: "DELETE", path: "/api/v1/rooms/lobby", status: 204,
+		{name: "a method the document lacks", method: "PUT", path: "/api/v1/rooms/lobby", status: 204,
 			wantProblem: "no operation"},
 		{name: "a preflight", method: "OPTIONS", path: "/api/v1/rooms", status: 204,
 			header: http.Header{"Allow": {"OPTIONS, GET, POST, PUT, PATCH, DELETE"}}},
