@@ -271,8 +271,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"GET /notifications", a.authed(users, a.listNotifications)},
 		{"POST /notifications/read", a.authed(users, a.readNotifications)},
 		{"GET /subscriptions", a.authed(users, a.listSubscriptions)},
-		{"PUT /subscriptions/{topic}", a.authed(users, a.putSubscription)},
-		{"DELETE /subscriptions/{topic}", a.authed(users, a.deleteSubscription)},
+		{"PUT /subscriptions/{pattern}", a.authed(users, a.putSubscription)},
+		{"DELETE /subscriptions/{pattern}", a.authed(users, a.deleteSubscription)},
 
 		{"POST /admin/webhooks", a.authed(adminOnly, a.createWebhook)},
 		{"GET /admin/webhooks", a.authed(adminOnly, a.listWebhooks)},
