@@ -90,7 +90,6 @@ func (a *API) publishNotification(w http.ResponseWriter, r *http.Request, id aut
 		a.webhooks.Emit(event.NotificationCreated, event.Notification{
 			Notification: hub.NotificationFrame(n, false), Recipients: len(recipients)})
 	}
-	w.Header().Set("Location", Prefix+"/notifications/"+n.ID)
 	writeJSON(w, http.StatusCreated, NotificationCreated{ID: n.ID, Recipients: len(recipients), TS: protocol.FormatTime(n.CreatedAt)})
 }
 
