@@ -163,6 +163,57 @@ func TestWebhooksHearEveryKindOfEvent(t *testing.T) {
 	}
 }
 
+// TestRoomCreatedOverHTTPIsAMemberJoined: a user who creates a room with
+// POST /rooms becomes its owner, and endpoints hear a member.joined with
+// role owner, as for a room created by a WebSocket join; a room an API key
+// creates has no owner member and no such event.
+func TestRoomCreatedOverHTTPIsAMemberJoined(t *testing.T) {
+	ts := testutil.StartServer(t, nil)
+	root := admin(t, ts)
+	hook := newHookReceiver(t)
+	hook.mu.Lock()
+	hook.secret = "0123456789abcdef"
+	hook.mu.Unlock()
+	status, body, _ := do(t, ts, "POST", "/api/v1/admin/webhooks",
+		`{"url":"`+hook.URL+`/events","events":["member.joined"],"secret":"0123456789abcdef"}`, root)
+	if status != http.StatusCreated {
+		t.Fatalf("create webhook = %d %s", status, body)
+	}
+	key := newKey(t, ts, root, "rooms", "rooms").Key
+	alice := signUp(t, ts, "alice")
+	runScenarios(t, ts, []scenario{
+		{name: "by a key", method: "POST", path: "/api/v1/rooms", body: `{"name":"bykey"}`, token: key, want: http.StatusCreated},
+		{name: "by alice", method: "POST", path: "/api/v1/rooms", body: `{"name":"team"}`, token: alice.AccessToken,
+			want: http.StatusCreated, contains: []string{`"role":"owner"`}},
+	})
+	want := []string{`"room":"team"`, `"user":"` + alice.User.ID, `"role":"owner"`, `"by":"` + alice.User.ID}
+	testutil.Eventually(t, testutil.DefaultWait, func() bool {
+		for _, data := range hook.of("member.joined") {
+			ok := true
+			for _, p := range want {
+				ok = ok && strings.Contains(data, p)
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	}, "no member.joined with %v (got %v)", want, hook.of("member.joined"))
+	// The key's room came first, so an event for it would have been
+	// written first; delivery is not in order, so this can miss one that
+	// is late, but never fails wrongly.
+	for _, data := range hook.of("member.joined") {
+		if strings.Contains(data, `"room":"bykey"`) {
+			t.Fatalf("a room an API key created sent a member.joined: %s", data)
+		}
+	}
+	hook.mu.Lock()
+	defer hook.mu.Unlock()
+	if hook.forged != 0 {
+		t.Fatalf("%d requests failed the signature check", hook.forged)
+	}
+}
+
 // TestWebhookEndpointsAreManagedByAdministrators: who may configure them,
 // and what is refused.
 func TestWebhookEndpointsAreManagedByAdministrators(t *testing.T) {
