@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,6 +164,7 @@ type API struct {
 	listen   func() string
 	now      func() time.Time
 	touches  keyTouches // when each API key's use was last recorded
+	mounted  []string   // the route table's patterns, once Register ran
 }
 
 // New builds the API from its dependencies. Store and Identify are required;
@@ -219,6 +221,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		pattern string
 		h       http.HandlerFunc
 	}{
+		{"GET /openapi.json", a.openAPI},
+
 		{"POST /auth/register", a.register},
 		{"POST /auth/login", a.login},
 		{"POST /auth/refresh", a.refresh},
@@ -267,8 +271,8 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"GET /notifications", a.authed(users, a.listNotifications)},
 		{"POST /notifications/read", a.authed(users, a.readNotifications)},
 		{"GET /subscriptions", a.authed(users, a.listSubscriptions)},
-		{"PUT /subscriptions/{topic}", a.authed(users, a.putSubscription)},
-		{"DELETE /subscriptions/{topic}", a.authed(users, a.deleteSubscription)},
+		{"PUT /subscriptions/{pattern}", a.authed(users, a.putSubscription)},
+		{"DELETE /subscriptions/{pattern}", a.authed(users, a.deleteSubscription)},
 
 		{"POST /admin/webhooks", a.authed(adminOnly, a.createWebhook)},
 		{"GET /admin/webhooks", a.authed(adminOnly, a.listWebhooks)},
@@ -283,9 +287,16 @@ func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
 		mux.HandleFunc(method+" "+Prefix+path, a.cors(rt.h))
+		a.mounted = append(a.mounted, rt.pattern)
 	}
 	mux.HandleFunc("OPTIONS "+Prefix+"/", a.preflight)
 }
+
+// Routes lists the endpoints Register mounted, as "METHOD /path" patterns
+// without Prefix, in the route table's order; the CORS preflight, which
+// answers OPTIONS on every path, is not among them. The OpenAPI document
+// must describe exactly these.
+func (a *API) Routes() []string { return slices.Clone(a.mounted) }
 
 // policy says who may call an endpoint. Signed-in users may unless
 // keysOnly (server admins only, with admin); guests, with their guest

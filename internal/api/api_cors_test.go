@@ -24,12 +24,8 @@ func cors(t *testing.T, ts *testutil.TestServer, method, path, origin string, he
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode, resp.Header
+	status, _, h := send(t, http.DefaultClient, req, "")
+	return status, h
 }
 
 // TestCORS: a page of an origin in --allowed-origins may call the API from

@@ -90,7 +90,6 @@ func (a *API) publishNotification(w http.ResponseWriter, r *http.Request, id aut
 		a.webhooks.Emit(event.NotificationCreated, event.Notification{
 			Notification: hub.NotificationFrame(n, false), Recipients: len(recipients)})
 	}
-	w.Header().Set("Location", Prefix+"/notifications/"+n.ID)
 	writeJSON(w, http.StatusCreated, NotificationCreated{ID: n.ID, Recipients: len(recipients), TS: protocol.FormatTime(n.CreatedAt)})
 }
 
@@ -264,7 +263,7 @@ func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, id auth.
 
 // putSubscription subscribes the caller to the pattern in the path.
 func (a *API) putSubscription(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	pattern := r.PathValue("topic")
+	pattern := r.PathValue("pattern")
 	if err := notify.CheckPattern(pattern); err != nil {
 		a.fail(w, r, errorf(http.StatusBadRequest, protocol.CodeInvalid, "%s", err))
 		return
@@ -278,7 +277,7 @@ func (a *API) putSubscription(w http.ResponseWriter, r *http.Request, id auth.Id
 
 // deleteSubscription ends the caller's subscription to the pattern.
 func (a *API) deleteSubscription(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	pattern := r.PathValue("topic")
+	pattern := r.PathValue("pattern")
 	err := a.store.Unsubscribe(r.Context(), id.UserID, pattern)
 	if errors.Is(err, store.ErrNotFound) {
 		a.fail(w, r, errorf(http.StatusNotFound, protocol.CodeNotFound, "you do not subscribe to %q", pattern))

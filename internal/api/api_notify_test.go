@@ -125,10 +125,13 @@ func TestNotificationsLiveAndOnConnect(t *testing.T) {
 	}
 	subscribe(t, ts, bob.AccessToken, "orders.>") // bob, over HTTP, offline
 
-	status, body, _ := do(t, ts, "POST", "/api/v1/notifications",
+	status, body, h := do(t, ts, "POST", "/api/v1/notifications",
 		`{"topic":"orders.42","title":"Order 42 shipped","body":"It left the warehouse.","data":{"order":42},"link":"https://shop.example/o/42"}`, key)
 	if status != http.StatusCreated {
 		t.Fatalf("publish = %d %s", status, body)
+	}
+	if loc := h.Get("Location"); loc != "" {
+		t.Fatalf("publish answered Location %q, but no route serves one notification", loc)
 	}
 	id := decodeJSON[struct{ ID string }](t, body).ID
 	for name, c := range map[string]*testutil.Client{"phone": phone, "laptop": laptop} {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,13 +21,15 @@ import (
 )
 
 // hookReceiver records the events a webhook endpoint receives, each
-// checked against the endpoint's secret as docs/API.md tells a backend to.
+// checked against the endpoint's secret as docs/API.md tells a backend to,
+// and against the OpenAPI document's webhooks (see webhookProblems).
 type hookReceiver struct {
 	*httptest.Server
-	mu     sync.Mutex
-	secret string
-	events []hookEvent
-	forged int
+	mu           sync.Mutex
+	secret       string
+	events       []hookEvent
+	forged       int
+	undocumented []string // how requests departed from openapi.json
 }
 
 type hookEvent struct {
@@ -36,11 +39,15 @@ type hookEvent struct {
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
+	spec := openAPI(t)
 	h := &hookReceiver{}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
 		defer h.mu.Unlock()
+		for _, p := range spec.webhookProblems(r, body) {
+			h.undocumented = append(h.undocumented, fmt.Sprintf("%s: %s\nbody: %.500s", r.Header.Get("Parley-Event"), p, body))
+		}
 		var ts, sig string
 		for _, part := range strings.Split(r.Header.Get("Parley-Signature"), ",") {
 			k, v, _ := strings.Cut(part, "=")
@@ -62,7 +69,12 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 			h.events = append(h.events, ev)
 		}
 	}))
-	t.Cleanup(h.Close)
+	t.Cleanup(func() {
+		h.Close() // waits for the requests under way
+		for _, p := range h.undocumented {
+			t.Errorf("openapi.json does not describe the webhook request %s", p)
+		}
+	})
 	return h
 }
 
@@ -148,6 +160,57 @@ func TestWebhooksHearEveryKindOfEvent(t *testing.T) {
 	}
 	if owner := hook.of("member.joined"); !strings.Contains(strings.Join(owner, " "), `"role":"owner"`) {
 		t.Fatalf("the room's creation is no member.joined of its owner: %v", owner)
+	}
+}
+
+// TestRoomCreatedOverHTTPIsAMemberJoined: a user who creates a room with
+// POST /rooms becomes its owner, and endpoints hear a member.joined with
+// role owner, as for a room created by a WebSocket join; a room an API key
+// creates has no owner member and no such event.
+func TestRoomCreatedOverHTTPIsAMemberJoined(t *testing.T) {
+	ts := testutil.StartServer(t, nil)
+	root := admin(t, ts)
+	hook := newHookReceiver(t)
+	hook.mu.Lock()
+	hook.secret = "0123456789abcdef"
+	hook.mu.Unlock()
+	status, body, _ := do(t, ts, "POST", "/api/v1/admin/webhooks",
+		`{"url":"`+hook.URL+`/events","events":["member.joined"],"secret":"0123456789abcdef"}`, root)
+	if status != http.StatusCreated {
+		t.Fatalf("create webhook = %d %s", status, body)
+	}
+	key := newKey(t, ts, root, "rooms", "rooms").Key
+	alice := signUp(t, ts, "alice")
+	runScenarios(t, ts, []scenario{
+		{name: "by a key", method: "POST", path: "/api/v1/rooms", body: `{"name":"bykey"}`, token: key, want: http.StatusCreated},
+		{name: "by alice", method: "POST", path: "/api/v1/rooms", body: `{"name":"team"}`, token: alice.AccessToken,
+			want: http.StatusCreated, contains: []string{`"role":"owner"`}},
+	})
+	want := []string{`"room":"team"`, `"user":"` + alice.User.ID, `"role":"owner"`, `"by":"` + alice.User.ID}
+	testutil.Eventually(t, testutil.DefaultWait, func() bool {
+		for _, data := range hook.of("member.joined") {
+			ok := true
+			for _, p := range want {
+				ok = ok && strings.Contains(data, p)
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	}, "no member.joined with %v (got %v)", want, hook.of("member.joined"))
+	// The key's room came first, so an event for it would have been
+	// written first; delivery is not in order, so this can miss one that
+	// is late, but never fails wrongly.
+	for _, data := range hook.of("member.joined") {
+		if strings.Contains(data, `"room":"bykey"`) {
+			t.Fatalf("a room an API key created sent a member.joined: %s", data)
+		}
+	}
+	hook.mu.Lock()
+	defer hook.mu.Unlock()
+	if hook.forged != 0 {
+		t.Fatalf("%d requests failed the signature check", hook.forged)
 	}
 }
 

@@ -9,7 +9,8 @@
 // the same way on both transports. Authorisation follows the WebSocket side
 // exactly: private rooms are for their members, server admins bypass room
 // rules, and an integrating app's token that lists rooms restricts its holder
-// to them. docs/API.md documents every endpoint.
+// to them. docs/API.md documents every endpoint; openapi.json describes
+// them for programs (OpenAPIJSON, served at /api/v1/openapi.json).
 //
 // The package knows nothing of how tokens are verified: the server passes a
 // function (Deps.Identify) that does it, checking own tokens' sessions so

@@ -71,18 +71,28 @@ func doFrom(t *testing.T, c *http.Client, ts *testutil.TestServer, method, path,
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return send(t, c, req, body)
+}
+
+// send makes a request (body is what req carries) with client c and
+// returns the answer's status, body and header. Every request of the API
+// tests goes through here, and every answer must be one the OpenAPI
+// document describes (see checkResponse).
+func send(t *testing.T, c *http.Client, req *http.Request, body string) (int, string, http.Header) {
+	t.Helper()
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
+		t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
 	}
 	if ct := resp.Header.Get("Content-Type"); len(b) > 0 && !strings.HasPrefix(ct, "application/json") {
-		t.Fatalf("%s %s: Content-Type %q, body %s", method, path, ct, b)
+		t.Fatalf("%s %s: Content-Type %q, body %s", req.Method, req.URL.Path, ct, b)
 	}
+	checkResponse(t, req, body, resp.StatusCode, resp.Header, b)
 	return resp.StatusCode, string(b), resp.Header
 }
 
