@@ -113,6 +113,11 @@ func TestFanout(t *testing.T) {
 		checkLatency(t, "fanout ack", s.Ack)
 		checkUsage(t, "fanout step", s.Usage)
 	}
+	// The members are one user, so each sees only the publisher's arrival:
+	// 20 frames, where 20 distinct users would have made about 20²/2.
+	if r.PresenceFrames < int64(r.Members) || r.PresenceFrames > 2*int64(r.Members) {
+		t.Errorf("members received %d presence frames, want about %d: are they one user?", r.PresenceFrames, r.Members)
+	}
 	if r.Best != nil && (*r.Best != 20 && *r.Best != 50) {
 		t.Errorf("best rate %v is not one of the steps", *r.Best)
 	}

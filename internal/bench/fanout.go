@@ -2,8 +2,8 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/client"
@@ -34,22 +34,19 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 	for i := range steps {
 		steps[i] = new(stepStats)
 	}
-	var reconnects atomic.Int64
-	handler := receiver(steps, &reconnects)
+	var side sideEvents
+	handler := receiver(steps, &side)
 	var f fleet
 	defer f.close()
 
 	// Every member is a connection of one guest user: a room of 2,000
 	// distinct users would first measure 2,000² presence frames and member
-	// lists, not fan-out. The server must allow that many connections per
-	// user (--max-conns-per-user).
+	// lists, not fan-out. Guests are a new user per connection by name, so
+	// the first member connects by name and the rest with its guest token,
+	// which makes them the same guest. The server must allow that many
+	// connections per user (--max-conns-per-user).
 	e.logf("fanout: connecting %d members", members)
-	took, err := e.connect(ctx, &f, members, func(int) client.Options {
-		// The server sends a busy member several frames per write; a read
-		// buffer that holds them all takes them in one system call.
-		return client.Options{Name: "fan", Handler: handler, Reconnect: true,
-			BackoffMin: 100 * time.Millisecond, BackoffMax: 2 * time.Second, ReadBufferSize: 8192}
-	}, func(ctx context.Context, _ int, c *client.Client) error {
+	took, err := e.connectOneUser(ctx, &f, members, "fan", handler, func(ctx context.Context, _ int, c *client.Client) error {
 		_, err := c.Join(ctx, room)
 		return err
 	})
@@ -78,7 +75,7 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 		st := steps[k]
 		start := stampNow()
 		a := e.meter.Sample()
-		rc := reconnects.Load()
+		rc := side.reconnects.Load()
 		sendTime := publish(ctx, pub, room, k, rate, stepDur, st)
 		drain(ctx, st, func() uint64 { return st.acked.Load() * uint64(members) })
 		b := e.meter.Sample()
@@ -86,7 +83,7 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 			Rate: rate, Sent: st.sent.Load(), Acked: st.acked.Load(),
 			Expected: st.acked.Load() * uint64(members), Delivered: st.delivered.Load(),
 			Latency: st.latency.Summary(), Ack: st.ack.Summary(),
-			Reconnects: reconnects.Load() - rc, Usage: Between(a, b),
+			Reconnects: side.reconnects.Load() - rc, Usage: Between(a, b),
 		}
 		step.SendRate = float64(step.Acked) / sendTime.Seconds()
 		step.DeliveredRatio = ratio(step.Delivered, step.Expected)
@@ -108,7 +105,34 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 			break
 		}
 	}
+	res.PresenceFrames = side.presence.Load()
 	return res, nil
+}
+
+// connectOneUser connects n members that are one guest user, named name,
+// with handler and setup as connect takes them: the first by name, the rest
+// with the first's guest token. Each has a read buffer of 8 KiB: the
+// server sends a busy member several frames per write, and a buffer that
+// holds them all takes them in one system call.
+func (e *env) connectOneUser(ctx context.Context, f *fleet, n int, name string, handler func(client.Event),
+	setup func(ctx context.Context, i int, c *client.Client) error) (time.Duration, error) {
+	opts := client.Options{Handler: handler, Reconnect: true,
+		BackoffMin: 100 * time.Millisecond, BackoffMax: 2 * time.Second, ReadBufferSize: 8192}
+	var first fleet
+	defer func() { f.add(first.clients...) }()
+	o := opts
+	o.Name = name
+	took, err := e.connect(ctx, &first, 1, func(int) client.Options { return o }, setup)
+	if err != nil || n == 1 {
+		return took, err
+	}
+	opts.Token = first.clients[0].Session().GuestToken
+	if opts.Token == "" {
+		return took, fmt.Errorf("the server sent guest %q no guest_token to reconnect with", name)
+	}
+	rest, err := e.connect(ctx, f, n-1, func(int) client.Options { return opts },
+		func(ctx context.Context, i int, c *client.Client) error { return setup(ctx, i+1, c) })
+	return took + rest, err
 }
 
 // publish sends at rate messages per second for d, without waiting for

@@ -68,6 +68,10 @@ type FanoutResult struct {
 	Steps        []FanoutStep `json:"steps"`
 	Best         *float64     `json:"best_rate"`
 	BestDelivers float64      `json:"best_deliveries_per_second"`
+	// PresenceFrames is how many presence frames the members received in
+	// the whole run: about Members when they are one user, as intended,
+	// about Members²/2 if the server made each a user of its own.
+	PresenceFrames int64 `json:"presence_frames"`
 }
 
 // ChatStep is one per-member rate of the chat scenario.
@@ -207,6 +211,7 @@ func (r *FanoutResult) writeText(w io.Writer) {
 	}
 	table(w, fmt.Sprintf("fanout: %d members in one room, %g s per step", r.Members, r.StepSeconds),
 		"msg/s\tsent/s\tdeliveries/s\tdelivered\tp50 ms\tp99 ms\tmax ms\tack p99 ms\treconnects\tserver CPU\ttool CPU\tok", rows)
+	fmt.Fprintf(w, "presence frames received by the members: %d\n", r.PresenceFrames)
 	if r.Best != nil {
 		fmt.Fprintf(w, "highest step with >= 99.9%% delivered and p99 < 250 ms: %g msg/s (%.0f deliveries/s)\n", *r.Best, r.BestDelivers)
 	} else {
