@@ -95,11 +95,12 @@ func talk(ctx context.Context, c *client.Client, room string, step int, rate flo
 	start := time.Now()
 	// A random phase spreads the members' sends over the interval.
 	next := start.Add(rand.N(interval))
+	send := wsSend(c, room)
 	for next.Sub(start) < d && ctx.Err() == nil {
 		if err := sleep(ctx, time.Until(next)); err != nil {
 			return
 		}
-		st.send(ctx, c, room, step)
+		st.send(ctx, step, send)
 		next = next.Add(interval)
 		if now := time.Now(); next.Before(now) {
 			next = now

@@ -30,12 +30,7 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 		stepDur = 5 * time.Second
 	}
 	room := "fanout-" + e.run
-	steps := make([]*stepStats, len(rates))
-	for i := range steps {
-		steps[i] = new(stepStats)
-	}
-	var side sideEvents
-	handler := receiver(steps, &side)
+	cl := newClimb("fanout", rates, stepDur)
 	var f fleet
 	defer f.close()
 
@@ -46,7 +41,7 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 	// which makes them the same guest. The server must allow that many
 	// connections per user (--max-conns-per-user).
 	e.logf("fanout: connecting %d members", members)
-	took, err := e.connectOneUser(ctx, &f, members, "fan", handler, func(ctx context.Context, _ int, c *client.Client) error {
+	took, err := e.connectOneUser(ctx, &f, members, "fan", cl.receiver(), func(ctx context.Context, _ int, c *client.Client) error {
 		_, err := c.Join(ctx, room)
 		return err
 	})
@@ -63,50 +58,76 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 	}); err != nil {
 		return nil, err
 	}
-	pub := pubs.clients[0]
 	e.logf("fanout: %d members connected in %.1fs", members, took.Seconds())
+	return cl.run(ctx, e, members, wsSend(pubs.clients[0], room)), nil
+}
 
-	res := &FanoutResult{Members: members, StepSeconds: stepDur.Seconds()}
+// climb steps a sender through rates, each for stepDur, into a room whose
+// members record what they receive with its receiver; fanout and publish
+// share it.
+type climb struct {
+	name    string // of the scenario, for progress lines
+	rates   []float64
+	stepDur time.Duration
+	steps   []*stepStats // one per rate
+	side    sideEvents
+}
+
+func newClimb(name string, rates []float64, stepDur time.Duration) *climb {
+	cl := &climb{name: name, rates: rates, stepDur: stepDur, steps: make([]*stepStats, len(rates))}
+	for i := range cl.steps {
+		cl.steps[i] = new(stepStats)
+	}
+	return cl
+}
+
+// receiver is the Handler for the room's members.
+func (cl *climb) receiver() func(client.Event) { return receiver(cl.steps, &cl.side) }
+
+// run sends with send through the steps into a room of members and returns
+// them, with the highest that passed fanout's mark. Past the knee every
+// step is slower than the last, so two failing steps in a row end the
+// climb rather than wait out the rest.
+func (cl *climb) run(ctx context.Context, e *env, members int, send sendFunc) *FanoutResult {
+	res := &FanoutResult{Members: members, StepSeconds: cl.stepDur.Seconds()}
 	failing := 0
-	for k, rate := range rates {
+	for k, rate := range cl.rates {
 		if ctx.Err() != nil {
 			break
 		}
-		st := steps[k]
+		st := cl.steps[k]
 		start := stampNow()
 		a := e.meter.Sample()
-		rc := side.reconnects.Load()
-		sendTime := publish(ctx, pub, room, k, rate, stepDur, st)
+		rc := cl.side.reconnects.Load()
+		sendTime := pace(ctx, send, k, rate, cl.stepDur, st)
 		drain(ctx, st, func() uint64 { return st.acked.Load() * uint64(members) })
 		b := e.meter.Sample()
 		step := FanoutStep{
 			Rate: rate, Sent: st.sent.Load(), Acked: st.acked.Load(),
 			Expected: st.acked.Load() * uint64(members), Delivered: st.delivered.Load(),
 			Latency: st.latency.Summary(), Ack: st.ack.Summary(),
-			Reconnects: side.reconnects.Load() - rc, Usage: Between(a, b),
+			Reconnects: cl.side.reconnects.Load() - rc, Usage: Between(a, b),
 		}
 		step.SendRate = float64(step.Acked) / sendTime.Seconds()
 		step.DeliveredRatio = ratio(step.Delivered, step.Expected)
-		step.DeliveriesPerSec = deliveryRate(st, start, stepDur)
+		step.DeliveriesPerSec = deliveryRate(st, start, cl.stepDur)
 		step.OK = step.Acked > 0 && step.DeliveredRatio >= fanoutMinRatio && step.Latency.P99 < fanoutMaxP99
 		res.Steps = append(res.Steps, step)
 		if step.OK {
 			r := rate
 			res.Best, res.BestDelivers = &r, step.DeliveriesPerSec
 		}
-		e.logf("fanout: %g msg/s: %.0f deliveries/s, %.4f delivered, p99 %.1f ms", rate,
+		e.logf("%s: %g msg/s: %.0f deliveries/s, %.4f delivered, p99 %.1f ms", cl.name, rate,
 			step.DeliveriesPerSec, step.DeliveredRatio, step.Latency.P99)
-		// Past the knee every step is slower than the last; two failures
-		// in a row end the climb rather than wait out the rest.
 		if step.OK {
 			failing = 0
 		} else if failing++; failing >= 2 {
-			e.logf("fanout: stopping after two failing steps")
+			e.logf("%s: stopping after two failing steps", cl.name)
 			break
 		}
 	}
-	res.PresenceFrames = side.presence.Load()
-	return res, nil
+	res.PresenceFrames = cl.side.presence.Load()
+	return res
 }
 
 // connectOneUser connects n members that are one guest user, named name,
@@ -135,10 +156,10 @@ func (e *env) connectOneUser(ctx context.Context, f *fleet, n int, name string, 
 	return took + rest, err
 }
 
-// publish sends at rate messages per second for d, without waiting for
-// each ack before the next send, and returns when every send has finished.
-// It returns how long the sending took.
-func publish(ctx context.Context, pub *client.Client, room string, step int, rate float64, d time.Duration, st *stepStats) time.Duration {
+// pace sends with send at rate messages per second for d, without waiting
+// for each ack before the next send, and returns when every send has
+// finished. It returns how long the sending took.
+func pace(ctx context.Context, send sendFunc, step int, rate float64, d time.Duration, st *stepStats) time.Duration {
 	interval := time.Duration(float64(time.Second) / rate)
 	ctx, cancel := stepSends(ctx, d)
 	defer cancel()
@@ -162,7 +183,7 @@ func publish(ctx context.Context, pub *client.Client, room string, step int, rat
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			st.send(ctx, pub, room, step)
+			st.send(ctx, step, send)
 		})
 	}
 	wg.Wait()

@@ -71,12 +71,24 @@ func stepSends(ctx context.Context, d time.Duration) (context.Context, context.C
 	return context.WithTimeout(ctx, d+sendTimeout)
 }
 
-// send sends one timed message and records its ack. ctx bounds the send;
-// see stepSends.
-func (st *stepStats) send(ctx context.Context, c *client.Client, room string, step int) {
+// sendFunc sends one message with text and returns once the server has
+// acknowledged it: a WebSocket ack, or an HTTP API post's answer.
+type sendFunc func(ctx context.Context, text string) error
+
+// wsSend sends into room over c's WebSocket.
+func wsSend(c *client.Client, room string) sendFunc {
+	return func(ctx context.Context, text string) error {
+		_, err := c.Send(ctx, room, text)
+		return err
+	}
+}
+
+// send sends one timed message of step with fn and records its ack. ctx
+// bounds the send; see stepSends.
+func (st *stepStats) send(ctx context.Context, step int, fn sendFunc) {
 	st.sent.Add(1)
 	t0 := time.Now()
-	if _, err := c.Send(ctx, room, payload(step, padding)); err != nil {
+	if err := fn(ctx, payload(step, padding)); err != nil {
 		st.failed.Add(1)
 		return
 	}
