@@ -25,6 +25,8 @@ const (
 	maxBenchRate    = 100000
 	maxBenchTimeout = time.Hour
 	maxBenchWorkers = 256 // the tool's HTTP connections to the server
+	// benchTimeoutPerScenario makes the default --timeout.
+	benchTimeoutPerScenario = 2 * time.Minute
 )
 
 const benchLong = `Load-test a Parley server over loopback with the Go client and prints a
@@ -114,7 +116,7 @@ func benchCommand(e *cli) *cobra.Command {
 	fs.StringVar(&f.apiKey, "api-key", "", "for publish with --server: an API key with the publish and rooms scopes "+
 		"(better: PARLEY_BENCH_API_KEY, out of the process list)")
 	fs.StringVar(&f.jwtSecretFile, "jwt-secret-file", "", "for publish with --server: the file of the server's HS256 secret (its --jwt-secret-file)")
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "hard cap on the whole run")
+	fs.DurationVar(&f.timeout, "timeout", 0, "hard cap on the whole run (default 2m for each scenario asked for)")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "allow a --server that is not on this machine")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (go tool pprof), to see where its CPU goes")
 	return c
@@ -128,6 +130,11 @@ func runBench(f *benchFlags, e *cli) error {
 	var err error
 	if cfg.Scenarios, err = parseScenarios(f.scenario); err == nil {
 		cfg.Rates, err = parseRates(f.rates)
+	}
+	if f.timeout == 0 {
+		// Each scenario takes up to a minute or so with its defaults;
+		// "all" needs more than one scenario's cap.
+		f.timeout = time.Duration(max(len(cfg.Scenarios), 1)) * benchTimeoutPerScenario
 	}
 	if err == nil {
 		err = checkBenchBounds(cfg, f.timeout)

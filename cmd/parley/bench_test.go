@@ -44,6 +44,7 @@ func TestBenchPublishFlags(t *testing.T) {
 		{"short secret", append(srv, "--api-key", "pk_x", "--jwt-secret-file", short), nil,
 			"holds 9 bytes; an HS256 secret has at least 32"},
 		{"too many workers", append(srv, "--workers", "1000"), nil, "--workers must be 1 to 256"},
+		{"negative timeout", []string{"bench", "--scenario", "all", "--timeout", "-1s"}, nil, "--timeout must be above 0"},
 		{"too many subscribers", append(srv, "--subscribers", "1000000"), nil, "--subscribers must be 1 to 100000"},
 	}
 	for _, tt := range tests {
