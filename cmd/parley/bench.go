@@ -53,13 +53,13 @@ Scenarios:
           requests at a time posting into a room with no members for
           --duration (default 5s), one message a request and then 100 a
           request (posts/s, latency); posts into a room of --members
-          (default 2000) stepping through --rates (default
-          50,100,200,300,400 posts/s) for --step-duration each
-          (post-to-delivery p50/p99, post latency); then --subscribers
-          (default 10000) external users subscribe to a topic over HTTP and,
-          none connected, get two notifications: each one's time to store,
-          the server's memory before, after and at its peak, and chat posts'
-          latency meanwhile and right after
+          (default 2000) stepping through --rates (default as fanout's)
+          for --step-duration each (post-to-delivery p50/p99, post
+          latency, the highest step passing fanout's mark); then
+          --subscribers (default 10000) external users subscribe to a topic
+          over HTTP and, none connected, get two notifications: each one's
+          time to store, the server's memory before, after and at its
+          peak, and chat posts' latency meanwhile and right after
   all     every scenario in turn
 
 Without --server the tool starts its own server as a child process on a free

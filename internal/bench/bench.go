@@ -44,9 +44,9 @@ type Config struct {
 	Members int
 	// Rooms is chat's number of rooms; default 500.
 	Rooms int
-	// Rates are messages per second: the publisher's steps in fanout
-	// (default 5,10,20,50,100,200,300,400) and publish (default
-	// 50,100,200,300,400) and each member's rate in chat (default 1,5).
+	// Rates are messages per second: the publisher's steps in fanout and
+	// publish (default 5,10,20,50,100,200,300,400) and each member's rate
+	// in chat (default 1,5).
 	Rates []float64
 	// StepDuration is how long each fanout and publish step sends; default
 	// 5s.

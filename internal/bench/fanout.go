@@ -19,11 +19,15 @@ const (
 // maxInFlight bounds the publisher's sends waiting for their acks.
 const maxInFlight = 1024
 
+// fanoutRates are the default steps of fanout and publish, messages a
+// second from one sender into one room.
+var fanoutRates = []float64{5, 10, 20, 50, 100, 200, 300, 400}
+
 func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 	members := withDefault(e.cfg.Members, 2000)
 	rates := e.cfg.Rates
 	if len(rates) == 0 {
-		rates = []float64{5, 10, 20, 50, 100, 200, 300, 400}
+		rates = fanoutRates
 	}
 	stepDur := e.cfg.StepDuration
 	if stepDur <= 0 {

@@ -83,7 +83,7 @@ func publishToMembers(ctx context.Context, e *env, api *apiClient) (*FanoutResul
 	members := withDefault(e.cfg.Members, 2000)
 	rates := e.cfg.Rates
 	if len(rates) == 0 {
-		rates = []float64{50, 100, 200, 300, 400}
+		rates = fanoutRates
 	}
 	stepDur := e.cfg.StepDuration
 	if stepDur <= 0 {
