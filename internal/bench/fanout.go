@@ -25,31 +25,11 @@ var fanoutRates = []float64{5, 10, 20, 50, 100, 200, 300, 400}
 
 func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 	members := withDefault(e.cfg.Members, 2000)
-	rates := e.cfg.Rates
-	if len(rates) == 0 {
-		rates = fanoutRates
-	}
-	stepDur := e.cfg.StepDuration
-	if stepDur <= 0 {
-		stepDur = 5 * time.Second
-	}
 	room := "fanout-" + e.run
-	cl := newClimb("fanout", rates, stepDur)
+	cl := newClimb("fanout", e.cfg)
 	var f fleet
 	defer f.close()
-
-	// Every member is a connection of one guest user: a room of 2,000
-	// distinct users would first measure 2,000² presence frames and member
-	// lists, not fan-out. Guests are a new user per connection by name, so
-	// the first member connects by name and the rest with its guest token,
-	// which makes them the same guest. The server must allow that many
-	// connections per user (--max-conns-per-user).
-	e.logf("fanout: connecting %d members", members)
-	took, err := e.connectOneUser(ctx, &f, members, "fan", cl.receiver(), func(ctx context.Context, _ int, c *client.Client) error {
-		_, err := c.Join(ctx, room)
-		return err
-	})
-	if err != nil {
+	if err := cl.join(ctx, e, &f, members, room); err != nil {
 		return nil, err
 	}
 	var pubs fleet
@@ -62,7 +42,6 @@ func runFanout(ctx context.Context, e *env) (*FanoutResult, error) {
 	}); err != nil {
 		return nil, err
 	}
-	e.logf("fanout: %d members connected in %.1fs", members, took.Seconds())
 	return cl.run(ctx, e, members, wsSend(pubs.clients[0], room)), nil
 }
 
@@ -77,16 +56,41 @@ type climb struct {
 	side    sideEvents
 }
 
-func newClimb(name string, rates []float64, stepDur time.Duration) *climb {
-	cl := &climb{name: name, rates: rates, stepDur: stepDur, steps: make([]*stepStats, len(rates))}
+// newClimb is a climb through cfg's rates and step duration, or fanout's
+// defaults (fanoutRates, 5 s a step).
+func newClimb(name string, cfg Config) *climb {
+	cl := &climb{name: name, rates: cfg.Rates, stepDur: cfg.StepDuration}
+	if len(cl.rates) == 0 {
+		cl.rates = fanoutRates
+	}
+	if cl.stepDur <= 0 {
+		cl.stepDur = 5 * time.Second
+	}
+	cl.steps = make([]*stepStats, len(cl.rates))
 	for i := range cl.steps {
 		cl.steps[i] = new(stepStats)
 	}
 	return cl
 }
 
-// receiver is the Handler for the room's members.
-func (cl *climb) receiver() func(client.Event) { return receiver(cl.steps, &cl.side) }
+// join connects n members to room, adding them to f, each receiving with
+// the climb's receiver. Every member is a connection of one guest user: a
+// room of 2,000 distinct users would first measure 2,000² presence frames
+// and member lists, not fan-out. The server must allow that many
+// connections per user (--max-conns-per-user).
+func (cl *climb) join(ctx context.Context, e *env, f *fleet, n int, room string) error {
+	e.logf("%s: connecting %d members", cl.name, n)
+	took, err := e.connectOneUser(ctx, f, n, cl.name, receiver(cl.steps, &cl.side),
+		func(ctx context.Context, _ int, c *client.Client) error {
+			_, err := c.Join(ctx, room)
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	e.logf("%s: %d members connected in %.1fs", cl.name, n, took.Seconds())
+	return nil
+}
 
 // run sends with send through the steps into a room of members and returns
 // them, with the highest that passed fanout's mark. Past the knee every
@@ -135,8 +139,9 @@ func (cl *climb) run(ctx context.Context, e *env, members int, send sendFunc) *F
 }
 
 // connectOneUser connects n members that are one guest user, named name,
-// with handler and setup as connect takes them: the first by name, the rest
-// with the first's guest token. Each has a read buffer of 8 KiB: the
+// with handler and setup as connect takes them. Guests are a new user per
+// connection by name, so the first connects by name and the rest with its
+// guest token, which makes them the same guest. Each has a read buffer of 8 KiB: the
 // server sends a busy member several frames per write, and a buffer that
 // holds them all takes them in one system call.
 func (e *env) connectOneUser(ctx context.Context, f *fleet, n int, name string, handler func(client.Event),

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/parley-chat/parley/client"
 )
 
 // ErrNoAPIKey and ErrNoJWTSecret are why publish cannot run against a
@@ -81,32 +79,18 @@ func runPublish(ctx context.Context, e *env) (*PublishResult, error) {
 // carrying its send time.
 func publishToMembers(ctx context.Context, e *env, api *apiClient) (*FanoutResult, error) {
 	members := withDefault(e.cfg.Members, 2000)
-	rates := e.cfg.Rates
-	if len(rates) == 0 {
-		rates = fanoutRates
-	}
-	stepDur := e.cfg.StepDuration
-	if stepDur <= 0 {
-		stepDur = 5 * time.Second
-	}
 	room := "publish-" + e.run
 	if err := api.createRoom(ctx, room); err != nil {
 		return nil, explainAPI(err)
 	}
-	cl := newClimb("publish", rates, stepDur)
+	cl := newClimb("publish", e.cfg)
 	var f fleet
 	// The members leave before the notification phase, which is about
 	// subscribers who are not connected.
 	defer f.close()
-	e.logf("publish: connecting %d members", members)
-	took, err := e.connectOneUser(ctx, &f, members, "pubfan", cl.receiver(), func(ctx context.Context, _ int, c *client.Client) error {
-		_, err := c.Join(ctx, room)
-		return err
-	})
-	if err != nil {
+	if err := cl.join(ctx, e, &f, members, room); err != nil {
 		return nil, err
 	}
-	e.logf("publish: %d members connected in %.1fs", members, took.Seconds())
 	return cl.run(ctx, e, members, func(ctx context.Context, text string) error {
 		return api.post(ctx, room, text)
 	}), nil
