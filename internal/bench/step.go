@@ -28,11 +28,11 @@ type sideEvents struct {
 }
 
 // receiver returns the Handler that records deliveries into steps and
-// counts reconnects and presence frames into side. It runs once per delivery on every member's reader
-// goroutine, so it allocates nothing: the client hands it a message decoded
-// in place, valid only during the call (client.Options.Handler), and the
-// payload's step and send time are read from the text as it is, with no
-// second decode and nothing kept.
+// counts reconnects and presence frames into side. It runs once per
+// delivery on every member's reader goroutine, so it allocates nothing: the
+// client hands it a message decoded in place, valid only during the call
+// (client.Options.Handler), and the payload's step and send time are read
+// from the text as it is, with no second decode and nothing kept.
 func receiver(steps []*stepStats, side *sideEvents) func(client.Event) {
 	return func(ev client.Event) {
 		switch ev.Type {
