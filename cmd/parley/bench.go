@@ -24,6 +24,9 @@ const (
 	maxBenchConns   = 100000
 	maxBenchRate    = 100000
 	maxBenchTimeout = time.Hour
+	maxBenchWorkers = 256 // the tool's HTTP connections to the server
+	// benchTimeoutPerScenario makes the default --timeout.
+	benchTimeoutPerScenario = 2 * time.Minute
 )
 
 const benchLong = `Load-test a Parley server over loopback with the Go client and prints a
@@ -46,14 +49,30 @@ Scenarios:
           /metrics when it is on the same address
   storm   --conns clients (default 10000) connected as fast as the server
           takes them, then cut and reconnected all at once with recovery
+  publish a backend on the HTTP API with an API key: --workers (default 32)
+          requests at a time posting into a room with no members for
+          --duration (default 5s), one message a request and then 100 a
+          request (posts/s, latency); posts into a room of --members
+          (default 2000) stepping through --rates (default as fanout's)
+          for --step-duration each (post-to-delivery p50/p99, post
+          latency, the highest step passing fanout's mark); then
+          --subscribers (default 10000) external users subscribe to a topic
+          over HTTP and, none connected, get two notifications: each one's
+          time to store, the server's memory before, after and at its
+          peak, and chat posts' latency meanwhile and right after
   all     every scenario in turn
 
 Without --server the tool starts its own server as a child process on a free
 loopback port with a temporary data directory, guests on and rate and
-per-user connection limits lifted, and stops it with SIGTERM at the end.
-With --server it drives that server, which must allow guests, high rates and
-many connections per user (see parley serve -h); give --server-pid to measure
-its CPU and memory.
+per-user connection limits lifted, external HS256 tokens taken with a random
+secret, and an API key made with "parley apikey create"; it stops it with
+SIGTERM at the end. With --server it drives that server, which must allow
+guests, high rates and many connections per user (see parley serve -h); give
+--server-pid to measure its CPU and memory. For publish it also needs an API
+key with the publish and rooms scopes (--api-key, or PARLEY_BENCH_API_KEY,
+which keeps it out of the process list) and the server's HS256 secret
+(--jwt-secret-file; the server runs with --jwt-algorithm HS256 and no
+--jwt-audience or --jwt-issuer). The subscribers stay in its store.
 
 Each connection needs an open file (two when the server runs here too). If
 the tool reports "ulimit -n" too low, raise it in the shell first:
@@ -62,7 +81,9 @@ the tool reports "ulimit -n" too low, raise it in the shell first:
 // benchFlags are the flags of "parley bench".
 type benchFlags struct {
 	scenario, rates, jsonPath, serverURL, cpuProfile string
+	apiKey, jwtSecretFile                            string
 	conns, members, rooms, serverPID                 int
+	subscribers, workers                             int
 	stepDur, duration, timeout                       time.Duration
 	allowRemote                                      bool
 }
@@ -79,17 +100,23 @@ func benchCommand(e *cli) *cobra.Command {
 	}
 	fs := c.Flags()
 	fs.SortFlags = false
-	fs.StringVar(&f.scenario, "scenario", "", "scenarios to run, comma-separated: idle, fanout, chat, storm or all (required)")
+	fs.StringVar(&f.scenario, "scenario", "", "scenarios to run, comma-separated: idle, fanout, chat, storm, publish or all (required)")
 	fs.IntVar(&f.conns, "conns", 0, "connections for idle and storm (default 10000)")
-	fs.IntVar(&f.members, "members", 0, "room size: fanout subscribers (default 2000), chat members per room (default 4)")
+	fs.IntVar(&f.members, "members", 0, "room size: fanout and publish subscribers (default 2000), chat members per room (default 4)")
 	fs.IntVar(&f.rooms, "rooms", 0, "rooms for chat (default 500)")
-	fs.StringVar(&f.rates, "rates", "", "messages per second, comma-separated: fanout's publisher steps, chat's rate per member")
-	fs.DurationVar(&f.stepDur, "step-duration", 0, "how long each fanout step sends (default 5s)")
-	fs.DurationVar(&f.duration, "duration", 0, "how long each chat rate runs (default 10s) and idle holds its connections (default 5s)")
+	fs.StringVar(&f.rates, "rates", "", "messages per second, comma-separated: fanout's and publish's steps, chat's rate per member")
+	fs.DurationVar(&f.stepDur, "step-duration", 0, "how long each fanout and publish step sends (default 5s)")
+	fs.DurationVar(&f.duration, "duration", 0, "how long each chat rate runs (default 10s), idle holds its connections (default 5s) "+
+		"and each publish throughput phase posts (default 5s)")
+	fs.IntVar(&f.subscribers, "subscribers", 0, "offline subscribers of publish's notification (default 10000)")
+	fs.IntVar(&f.workers, "workers", 0, "HTTP requests publish keeps going at once (default 32)")
 	fs.StringVar(&f.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&f.serverURL, "server", "", "base URL of a running server, ws://127.0.0.1:8080 (default: start one)")
 	fs.IntVar(&f.serverPID, "server-pid", 0, "process id of the --server, to read its CPU and memory from /proc")
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "hard cap on the whole run")
+	fs.StringVar(&f.apiKey, "api-key", "", "for publish with --server: an API key with the publish and rooms scopes "+
+		"(better: PARLEY_BENCH_API_KEY, out of the process list)")
+	fs.StringVar(&f.jwtSecretFile, "jwt-secret-file", "", "for publish with --server: the file of the server's HS256 secret (its --jwt-secret-file)")
+	fs.DurationVar(&f.timeout, "timeout", 0, "hard cap on the whole run (default 2m for each scenario asked for)")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "allow a --server that is not on this machine")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (go tool pprof), to see where its CPU goes")
 	return c
@@ -99,10 +126,15 @@ func benchCommand(e *cli) *cobra.Command {
 func runBench(f *benchFlags, e *cli) error {
 	stdout, stderr := e.stdout, e.stderr
 	cfg := bench.Config{Conns: f.conns, Members: f.members, Rooms: f.rooms,
-		StepDuration: f.stepDur, Duration: f.duration, Progress: stderr}
+		StepDuration: f.stepDur, Duration: f.duration, Subscribers: f.subscribers, Workers: f.workers, Progress: stderr}
 	var err error
 	if cfg.Scenarios, err = parseScenarios(f.scenario); err == nil {
 		cfg.Rates, err = parseRates(f.rates)
+	}
+	if f.timeout == 0 {
+		// Each scenario takes up to a minute or so with its defaults;
+		// "all" needs more than one scenario's cap.
+		f.timeout = time.Duration(max(len(cfg.Scenarios), 1)) * benchTimeoutPerScenario
 	}
 	if err == nil {
 		err = checkBenchBounds(cfg, f.timeout)
@@ -112,6 +144,9 @@ func runBench(f *benchFlags, e *cli) error {
 	}
 	if err == nil && f.serverPID != 0 && f.serverURL == "" {
 		err = errors.New("--server-pid needs --server")
+	}
+	if err == nil {
+		err = publishCredentials(&cfg, f, e.getenv)
 	}
 	if err == nil {
 		err = bench.CheckFileLimit(bench.Need(cfg, false))
@@ -136,6 +171,7 @@ func runBench(f *benchFlags, e *cli) error {
 			return exitStatus(exitError)
 		}
 		cfg.ServerURL, cfg.Meter.ServerPID = child.URL, child.PID
+		cfg.APIKey, cfg.JWTSecret = child.APIKey, child.JWTSecret
 		fmt.Fprintf(stderr, "bench: started %s serve on %s (pid %d)\n", exe, child.URL, child.PID)
 	} else {
 		cfg.Meter.ServerPID = f.serverPID
@@ -191,9 +227,44 @@ func runBench(f *benchFlags, e *cli) error {
 	return nil
 }
 
+// publishCredentials gives cfg the API key and JWT secret that publish
+// needs from a --server. A server the tool starts makes its own, so the
+// flags need --server.
+func publishCredentials(cfg *bench.Config, f *benchFlags, getenv func(string) string) error {
+	if f.serverURL == "" {
+		if f.apiKey != "" || f.jwtSecretFile != "" {
+			return errors.New("--api-key and --jwt-secret-file need --server: the server the tool starts makes its own")
+		}
+		return nil
+	}
+	if !contains(cfg.Scenarios, bench.ScenarioPublish) {
+		return nil
+	}
+	cfg.APIKey = f.apiKey
+	if cfg.APIKey == "" {
+		cfg.APIKey = strings.TrimSpace(getenv("PARLEY_BENCH_API_KEY"))
+	}
+	if cfg.APIKey == "" {
+		return bench.ErrNoAPIKey
+	}
+	if f.jwtSecretFile == "" {
+		return bench.ErrNoJWTSecret
+	}
+	b, err := os.ReadFile(f.jwtSecretFile)
+	if err != nil {
+		return fmt.Errorf("--jwt-secret-file: %w", err)
+	}
+	// The server reads the file's text with surrounding white space
+	// ignored, and HS256 needs at least 32 bytes of it.
+	if cfg.JWTSecret = []byte(strings.TrimSpace(string(b))); len(cfg.JWTSecret) < 32 {
+		return fmt.Errorf("--jwt-secret-file %s holds %d bytes; an HS256 secret has at least 32", f.jwtSecretFile, len(cfg.JWTSecret))
+	}
+	return nil
+}
+
 func parseScenarios(s string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
-		return nil, errors.New("--scenario is required: idle, fanout, chat, storm or all")
+		return nil, errors.New("--scenario is required: idle, fanout, chat, storm, publish or all")
 	}
 	var out []string
 	for _, name := range strings.Split(s, ",") {
@@ -239,10 +310,13 @@ func checkBenchBounds(cfg bench.Config, timeout time.Duration) error {
 	for _, v := range []struct {
 		name string
 		n    int
-	}{{"--conns", cfg.Conns}, {"--members", cfg.Members}, {"--rooms", cfg.Rooms}} {
+	}{{"--conns", cfg.Conns}, {"--members", cfg.Members}, {"--rooms", cfg.Rooms}, {"--subscribers", cfg.Subscribers}} {
 		if v.n < 0 || v.n > maxBenchConns {
 			return fmt.Errorf("%s must be 1 to %d", v.name, maxBenchConns)
 		}
+	}
+	if cfg.Workers < 0 || cfg.Workers > maxBenchWorkers {
+		return fmt.Errorf("--workers must be 1 to %d", maxBenchWorkers)
 	}
 	if cfg.Rooms*max(cfg.Members, 4) > maxBenchConns {
 		return fmt.Errorf("--rooms × --members must stay under %d connections", maxBenchConns)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/testutil"
 )
@@ -20,23 +22,49 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// testJWTSecret is the HS256 secret the test servers take external tokens
+// signed with, as the tool's child server takes its random one.
+const testJWTSecret = "bench-test-secret-0123456789abcdef-0123456789abcdef"
+
 // startServer runs an in-process server with the limits the tool's own
-// child server gets (ChildArgs). A test binary cannot re-exec "parley
-// serve", so the child-process path is exercised by the real runs only.
+// child server gets (ChildArgs) and its external tokens. A test binary
+// cannot re-exec "parley serve", so the child-process path is tested in
+// cmd/parley.
 func startServer(t *testing.T) *testutil.TestServer {
 	t.Helper()
 	return testutil.StartServer(t, func(c *config.Config) {
 		c.RateMessages = 100000
 		c.RateBurst = 100000
 		c.MaxConnsPerUser = 100000
+		c.JWTAlgorithm = "HS256"
+		c.JWTSecret = testJWTSecret
 	})
+}
+
+// apiKey makes ts an API key with scopes, as `parley apikey create` does.
+func apiKey(t *testing.T, ts *testutil.TestServer, scopes ...string) string {
+	t.Helper()
+	key, _, err := auth.CreateAPIKey(context.Background(), ts.OpenStore(t), "bench test", scopes, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 func run(t *testing.T, cfg Config) *Report {
 	t.Helper()
+	ts := startServer(t)
+	if cfg.APIKey == "" {
+		cfg.APIKey = apiKey(t, ts, "publish", "rooms")
+	}
+	return runOn(t, ts, cfg)
+}
+
+func runOn(t *testing.T, ts *testutil.TestServer, cfg Config) *Report {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	cfg.ServerURL = startServer(t).WSURL
+	cfg.ServerURL = ts.WSURL
 	var progress bytes.Buffer
 	cfg.Progress = &progress
 	rep, err := Run(ctx, cfg)
@@ -113,6 +141,11 @@ func TestFanout(t *testing.T) {
 		checkLatency(t, "fanout ack", s.Ack)
 		checkUsage(t, "fanout step", s.Usage)
 	}
+	// The members are one user, so each sees only the publisher's arrival:
+	// 20 frames, where 20 distinct users would have made about 20²/2.
+	if r.PresenceFrames < int64(r.Members) || r.PresenceFrames > 2*int64(r.Members) {
+		t.Errorf("members received %d presence frames, want about %d: are they one user?", r.PresenceFrames, r.Members)
+	}
 	if r.Best != nil && (*r.Best != 20 && *r.Best != 50) {
 		t.Errorf("best rate %v is not one of the steps", *r.Best)
 	}
@@ -158,6 +191,86 @@ func TestStorm(t *testing.T) {
 	}
 	if r.Duplicates != 0 || r.OutOfOrder != 0 {
 		t.Errorf("storm: %d duplicates, %d out of order; want none", r.Duplicates, r.OutOfOrder)
+	}
+}
+
+func TestPublish(t *testing.T) {
+	rep := run(t, Config{Scenarios: []string{ScenarioPublish}, JWTSecret: []byte(testJWTSecret),
+		Members: 20, Rates: []float64{20}, StepDuration: time.Second, Duration: 500 * time.Millisecond,
+		Subscribers: 50, Workers: 4})
+	r := rep.Publish
+	if r == nil || r.Workers != 4 || r.Single == nil || r.Batch == nil || r.Delivery == nil || r.Notify == nil {
+		t.Fatalf("publish result %+v: want every phase", r)
+	}
+	for what, p := range map[string]*Throughput{"single": r.Single, "batch": r.Batch} {
+		if p.Requests == 0 || p.RequestsPerSec <= 0 || p.MessagesPerSec < p.RequestsPerSec || p.Failed != 0 || p.FirstError != "" {
+			t.Errorf("%s posts %+v: want requests and no failures", what, p)
+		}
+		checkLatency(t, what+" post", p.Latency)
+		checkUsage(t, what+" posts", p.Usage)
+	}
+	if r.Single.Messages != r.Single.Requests || r.Batch.Messages != batchSize*r.Batch.Requests {
+		t.Errorf("%d single posts carried %d messages, %d batches %d: want 1 and %d each",
+			r.Single.Requests, r.Single.Messages, r.Batch.Requests, r.Batch.Messages, batchSize)
+	}
+
+	d := r.Delivery
+	if d.Members != 20 || len(d.Steps) != 1 {
+		t.Fatalf("delivery %+v: want one step to 20 members", d)
+	}
+	s := d.Steps[0]
+	if s.Acked == 0 || s.Delivered == 0 || s.Expected != 20*s.Acked {
+		t.Errorf("delivery step %+v: want posts delivered to each member", s)
+	}
+	checkRatio(t, "publish", s.DeliveredRatio)
+	checkLatency(t, "post to delivery", s.Latency)
+	checkLatency(t, "post", s.Ack)
+
+	n := r.Notify
+	if n.Subscribers != 50 || n.SubscribeRate <= 0 || len(n.Rounds) != notifyRounds || n.Unread != notifyRounds {
+		t.Fatalf("notify %+v: want 50 subscribers, %d rounds and as many unread", n, notifyRounds)
+	}
+	checkLatency(t, "quiet post", n.QuietPost)
+	for i, round := range n.Rounds {
+		if round.Recipients != 50 || round.StoreMS <= 0 || round.PostAfterMS <= 0 {
+			t.Errorf("notification %d: %+v: want 50 recipients and times", i+1, round)
+		}
+		if round.ServerRSSPeak != nil || round.ServerRSSBefore != nil {
+			t.Errorf("notification %d: server memory reported with no server pid", i+1)
+		}
+	}
+}
+
+// TestPublishNeedsCredentials holds the errors that say which flag a run
+// against someone else's server is missing, and that a bad key is told
+// as one.
+func TestPublishNeedsCredentials(t *testing.T) {
+	ts := startServer(t)
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		want error
+		text string
+	}{
+		{"no key", Config{JWTSecret: []byte(testJWTSecret)}, ErrNoAPIKey, "--api-key"},
+		{"no secret", Config{APIKey: "pk_x"}, ErrNoJWTSecret, "--jwt-secret-file"},
+		{"unknown key", Config{APIKey: apiKey(t, ts, "publish", "rooms") + "x", JWTSecret: []byte(testJWTSecret)}, nil, "401"},
+		{"key without rooms", Config{APIKey: apiKey(t, ts, "publish"), JWTSecret: []byte(testJWTSecret)}, nil, "rooms scope"},
+		{"another secret", Config{APIKey: apiKey(t, ts, "publish", "rooms"), JWTSecret: []byte(strings.Repeat("s", 32)),
+			Members: 2, Rates: []float64{10}, StepDuration: 200 * time.Millisecond, Duration: 100 * time.Millisecond,
+			Subscribers: 5}, nil, "HS256 tokens signed with this secret"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.ServerURL, cfg.Scenarios = ts.WSURL, []string{ScenarioPublish}
+			rep, err := Run(context.Background(), cfg)
+			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) || !strings.Contains(err.Error(), tt.text) {
+				t.Fatalf("err = %v, want one saying %q", err, tt.text)
+			}
+			if len(rep.Errors) != 1 {
+				t.Errorf("report errors %q, want this one", rep.Errors)
+			}
+		})
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/client"
@@ -27,8 +26,8 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 	for i := range steps {
 		steps[i] = new(stepStats)
 	}
-	var reconnects atomic.Int64
-	handler := receiver(steps, &reconnects)
+	var side sideEvents
+	handler := receiver(steps, &side)
 	roomOf := func(i int) string { return fmt.Sprintf("chat-%s-%d", e.run, i/members) }
 	var f fleet
 	defer f.close()
@@ -55,7 +54,7 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 		start := stampNow()
 		a := e.meter.Sample()
 		ca, commitsOK := scrapeCommits(ctx, e.metricsURL)
-		rc := reconnects.Load()
+		rc := side.reconnects.Load()
 		t0 := time.Now()
 		sctx, cancel := stepSends(ctx, dur)
 		var wg sync.WaitGroup
@@ -72,7 +71,7 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 			Rate: rate, Sent: st.sent.Load(), Acked: st.acked.Load(), Failed: st.failed.Load(),
 			Expected: expected(), Delivered: st.delivered.Load(),
 			Ack: st.ack.Summary(), Delivery: st.latency.Summary(),
-			Reconnects: reconnects.Load() - rc, Usage: Between(a, b),
+			Reconnects: side.reconnects.Load() - rc, Usage: Between(a, b),
 		}
 		if cb, ok := scrapeCommits(ctx, e.metricsURL); ok && commitsOK {
 			step.Store = commitsBetween(ca, cb)
@@ -96,11 +95,12 @@ func talk(ctx context.Context, c *client.Client, room string, step int, rate flo
 	start := time.Now()
 	// A random phase spreads the members' sends over the interval.
 	next := start.Add(rand.N(interval))
+	send := wsSend(c, room)
 	for next.Sub(start) < d && ctx.Err() == nil {
 		if err := sleep(ctx, time.Until(next)); err != nil {
 			return
 		}
-		st.send(ctx, c, room, step)
+		st.send(ctx, step, send)
 		next = next.Add(interval)
 		if now := time.Now(); next.Before(now) {
 			next = now

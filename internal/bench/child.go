@@ -3,6 +3,9 @@ package bench
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -10,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -30,6 +34,11 @@ type Child struct {
 	URL string
 	// PID is the child's process id, for the Meter.
 	PID int
+	// APIKey is a key of the server with the publish and rooms scopes.
+	APIKey string
+	// JWTSecret is the HS256 secret the server takes external tokens
+	// signed with.
+	JWTSecret []byte
 
 	cmd  *exec.Cmd
 	dir  string
@@ -38,8 +47,9 @@ type Child struct {
 }
 
 // StartChild runs exe (normally os.Executable(), the parley binary itself)
-// as "exe serve --addr 127.0.0.1:PORT --data-dir DIR <ChildArgs>" and waits
-// until it answers /readyz. Stop it with Stop.
+// as "exe serve --addr 127.0.0.1:PORT --data-dir DIR <ChildArgs>", taking
+// external HS256 tokens signed with a random secret of its own, waits until
+// it answers /readyz and makes it an API key. Stop it with Stop.
 func StartChild(ctx context.Context, exe string) (*Child, error) {
 	addr, err := freePort()
 	if err != nil {
@@ -49,8 +59,14 @@ func StartChild(ctx context.Context, exe string) (*Child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: temporary data directory: %w", err)
 	}
-	args := append([]string{"serve", "--addr", addr, "--data-dir", dir}, ChildArgs...)
-	ch := &Child{URL: "ws://" + addr, dir: dir, logs: &tailBuffer{max: 16 << 10}, done: make(chan error, 1)}
+	secret, secretFile, err := writeSecret(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	args := append([]string{"serve", "--addr", addr, "--data-dir", dir,
+		"--jwt-algorithm", "HS256", "--jwt-secret-file", secretFile}, ChildArgs...)
+	ch := &Child{URL: "ws://" + addr, JWTSecret: secret, dir: dir, logs: &tailBuffer{max: 16 << 10}, done: make(chan error, 1)}
 	ch.cmd = exec.Command(exe, args...)
 	ch.cmd.Stdout = ch.logs
 	ch.cmd.Stderr = ch.logs
@@ -64,7 +80,50 @@ func StartChild(ctx context.Context, exe string) (*Child, error) {
 		ch.Stop()
 		return nil, err
 	}
+	if ch.APIKey, err = createKey(ctx, exe, dir); err != nil {
+		ch.Stop()
+		return nil, err
+	}
 	return ch, nil
+}
+
+// writeSecret writes a random HS256 secret into dir, as `openssl rand -hex
+// 32` would make it, and returns the secret as the server reads it (the
+// file's text) and the file's path.
+func writeSecret(dir string) ([]byte, string, error) {
+	var b [32]byte
+	_, _ = crand.Read(b[:])
+	secret := []byte(hex.EncodeToString(b[:]))
+	path := filepath.Join(dir, "bench-jwt.secret")
+	if err := os.WriteFile(path, append(secret, '\n'), 0o600); err != nil {
+		return nil, "", fmt.Errorf("bench: write the JWT secret: %w", err)
+	}
+	return secret, path, nil
+}
+
+// createKey makes an API key for publish with the binary's own "apikey
+// create" on the server's data directory, as an operator would. It runs
+// once the server is ready: the command refuses a directory with no
+// database yet, and writes beside a running server by design (SQLite's WAL),
+// here before any load starts.
+func createKey(ctx context.Context, exe, dir string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "apikey", "create", "--data-dir", dir,
+		"--name", "parley bench", "--scopes", "publish,rooms", "--json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("bench: %s apikey create: %w\n%s", exe, err, stderr.String())
+	}
+	var k struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(out, &k); err != nil || k.Key == "" {
+		return "", fmt.Errorf("bench: %s apikey create printed no key: %q", exe, out)
+	}
+	return k.Key, nil
 }
 
 func (ch *Child) waitReady(ctx context.Context, url string) error {

@@ -16,6 +16,13 @@
 //   - storm: C clients connected as fast as the server takes them, then
 //     cut and reconnected all at once with recovery of the messages sent
 //     while they were away.
+//   - publish: a backend on the HTTP API with an API key: posts per second
+//     into a room with no members, one message a request and 100 a
+//     request; posts into a room of S members stepping through rates, with
+//     post-to-delivery latency as fanout measures it; and notifications to
+//     N offline subscribers of a topic (external users the tool signs HS256
+//     tokens for): the time to store one, the server's memory around it,
+//     and whether chat posts wait for it.
 //
 // Every run is bounded in connections, rate and time. The tool reports its
 // own CPU use next to the server's (from /proc when the server's pid is

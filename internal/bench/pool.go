@@ -54,9 +54,9 @@ type fleet struct {
 	clients []*client.Client
 }
 
-func (f *fleet) add(c *client.Client) {
+func (f *fleet) add(cs ...*client.Client) {
 	f.mu.Lock()
-	f.clients = append(f.clients, c)
+	f.clients = append(f.clients, cs...)
 	f.mu.Unlock()
 }
 

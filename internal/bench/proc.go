@@ -75,13 +75,17 @@ func procCPU(pid string) (time.Duration, error) {
 }
 
 // procRSS returns VmRSS of a process, in bytes, from /proc/<pid>/status.
-func procRSS(pid string) (int64, error) {
+func procRSS(pid string) (int64, error) { return procStatus(pid, "VmRSS:") }
+
+// procStatus returns a size field of /proc/<pid>/status, such as "VmRSS:",
+// in bytes.
+func procStatus(pid, field string) (int64, error) {
 	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0, err
 	}
 	for line := range bytes.Lines(b) {
-		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+		if v, ok := bytes.CutPrefix(line, []byte(field)); ok {
 			f := bytes.Fields(v)
 			if len(f) >= 1 {
 				kb, err := strconv.ParseInt(string(f[0]), 10, 64)
@@ -89,7 +93,31 @@ func procRSS(pid string) (int64, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("bench: no VmRSS in /proc/%s/status", pid)
+	return 0, fmt.Errorf("bench: no %s in /proc/%s/status", field, pid)
+}
+
+// ResetPeak starts the server's peak resident memory (VmHWM) over from its
+// current size, so that ServerPeak tells the peak of what follows rather
+// than of the whole run. Linux allows it for a process of the same user
+// (clear_refs, since 4.0).
+func (m *Meter) ResetPeak() error {
+	if m.ServerPID <= 0 {
+		return fmt.Errorf("bench: the server's pid is unknown")
+	}
+	if err := os.WriteFile("/proc/"+strconv.Itoa(m.ServerPID)+"/clear_refs", []byte("5"), 0); err != nil {
+		return fmt.Errorf("bench: reset the server's peak memory: %w", err)
+	}
+	return nil
+}
+
+// ServerPeak returns the server's peak resident memory (VmHWM) since it
+// started or since the last ResetPeak; ok is false when it cannot be read.
+func (m *Meter) ServerPeak() (rss int64, ok bool) {
+	if m.ServerPID <= 0 {
+		return 0, false
+	}
+	rss, err := procStatus(strconv.Itoa(m.ServerPID), "VmHWM:")
+	return rss, err == nil
 }
 
 // Usage is the resources both processes used between two snapshots. CPU is

@@ -12,16 +12,17 @@ import (
 
 // Report is the result of a run; its JSON form is what --json writes.
 type Report struct {
-	Machine   Machine       `json:"machine"`
-	Server    string        `json:"server"`
-	ServerPID int           `json:"server_pid,omitempty"` // 0: unknown, server figures are null
-	Started   time.Time     `json:"started"`
-	Seconds   float64       `json:"seconds"`
-	Idle      *IdleResult   `json:"idle,omitempty"`
-	Fanout    *FanoutResult `json:"fanout,omitempty"`
-	Chat      *ChatResult   `json:"chat,omitempty"`
-	Storm     *StormResult  `json:"storm,omitempty"`
-	Errors    []string      `json:"errors,omitempty"`
+	Machine   Machine        `json:"machine"`
+	Server    string         `json:"server"`
+	ServerPID int            `json:"server_pid,omitempty"` // 0: unknown, server figures are null
+	Started   time.Time      `json:"started"`
+	Seconds   float64        `json:"seconds"`
+	Idle      *IdleResult    `json:"idle,omitempty"`
+	Fanout    *FanoutResult  `json:"fanout,omitempty"`
+	Chat      *ChatResult    `json:"chat,omitempty"`
+	Storm     *StormResult   `json:"storm,omitempty"`
+	Publish   *PublishResult `json:"publish,omitempty"`
+	Errors    []string       `json:"errors,omitempty"`
 }
 
 // IdleResult is the idle scenario's outcome. Memory figures are resident
@@ -68,6 +69,10 @@ type FanoutResult struct {
 	Steps        []FanoutStep `json:"steps"`
 	Best         *float64     `json:"best_rate"`
 	BestDelivers float64      `json:"best_deliveries_per_second"`
+	// PresenceFrames is how many presence frames the members received in
+	// the whole run: about Members when they are one user, as intended,
+	// about Members²/2 if the server made each a user of its own.
+	PresenceFrames int64 `json:"presence_frames"`
 }
 
 // ChatStep is one per-member rate of the chat scenario.
@@ -160,6 +165,9 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.Storm != nil {
 		r.Storm.writeText(w)
 	}
+	if r.Publish != nil {
+		r.Publish.writeText(w)
+	}
 	for _, e := range r.Errors {
 		fmt.Fprintln(w, "error:", e)
 	}
@@ -193,6 +201,12 @@ func (r *IdleResult) writeText(w io.Writer) {
 }
 
 func (r *FanoutResult) writeText(w io.Writer) {
+	r.writeSteps(w, fmt.Sprintf("fanout: %d members in one room, %g s per step", r.Members, r.StepSeconds), "ack")
+}
+
+// writeSteps writes the steps' table under title; ack names what the
+// sender waited for: a WebSocket ack, or an API post's answer.
+func (r *FanoutResult) writeSteps(w io.Writer, title, ack string) {
 	var rows []string
 	for _, s := range r.Steps {
 		ok := ""
@@ -202,13 +216,15 @@ func (r *FanoutResult) writeText(w io.Writer) {
 		rows = append(rows, row(fmt.Sprintf("%g", s.Rate), fmt.Sprintf("%.0f", s.SendRate),
 			fmt.Sprintf("%.0f", s.DeliveriesPerSec), fmt.Sprintf("%.4f", s.DeliveredRatio),
 			fmt.Sprintf("%.1f", s.Latency.P50), fmt.Sprintf("%.1f", s.Latency.P99), fmt.Sprintf("%.1f", s.Latency.Max),
-			fmt.Sprintf("%.1f", s.Ack.P99), fmt.Sprint(s.Reconnects),
+			fmt.Sprintf("%.1f", s.Ack.P50), fmt.Sprintf("%.1f", s.Ack.P99), fmt.Sprint(s.Reconnects),
 			cores(s.Usage.ServerCPU), fmt.Sprintf("%.2f", s.Usage.ClientCPU), ok))
 	}
-	table(w, fmt.Sprintf("fanout: %d members in one room, %g s per step", r.Members, r.StepSeconds),
-		"msg/s\tsent/s\tdeliveries/s\tdelivered\tp50 ms\tp99 ms\tmax ms\tack p99 ms\treconnects\tserver CPU\ttool CPU\tok", rows)
+	table(w, title, "msg/s\tsent/s\tdeliveries/s\tdelivered\tp50 ms\tp99 ms\tmax ms\t"+ack+" p50 ms\t"+ack+
+		" p99 ms\treconnects\tserver CPU\ttool CPU\tok", rows)
+	fmt.Fprintf(w, "presence frames received by the members: %d\n", r.PresenceFrames)
 	if r.Best != nil {
-		fmt.Fprintf(w, "highest step with >= 99.9%% delivered and p99 < 250 ms: %g msg/s (%.0f deliveries/s)\n", *r.Best, r.BestDelivers)
+		fmt.Fprintf(w, "highest step with >= 99.9%% delivered and p99 < 250 ms: %g msg/s (%.0f deliveries/s)\n",
+			*r.Best, r.BestDelivers)
 	} else {
 		fmt.Fprintln(w, "no step reached 99.9% delivered with p99 < 250 ms")
 	}

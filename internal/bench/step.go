@@ -19,13 +19,21 @@ type stepStats struct {
 	ack                 Histogram    // send to ack
 }
 
+// sideEvents counts what members receive besides timed messages.
+type sideEvents struct {
+	reconnects atomic.Int64
+	// presence counts presence frames: in a room of one user it stays near
+	// the room's size, in a room of distinct users it grows with its square.
+	presence atomic.Int64
+}
+
 // receiver returns the Handler that records deliveries into steps and
-// counts reconnects. It runs once per delivery on every member's reader
-// goroutine, so it allocates nothing: the client hands it a message decoded
-// in place, valid only during the call (client.Options.Handler), and the
-// payload's step and send time are read from the text as it is, with no
-// second decode and nothing kept.
-func receiver(steps []*stepStats, reconnects *atomic.Int64) func(client.Event) {
+// counts reconnects and presence frames into side. It runs once per
+// delivery on every member's reader goroutine, so it allocates nothing: the
+// client hands it a message decoded in place, valid only during the call
+// (client.Options.Handler), and the payload's step and send time are read
+// from the text as it is, with no second decode and nothing kept.
+func receiver(steps []*stepStats, side *sideEvents) func(client.Event) {
 	return func(ev client.Event) {
 		switch ev.Type {
 		case client.EventMessage:
@@ -44,7 +52,9 @@ func receiver(steps []*stepStats, reconnects *atomic.Int64) func(client.Event) {
 				}
 			}
 		case client.EventReconnected:
-			reconnects.Add(1)
+			side.reconnects.Add(1)
+		case client.EventPresence:
+			side.presence.Add(1)
 		}
 	}
 }
@@ -61,12 +71,24 @@ func stepSends(ctx context.Context, d time.Duration) (context.Context, context.C
 	return context.WithTimeout(ctx, d+sendTimeout)
 }
 
-// send sends one timed message and records its ack. ctx bounds the send;
-// see stepSends.
-func (st *stepStats) send(ctx context.Context, c *client.Client, room string, step int) {
+// sendFunc sends one message with text and returns once the server has
+// acknowledged it: a WebSocket ack, or an HTTP API post's answer.
+type sendFunc func(ctx context.Context, text string) error
+
+// wsSend sends into room over c's WebSocket.
+func wsSend(c *client.Client, room string) sendFunc {
+	return func(ctx context.Context, text string) error {
+		_, err := c.Send(ctx, room, text)
+		return err
+	}
+}
+
+// send sends one timed message of step with fn and records its ack. ctx
+// bounds the send; see stepSends.
+func (st *stepStats) send(ctx context.Context, step int, fn sendFunc) {
 	st.sent.Add(1)
 	t0 := time.Now()
-	if _, err := c.Send(ctx, room, payload(step, padding)); err != nil {
+	if err := fn(ctx, payload(step, padding)); err != nil {
 		st.failed.Add(1)
 		return
 	}

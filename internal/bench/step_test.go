@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"sync/atomic"
 	"testing"
 
 	"github.com/parley-chat/parley/client"
@@ -13,8 +12,8 @@ import (
 // the whole path after the socket read is allocation-free.
 func TestReceiverAllocatesNothing(t *testing.T) {
 	steps := []*stepStats{new(stepStats), new(stepStats)}
-	var reconnects atomic.Int64
-	h := receiver(steps, &reconnects)
+	var side sideEvents
+	h := receiver(steps, &side)
 	ev := client.Event{Type: client.EventMessage, Room: "fanout",
 		Message: &client.Message{Room: "fanout", Seq: 1, Text: payload(1, padding)}}
 	allocs := testing.AllocsPerRun(100, func() { h(ev) })
@@ -31,8 +30,8 @@ func TestReceiverAllocatesNothing(t *testing.T) {
 // histogram and the counters.
 func BenchmarkReceive(b *testing.B) {
 	steps := []*stepStats{new(stepStats)}
-	var reconnects atomic.Int64
-	h := receiver(steps, &reconnects)
+	var side sideEvents
+	h := receiver(steps, &side)
 	ev := client.Event{Type: client.EventMessage, Room: "fanout",
 		Message: &client.Message{Room: "fanout", Seq: 1, Text: payload(0, padding)}}
 	b.ReportAllocs()

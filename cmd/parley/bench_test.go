@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parley-chat/parley/internal/bench"
+)
+
+// TestBenchPublishFlags holds the command line of publish against a
+// server the tool did not start: what it lacks is named before anything
+// runs (exit 2), and the flags that only such a server needs are refused
+// without one.
+func TestBenchPublishFlags(t *testing.T) {
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short.secret")
+	good := filepath.Join(dir, "good.secret")
+	if err := os.WriteFile(short, []byte("too short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(good, []byte(strings.Repeat("k", 64)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := []string{"bench", "--scenario", "publish", "--server", "ws://127.0.0.1:1"}
+	tests := []struct {
+		name    string
+		args    []string
+		environ []string
+		want    string
+	}{
+		{"key without server", []string{"bench", "--scenario", "publish", "--api-key", "pk_x"}, nil,
+			"--api-key and --jwt-secret-file need --server"},
+		{"secret without server", []string{"bench", "--scenario", "fanout", "--jwt-secret-file", good}, nil,
+			"--api-key and --jwt-secret-file need --server"},
+		{"no key", srv, nil, bench.ErrNoAPIKey.Error()},
+		{"no secret", append(srv, "--api-key", "pk_x"), nil, bench.ErrNoJWTSecret.Error()},
+		{"no secret, key from the environment", srv, []string{"PARLEY_BENCH_API_KEY=pk_x"}, bench.ErrNoJWTSecret.Error()},
+		{"missing secret file", append(srv, "--api-key", "pk_x", "--jwt-secret-file", filepath.Join(dir, "nope")), nil,
+			"--jwt-secret-file: open "},
+		{"short secret", append(srv, "--api-key", "pk_x", "--jwt-secret-file", short), nil,
+			"holds 9 bytes; an HS256 secret has at least 32"},
+		{"too many workers", append(srv, "--workers", "1000"), nil, "--workers must be 1 to 256"},
+		{"negative timeout", []string{"bench", "--scenario", "all", "--timeout", "-1s"}, nil, "--timeout must be above 0"},
+		{"too many subscribers", append(srv, "--subscribers", "1000000"), nil, "--subscribers must be 1 to 100000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runIn(tt.environ, tt.args...)
+			if code != 2 || stdout != "" || !strings.HasPrefix(stderr, "parley bench: ") || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+}
+
+// TestBenchPublishStartsItsOwnServer runs publish as a user would, with
+// the binary starting its own server: the child must take external tokens
+// with the secret it wrote and give the tool a working API key.
+func TestBenchPublishStartsItsOwnServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped with -short")
+	}
+	bin := buildParley(t)
+	report := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(bin, "bench", "--scenario", "publish", "--members", "5", "--rates", "20",
+		"--step-duration", "300ms", "--duration", "200ms", "--subscribers", "20", "--workers", "2",
+		"--timeout", "60s", "--json", report)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("parley bench: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	p := rep.Publish
+	if p == nil || p.Single == nil || p.Single.Requests == 0 || p.Notify == nil || len(p.Notify.Rounds) == 0 {
+		t.Fatalf("publish result %+v:\n%s", p, out)
+	}
+	r := p.Notify.Rounds[0]
+	if r.Recipients != 20 || r.ServerRSSPeak == nil || r.ServerRSSBefore == nil || *r.ServerRSSPeak < *r.ServerRSSBefore {
+		t.Errorf("first notification %+v: want 20 recipients and the child's memory, peak >= before", r)
+	}
+}
