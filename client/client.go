@@ -149,6 +149,19 @@ type Client struct {
 	// rooms is touched only by the run goroutine (which is also the
 	// reader), so it needs no lock.
 	rooms map[string]*roomState
+	// self is the user's id, for the run goroutine: set before it starts
+	// and by each resume, which it runs.
+	self string
+
+	// stateMu guards the session state of state.go: unread counts (nil
+	// until an unread frame came) and the members of joined rooms.
+	stateMu sync.Mutex
+	unread  map[string]*UnreadRoom
+	members map[string]map[string]User
+	// countUnread is set once an unread frame came (never for guests, who
+	// get none), so that only then does each message take stateMu; run
+	// goroutine only.
+	countUnread bool
 	// scratch is the Message that message and private frames are decoded
 	// into when Handler is set (see handleHot); reader goroutine only.
 	scratch Message
@@ -165,6 +178,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		opts:      opts,
 		pending:   make(map[string]*call),
 		rooms:     make(map[string]*roomState),
+		members:   make(map[string]map[string]User),
 		done:      make(chan struct{}),
 		connected: make(chan struct{}),
 	}
@@ -203,7 +217,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.conn, c.welcome, c.guestToken = conn, w, w.GuestToken
+	c.conn, c.welcome, c.guestToken, c.self = conn, w, w.GuestToken, w.User.ID
 	close(c.connected)
 	go c.run(conn)
 	return c, nil

@@ -214,7 +214,7 @@ func (c *Client) resume(conn *websocket.Conn, w Welcome) bool {
 		c.mu.Unlock()
 		return false
 	}
-	c.conn, c.welcome = conn, w
+	c.conn, c.welcome, c.self = conn, w, w.User.ID
 	if w.GuestToken != "" {
 		c.guestToken = w.GuestToken
 	}

@@ -1,9 +1,23 @@
 // Package client is the Go client SDK for Parley's WebSocket protocol v1
-// (docs/PROTOCOL.md).
+// (docs/PROTOCOL.md); docs/CLIENT.md is its guide.
 //
-// Dial opens a session and returns a Client. Requests (Join, Leave, Send,
-// Private, Ping) send a frame with a fresh id and wait for the reply the
-// server tags with the same id; broadcasts arrive as Events.
+// Dial opens a session and returns a Client. Every client frame of the
+// protocol has a method that sends it with a fresh id and waits for the
+// reply the server tags with the same id:
+//
+//   - rooms: Join, Leave, Members;
+//   - messages: Send, Private, Edit, Delete, React, Unreact, Typing;
+//   - history: History, HistoryPages;
+//   - read markers and unread counts: MarkRead, Unread;
+//   - notifications: Subscribe, Unsubscribe, Notifications,
+//     MarkNotificationsRead, MarkAllNotificationsRead;
+//   - the session: Ping, Session.
+//
+// Broadcasts (messages, updates, presence, typing, read receipts, room
+// changes, notifications, notices) arrive as Events, on the Events channel
+// or, for load tools, through Options.Handler. A failed request returns a
+// *ServerError carrying the server's stable code (CodeNotJoined,
+// CodeForbidden, …; see ErrorCode).
 //
 // With Options.Reconnect set, a connection that ends unexpectedly is
 // re-dialled with exponential backoff and full jitter. On every reconnect

@@ -27,7 +27,11 @@ type call struct {
 	clientID string
 	room     string // callRejoin, callGapFill
 	since    int64  // callRejoin, callGapFill
-	reply    chan result
+	// update marks an edit, delete or react: its ack's seq is that of an
+	// update frame the connection receives too, which must not be dropped
+	// as already seen.
+	update bool
+	reply  chan result
 }
 
 // result is a call's reply: an error, or a reply of type typ with its body,
@@ -137,7 +141,14 @@ func (c *Client) send(ctx context.Context, typ string, body any, cid string) (Ac
 // the reply's body into out when out is not nil.
 func (c *Client) request(ctx context.Context, typ string, body any, out any) error {
 	id := c.newID()
-	cl := &call{kind: callRequest, frame: encodeFrame(typ, id, body), reply: make(chan result, 1)}
+	return c.do(ctx, id, &call{kind: callRequest, frame: encodeFrame(typ, id, body), reply: make(chan result, 1)}, out)
+}
+
+// do sends the request cl, whose frame carries the id id, once connected,
+// and waits for its reply. Waiting for a connection is bounded by ctx
+// only: while disconnected with Reconnect on, the request goes out on the
+// next connection.
+func (c *Client) do(ctx context.Context, id string, cl *call, out any) error {
 	for {
 		c.mu.Lock()
 		if c.closing {
