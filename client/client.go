@@ -54,6 +54,13 @@ type Options struct {
 	// resets once a connection has stayed up for a minute.
 	BackoffMin, BackoffMax time.Duration
 
+	// MaxOutbox bounds the sends (Send and Private) waiting for their ack,
+	// in flight or held while disconnected; a further send waits for one
+	// of them to finish (or for its ctx). Default 1000. Each holds its
+	// frame, so the bound is also one on the memory a long disconnect can
+	// take.
+	MaxOutbox int
+
 	// EventBuffer is the capacity of the Events channel; default 256. When
 	// it is full the client stops reading the socket until there is room,
 	// so a consumer that stays behind is eventually disconnected by the
@@ -97,6 +104,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.BackoffMax < o.BackoffMin {
 		o.BackoffMax = o.BackoffMin
+	}
+	if o.MaxOutbox <= 0 {
+		o.MaxOutbox = 1000
 	}
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = 256
@@ -143,6 +153,9 @@ type Client struct {
 	guestToken string
 	pending    map[string]*call // by frame id
 	outbox     []*call          // unacknowledged sends, oldest first
+	// slots holds a token for each send in the outbox: its capacity is
+	// Options.MaxOutbox.
+	slots chan struct{}
 	closing    bool
 	err        error // why the client stopped, once it has
 
@@ -179,6 +192,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		pending:   make(map[string]*call),
 		rooms:     make(map[string]*roomState),
 		members:   make(map[string]map[string]User),
+		slots:     make(chan struct{}, opts.MaxOutbox),
 		done:      make(chan struct{}),
 		connected: make(chan struct{}),
 	}

@@ -46,10 +46,8 @@ func (c *Client) Unreact(ctx context.Context, room, messageID, emoji string) (Ac
 
 // change sends an edit, delete or react and waits for its ack.
 func (c *Client) change(ctx context.Context, typ string, body any) (Ack, error) {
-	id := c.newID()
-	cl := &call{kind: callRequest, update: true, frame: encodeFrame(typ, id, body), reply: make(chan result, 1)}
 	var ack Ack
-	err := c.do(ctx, id, cl, &ack)
+	err := c.ask(ctx, typ, body, true, &ack)
 	return ack, err
 }
 
