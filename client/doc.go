@@ -11,7 +11,7 @@
 //   - read markers and unread counts: MarkRead, Unread;
 //   - notifications: Subscribe, Unsubscribe, Notifications,
 //     MarkNotificationsRead, MarkAllNotificationsRead;
-//   - the session: Ping, Session.
+//   - the session: Ping, Session, Renew (the auth frame).
 //
 // Broadcasts (messages, updates, presence, typing, read receipts, room
 // changes, notifications, notices) arrive as Events, on the Events channel
@@ -27,6 +27,11 @@
 // the server stores it once. The result is the protocol's promise made
 // concrete: every message of a joined room is delivered once, in room
 // order, across disconnects shorter than the server's recovery window.
+//
+// With Options.GetToken the client renews its token before the session
+// expires and gets a new one when the server refuses it; Login and
+// Refresher provide one for Parley's own accounts. Closes that the protocol
+// says not to retry (4003, 4009, …) end the client with a *CloseError.
 //
 // A Client is safe for concurrent use. Close stops every goroutine it owns.
 package client

@@ -165,6 +165,27 @@ func ErrorCode(err error) string {
 	return ""
 }
 
+// Close codes of docs/PROTOCOL.md, in CloseError.Code. The client
+// reconnects (with Options.Reconnect) after any other close, and after
+// CloseUnauthorized and CloseTokenExpired too when Options.GetToken can
+// give it a new token; the codes below that say "final" end it.
+const (
+	CloseNormal          = protocol.CloseNormal          // final: the client asked to close
+	CloseGoingAway       = protocol.CloseGoingAway       // the server is shutting down
+	CloseUnsupportedData = protocol.CloseUnsupportedData // final: a binary frame was sent
+	CloseInvalidPayload  = protocol.CloseInvalidPayload  // final: a frame was not valid UTF-8
+	ClosePolicyViolation = protocol.ClosePolicyViolation // the rate limit was ignored persistently
+	CloseTooBig          = protocol.CloseTooBig          // final: a frame over max_frame_bytes
+	CloseInternalError   = protocol.CloseInternalError   // an unexpected server fault
+	CloseTryAgainLater   = protocol.CloseTryAgainLater   // the server could not check the token now
+	CloseUnauthorized    = protocol.CloseUnauthorized    // final without GetToken: the token was refused or signed out
+	CloseTokenExpired    = protocol.CloseTokenExpired    // final without GetToken: the token expired
+	CloseDisconnected    = protocol.CloseDisconnected    // final: the application ended the user's sessions, or disabled the account
+	CloseTooSlow         = protocol.CloseTooSlow         // the client read too slowly
+	CloseTooManyConns    = protocol.CloseTooManyConns    // final: the user holds too many connections
+	CloseHeartbeatMissed = protocol.CloseHeartbeatMissed // nothing was heard from the client in time
+)
+
 // CloseError is how a connection ended when the server closed it with a
 // WebSocket close frame.
 type CloseError struct {
