@@ -185,9 +185,9 @@ type Client struct {
 	outbox     []*call          // unacknowledged sends, oldest first
 	// slots holds a token for each send in the outbox: its capacity is
 	// Options.MaxOutbox.
-	slots chan struct{}
-	closing    bool
-	err        error // why the client stopped, once it has
+	slots   chan struct{}
+	closing bool
+	err     error // why the client stopped, once it has
 
 	// rooms is touched only by the run goroutine (which is also the
 	// reader), so it needs no lock.
