@@ -122,8 +122,8 @@ Every setting of "parley serve" is a flag, a PARLEY_* environment variable
 and a key in the YAML file given with --config; docs/CONFIG.md lists them
 all. The admin commands (user, apikey) work on the data of a server, running
 or not, found from the same --config, --data-dir and --database-url. The
-client commands (send, listen, history) talk to a running server over its WebSocket, as
---server and PARLEY_SERVER say.`
+client commands (chat, send, listen, history) talk to a running server, the
+one --server or PARLEY_SERVER names (docs/CLIENT.md).`
 
 // newRoot builds the command tree.
 func newRoot(e *cli) *cobra.Command {
@@ -148,6 +148,7 @@ func newRoot(e *cli) *cobra.Command {
 		benchCommand(e),
 		userCommand(e),
 		apikeyCommand(e),
+		chatCommand(e),
 		sendCommand(e),
 		listenCommand(e),
 		historyCommand(e),
