@@ -21,6 +21,22 @@ import (
 type Options struct {
 	// Token is sent as "Authorization: Bearer <Token>" on every dial.
 	Token string
+	// GetToken, when set, returns a fresh access token (Refresher.GetToken
+	// does, for an account signed in with Login). The client calls it
+	// before the first dial when Token is empty; ahead of the session's
+	// expires_at, to hand the new token over in an auth frame so that the
+	// connection stays open (see RenewBefore); and when the server refuses
+	// the token it has (HTTP 401 on a dial, close 4001 or 4002), to
+	// reconnect with a new one instead of stopping. An error is retried
+	// with backoff, except ErrNoToken or an *APIError with a 4xx status
+	// (the refresh token is no longer good), which end the client with
+	// that error; so does a second fresh token refused in a row. ctx
+	// bounds one call. Calls never overlap.
+	GetToken func(ctx context.Context) (string, error)
+	// RenewBefore is how long before the token's expiry GetToken is asked
+	// for the next one; at most half the token's remaining life is used,
+	// so a short-lived token is renewed halfway. Default 1 minute.
+	RenewBefore time.Duration
 	// Name, when set, connects as a new guest displayed as Name
 	// (?name=Name); the server must run with guests enabled. The client
 	// keeps the guest token of the welcome and reconnects with it, so it
@@ -53,6 +69,13 @@ type Options struct {
 	// come back in lockstep). Defaults 250ms and 30s. The attempt count
 	// resets once a connection has stayed up for a minute.
 	BackoffMin, BackoffMax time.Duration
+
+	// MaxOutbox bounds the sends (Send and Private) waiting for their ack,
+	// in flight or held while disconnected; a further send waits for one
+	// of them to finish (or for its ctx). Default 1000. Each holds its
+	// frame, so the bound is also one on the memory a long disconnect can
+	// take.
+	MaxOutbox int
 
 	// EventBuffer is the capacity of the Events channel; default 256. When
 	// it is full the client stops reading the socket until there is room,
@@ -98,6 +121,12 @@ func (o *Options) setDefaults() {
 	if o.BackoffMax < o.BackoffMin {
 		o.BackoffMax = o.BackoffMin
 	}
+	if o.RenewBefore <= 0 {
+		o.RenewBefore = time.Minute
+	}
+	if o.MaxOutbox <= 0 {
+		o.MaxOutbox = 1000
+	}
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = 256
 	}
@@ -135,20 +164,47 @@ type Client struct {
 	// re-joins.
 	writeMu sync.Mutex
 
+	// wg counts the goroutines besides run (the token renewer); run waits
+	// for them before it closes done.
+	wg sync.WaitGroup
+
 	mu        sync.Mutex
 	conn      *websocket.Conn // nil while disconnected
 	connected chan struct{}   // closed when conn is set; replaced on disconnect
 	welcome   Welcome
+	// token is the access token dials use: Options.Token, then the latest
+	// from GetToken or Renew.
+	token string
+	// expires is when the current connection's token expires (zero:
+	// never), as of expirySet; renewKick wakes the renewer when it moves.
+	expires, expirySet time.Time
+	renewKick          chan struct{}
 	// guestToken brings a guest back as the same guest on reconnect.
 	guestToken string
 	pending    map[string]*call // by frame id
 	outbox     []*call          // unacknowledged sends, oldest first
-	closing    bool
-	err        error // why the client stopped, once it has
+	// slots holds a token for each send in the outbox: its capacity is
+	// Options.MaxOutbox.
+	slots   chan struct{}
+	closing bool
+	err     error // why the client stopped, once it has
 
 	// rooms is touched only by the run goroutine (which is also the
 	// reader), so it needs no lock.
 	rooms map[string]*roomState
+	// self is the user's id, for the run goroutine: set before it starts
+	// and by each resume, which it runs.
+	self string
+
+	// stateMu guards the session state of state.go: unread counts (nil
+	// until an unread frame came) and the members of joined rooms.
+	stateMu sync.Mutex
+	unread  map[string]*UnreadRoom
+	members map[string]map[string]User
+	// countUnread is set once an unread frame came (never for guests, who
+	// get none), so that only then does each message take stateMu; run
+	// goroutine only.
+	countUnread bool
 	// scratch is the Message that message and private frames are decoded
 	// into when Handler is set (see handleHot); reader goroutine only.
 	scratch Message
@@ -165,6 +221,8 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		opts:      opts,
 		pending:   make(map[string]*call),
 		rooms:     make(map[string]*roomState),
+		members:   make(map[string]map[string]User),
+		slots:     make(chan struct{}, opts.MaxOutbox),
 		done:      make(chan struct{}),
 		connected: make(chan struct{}),
 	}
@@ -180,9 +238,8 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	for k, v := range opts.Header {
 		c.header[k] = append([]string(nil), v...)
 	}
-	if opts.Token != "" {
-		c.header.Set("Authorization", "Bearer "+opts.Token)
-	}
+	c.token = opts.Token
+	c.renewKick = make(chan struct{}, 1)
 	c.dialer = websocket.Dialer{
 		Subprotocols:     []string{"parley.v1"},
 		HandshakeTimeout: opts.HandshakeTimeout,
@@ -198,15 +255,42 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		}
 		c.dialer.NetDialContext = d.DialContext
 	}
-	conn, w, err := c.dial(ctx)
+	conn, w, err := c.firstDial(ctx)
 	if err != nil {
 		return nil, err
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.conn, c.welcome, c.guestToken = conn, w, w.GuestToken
+	c.conn, c.welcome, c.guestToken, c.self = conn, w, w.GuestToken, w.User.ID
+	exp, _ := time.Parse(time.RFC3339Nano, w.ExpiresAt)
+	c.setExpiryLocked(exp, w.ExpiresAt)
 	close(c.connected)
+	if opts.GetToken != nil {
+		c.wg.Add(1)
+		go c.renewLoop()
+	}
 	go c.run(conn)
 	return c, nil
+}
+
+// firstDial is Dial's one attempt, with a token from GetToken when Token
+// is empty, and once more with a fresh one if the server refuses a token
+// it did not just give.
+func (c *Client) firstDial(ctx context.Context) (*websocket.Conn, Welcome, error) {
+	fresh := false
+	if c.token == "" && c.opts.GetToken != nil {
+		if _, err := c.fetchToken(ctx); err != nil {
+			return nil, Welcome{}, err
+		}
+		fresh = true
+	}
+	conn, w, err := c.dial(ctx)
+	if err != nil && !fresh && c.opts.GetToken != nil && authRefused(err) {
+		if _, err := c.fetchToken(ctx); err != nil {
+			return nil, Welcome{}, err
+		}
+		return c.dial(ctx)
+	}
+	return conn, w, err
 }
 
 // Events returns the channel of events. It is closed once the client has

@@ -74,9 +74,12 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, Welcome, error) {
 	}
 	header := c.header
 	c.mu.Lock()
-	guestToken := c.guestToken
+	guestToken, token := c.guestToken, c.token
 	c.mu.Unlock()
-	if c.opts.Name != "" && c.opts.Token == "" {
+	if token != "" {
+		header = header.Clone()
+		header.Set("Authorization", "Bearer "+token)
+	} else if c.opts.Name != "" {
 		if guestToken != "" {
 			header = header.Clone()
 			header.Set("Authorization", "Bearer "+guestToken)
@@ -138,6 +141,8 @@ func closeErr(err error) error {
 func (c *Client) run(conn *websocket.Conn) {
 	defer close(c.done)
 	defer close(c.events)
+	defer c.wg.Wait()
+	defer c.cancel() // ends the renewer when the client stops by itself
 	attempt := 0
 	for {
 		up := time.Now()
@@ -149,14 +154,15 @@ func (c *Client) run(conn *websocket.Conn) {
 			return
 		}
 		err = closeErr(err)
-		if !c.opts.Reconnect || permanent(err) {
+		renew := c.opts.GetToken != nil && authRefused(err)
+		if !c.opts.Reconnect || (permanent(err) && !renew) {
 			c.stop(err)
 			return
 		}
 		if time.Since(up) > stableAfter {
 			attempt = 0
 		}
-		if conn, err = c.reconnect(&attempt); err != nil {
+		if conn, err = c.reconnect(&attempt, renew); err != nil {
 			c.stop(err)
 			return
 		}
@@ -165,9 +171,13 @@ func (c *Client) run(conn *websocket.Conn) {
 }
 
 // reconnect dials with backoff until it has a connection, the client is
-// closed or a dial fails for good. The new connection has its rooms
-// re-joined and its outbox resent before anyone else may write to it.
-func (c *Client) reconnect(attempt *int) (*websocket.Conn, error) {
+// closed or a dial fails for good. With needToken (the server refused the
+// token) it first gets a new one from GetToken; a token refused on a dial
+// is replaced once, and a second refusal in a row ends the client. The
+// new connection has its rooms re-joined and its outbox resent before
+// anyone else may write to it.
+func (c *Client) reconnect(attempt *int, needToken bool) (*websocket.Conn, error) {
+	refusals := 0
 	for {
 		ceiling := c.opts.BackoffMax
 		if *attempt < 30 {
@@ -181,6 +191,18 @@ func (c *Client) reconnect(attempt *int) (*websocket.Conn, error) {
 			return nil, ErrClosed
 		case <-t.C:
 		}
+		if needToken {
+			if _, err := c.fetchToken(c.ctx); err != nil {
+				if c.ctx.Err() != nil {
+					return nil, ErrClosed
+				}
+				if finalTokenError(err) {
+					return nil, err
+				}
+				continue
+			}
+			needToken = false
+		}
 		conn, w, err := c.dial(c.ctx)
 		if c.ctx.Err() != nil {
 			if conn != nil {
@@ -189,6 +211,12 @@ func (c *Client) reconnect(attempt *int) (*websocket.Conn, error) {
 			return nil, ErrClosed
 		}
 		if err != nil {
+			if c.opts.GetToken != nil && authRefused(err) {
+				if refusals++; refusals < 2 {
+					needToken = true
+					continue
+				}
+			}
 			if permanent(err) {
 				return nil, err
 			}
@@ -214,7 +242,9 @@ func (c *Client) resume(conn *websocket.Conn, w Welcome) bool {
 		c.mu.Unlock()
 		return false
 	}
-	c.conn, c.welcome = conn, w
+	c.conn, c.welcome, c.self = conn, w, w.User.ID
+	exp, _ := time.Parse(time.RFC3339Nano, w.ExpiresAt)
+	c.setExpiryLocked(exp, w.ExpiresAt)
 	if w.GuestToken != "" {
 		c.guestToken = w.GuestToken
 	}

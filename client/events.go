@@ -110,11 +110,15 @@ func (c *Client) handleFrame(data []byte) {
 					c.fillGap(u.Room, rs)
 				}
 			}
+			if c.countUnread {
+				c.countSeq(u.Room, u.Seq)
+			}
 			c.emit(Event{Type: EventUpdate, Room: u.Room, Update: &u})
 		}
 	case protocol.TypePresence:
 		var p Presence
 		if json.Unmarshal(env.Body, &p) == nil {
+			c.applyPresence(&p)
 			c.emit(Event{Type: EventPresence, Room: p.Room, Presence: &p})
 		}
 	case protocol.TypeTyping:
@@ -125,6 +129,9 @@ func (c *Client) handleFrame(data []byte) {
 	case protocol.TypeRead:
 		var r Read
 		if json.Unmarshal(env.Body, &r) == nil {
+			if r.User.ID == c.self {
+				c.applyRead(&r) // moved on another device
+			}
 			c.emit(Event{Type: EventRead, Room: r.Room, Read: &r})
 		}
 	case protocol.TypeSystem:
@@ -143,6 +150,8 @@ func (c *Client) handleFrame(data []byte) {
 		if json.Unmarshal(env.Body, &j) == nil {
 			c.trackRoom(j)
 		}
+	default:
+		c.handleSession(env)
 	}
 }
 
@@ -204,6 +213,9 @@ func (c *Client) onMessage(typ EventType, m *Message) {
 		if m.ClientID != "" && c.settleEcho(m) {
 			return
 		}
+	}
+	if c.countUnread {
+		c.countMessage(m, typ == EventPrivate)
 	}
 	c.emit(Event{Type: typ, Room: m.Room, Message: m})
 }
@@ -276,7 +288,12 @@ func (c *Client) onReply(env envelope) {
 	case protocol.TypeLeft:
 		var b protocol.RoomBody
 		if json.Unmarshal(env.Body, &b) == nil {
-			delete(c.rooms, b.Room)
+			c.forgetRoom(b.Room)
+		}
+	case protocol.TypeRead:
+		var r Read
+		if json.Unmarshal(env.Body, &r) == nil {
+			c.applyRead(&r)
 		}
 	}
 	cl.finish(result{typ: env.Type, body: env.Body})
@@ -284,12 +301,17 @@ func (c *Client) onReply(env envelope) {
 
 // onAck settles the send with frame id id from its decoded ack.
 func (c *Client) onAck(id string, a Ack) {
+	cl := c.takePending(id)
 	// Our own message is never an event here; mark its sequence seen even
-	// when its caller gave up, or it would look like a gap.
-	if rs := c.rooms[a.Room]; rs != nil {
-		rs.see(a.Seq)
+	// when its caller gave up, or it would look like a gap. An edit's,
+	// delete's or reaction's sequence is not: the update frame that
+	// carries it comes to this connection too, and must not be dropped.
+	if cl == nil || !cl.update {
+		if rs := c.rooms[a.Room]; rs != nil {
+			rs.see(a.Seq)
+		}
 	}
-	if cl := c.takePending(id); cl != nil {
+	if cl != nil {
 		cl.finish(result{typ: protocol.TypeAck, ack: a})
 	}
 }
@@ -315,8 +337,9 @@ func (c *Client) onJoined(cl *call, j Joined) {
 	case callRejoin, callGapFill:
 		rs := c.rooms[j.Room]
 		if rs == nil {
-			return
+			return // left meanwhile
 		}
+		c.setMembers(&j)
 		rs.filling = false
 		if j.Recovered != nil && !*j.Recovered {
 			rs.skipTo(j.LastSeq)
@@ -331,6 +354,7 @@ func (c *Client) onJoined(cl *call, j Joined) {
 // trackRoom starts tracking a room joined without since: events up to its
 // last sequence are history, not news.
 func (c *Client) trackRoom(j Joined) {
+	c.setMembers(&j)
 	if _, ok := c.rooms[j.Room]; !ok {
 		c.rooms[j.Room] = &roomState{last: j.LastSeq}
 	}

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,7 +28,11 @@ type call struct {
 	clientID string
 	room     string // callRejoin, callGapFill
 	since    int64  // callRejoin, callGapFill
-	reply    chan result
+	// update marks an edit, delete or react: its ack's seq is that of an
+	// update frame the connection receives too, which must not be dropped
+	// as already seen.
+	update bool
+	reply  chan result
 }
 
 // result is a call's reply: an error, or a reply of type typ with its body,
@@ -92,52 +97,49 @@ func (c *Client) Typing(_ context.Context, room string, start bool) error {
 	return c.write(conn, encodeFrame(protocol.TypeTyping, "", protocol.TypingBody{Room: room, State: state}))
 }
 
-// Send sends text to a joined room and waits for the server's ack. The
-// message carries a fresh client_id (the time, then random digits and a
-// counter); if the connection is lost before the ack, it waits in the
-// outbox and is resent with the same client_id after the reconnect, so it
-// is stored once however often it is sent. If ctx ends first, Send gives
-// up and the message may or may not have been stored.
-func (c *Client) Send(ctx context.Context, room, text string) (Ack, error) {
-	cid := c.newClientID()
-	return c.send(ctx, protocol.TypeChat, protocol.ChatBody{Room: room, Text: text, ClientID: cid}, cid)
-}
-
-// Private sends a private message to the user with id to and waits for the
-// ack, with the same outbox guarantees as Send.
-func (c *Client) Private(ctx context.Context, to, text string) (Ack, error) {
-	cid := c.newClientID()
-	return c.send(ctx, protocol.TypePrivate, protocol.PrivateBody{To: to, Text: text, ClientID: cid}, cid)
-}
-
-func (c *Client) send(ctx context.Context, typ string, body any, cid string) (Ack, error) {
-	id := c.newID()
-	cl := &call{kind: callSend, frame: encodeFrame(typ, id, body), clientID: cid, reply: make(chan result, 1)}
-	c.mu.Lock()
-	if c.closing {
-		err := c.stoppedErr()
-		c.mu.Unlock()
-		return Ack{}, err
-	}
-	c.pending[id] = cl
-	c.outbox = append(c.outbox, cl)
-	conn := c.conn
-	c.mu.Unlock()
-	if conn != nil {
-		// A failed write is not an error here: the connection is going
-		// down and the next one resends the outbox.
-		_ = c.write(conn, cl.frame)
-	}
-	var ack Ack
-	err := c.await(ctx, id, cl, &ack)
-	return ack, err
-}
-
 // request sends one frame once connected and waits for its reply, decoding
-// the reply's body into out when out is not nil.
+// the reply's body into out when out is not nil. A frame refused with
+// rate_limited had no effect, so it is sent again after the server's
+// retry_after_ms, as often as ctx allows.
 func (c *Client) request(ctx context.Context, typ string, body any, out any) error {
-	id := c.newID()
-	cl := &call{kind: callRequest, frame: encodeFrame(typ, id, body), reply: make(chan result, 1)}
+	return c.ask(ctx, typ, body, false, out)
+}
+
+// ask is request; update marks an edit, delete or react (see call.update).
+func (c *Client) ask(ctx context.Context, typ string, body any, update bool, out any) error {
+	for {
+		id := c.newID()
+		cl := &call{kind: callRequest, update: update, frame: encodeFrame(typ, id, body), reply: make(chan result, 1)}
+		err := c.do(ctx, id, cl, out)
+		var se *ServerError
+		if !errors.As(err, &se) || se.Code != CodeRateLimited {
+			return err
+		}
+		if err := c.sleep(ctx, max(se.RetryAfter, time.Millisecond)); err != nil {
+			return err
+		}
+	}
+}
+
+// sleep waits for d, ctx's end or the client's.
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return c.Err()
+	}
+}
+
+// do sends the request cl, whose frame carries the id id, once connected,
+// and waits for its reply. Waiting for a connection is bounded by ctx
+// only: while disconnected with Reconnect on, the request goes out on the
+// next connection.
+func (c *Client) do(ctx context.Context, id string, cl *call, out any) error {
 	for {
 		c.mu.Lock()
 		if c.closing {
@@ -210,10 +212,15 @@ func (c *Client) forget(id string) {
 	}
 }
 
+// dropOutboxLocked takes cl out of the outbox, freeing its slot.
 func (c *Client) dropOutboxLocked(cl *call) {
 	for i, o := range c.outbox {
 		if o == cl {
 			c.outbox = append(c.outbox[:i], c.outbox[i+1:]...)
+			select {
+			case <-c.slots:
+			default:
+			}
 			return
 		}
 	}

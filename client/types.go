@@ -36,6 +36,29 @@ type (
 	Read = protocol.ReadEvent
 	// System is a notice from the server.
 	System = protocol.SystemBody
+	// Reaction is one emoji on a message and the ids of who reacted.
+	Reaction = protocol.Reaction
+	// UnreadRoom is the unread state of one room or conversation: its
+	// newest sequence, the user's read marker and how many messages from
+	// others came after the marker.
+	UnreadRoom = protocol.UnreadRoom
+	// Unread is the unread frame sent after the welcome to account holders.
+	Unread = protocol.UnreadBody
+	// Notification is one notification, live or in a page.
+	Notification = protocol.Notification
+	// NotificationsPage is a page of notifications, newest first, with the
+	// number of all the user's unread ones.
+	NotificationsPage = protocol.NotificationsReply
+	// NotificationsQuery selects a page of notifications: older than the
+	// one with id Before (all when ""), only unread ones with Unread, at
+	// most Limit (the server's default, 50, when 0).
+	NotificationsQuery = protocol.NotificationsBody
+	// NotificationsRead says which notifications were marked read (IDs, or
+	// All) and how many of the user's stay unread.
+	NotificationsRead = protocol.NotificationsReadBody
+	// RoomChange tells of a change to a room the user belongs to: a member
+	// added or removed, a role changed, the topic or privacy updated.
+	RoomChange = protocol.RoomEventBody
 )
 
 // EventType says what an Event carries.
@@ -51,7 +74,21 @@ const (
 	EventTyping   EventType = "typing"   // Typing is set
 	EventRead     EventType = "read"     // Read is set
 	EventSystem   EventType = "system"   // System is set
-	EventError    EventType = "error"    // Err is set: an error frame nobody waited for, a lost connection, a failed recovery
+	EventUnread   EventType = "unread"   // Unread is set: after each welcome, for account holders
+	EventRoom     EventType = "room"     // RoomChange is set
+	// EventLeft: the connection was taken out of Room by someone else (an
+	// owner removed the user); the room is no longer re-joined.
+	EventLeft EventType = "left"
+	// EventNotification: a notification arrived live; Notification is set.
+	EventNotification EventType = "notification"
+	// EventNotifications: the unread notifications sent after a welcome;
+	// Notifications is set.
+	EventNotifications EventType = "notifications"
+	// EventNotificationsRead: notifications were marked read by another
+	// connection of the user or over the HTTP API; NotificationsRead is
+	// set.
+	EventNotificationsRead EventType = "notifications_read"
+	EventError             EventType = "error" // Err is set: an error frame nobody waited for, a lost connection, a failed recovery
 	// EventReconnected is synthetic: a new connection replaced a lost one.
 	// It precedes the events replayed on the new connection; Session has
 	// been updated when it arrives.
@@ -70,11 +107,36 @@ type Event struct {
 	Typing   *Typing
 	Read     *Read
 	System   *System
-	Err      error
+
+	Unread            *Unread
+	RoomChange        *RoomChange
+	Notification      *Notification
+	Notifications     *NotificationsPage
+	NotificationsRead *NotificationsRead
+
+	Err error
 }
 
+// Error codes of the server's error frames, stable across releases; branch
+// on them, never on messages. docs/PROTOCOL.md says when each happens.
+const (
+	CodeBadFrame     = protocol.CodeBadFrame
+	CodeUnknownType  = protocol.CodeUnknownType
+	CodeInvalid      = protocol.CodeInvalid
+	CodeTooLong      = protocol.CodeTooLong
+	CodeInvalidRoom  = protocol.CodeInvalidRoom
+	CodeNotJoined    = protocol.CodeNotJoined
+	CodeTooManyRooms = protocol.CodeTooManyRooms
+	CodeRateLimited  = protocol.CodeRateLimited
+	CodeForbidden    = protocol.CodeForbidden
+	CodeNotFound     = protocol.CodeNotFound
+	CodeUnauthorized = protocol.CodeUnauthorized
+	CodeUnavailable  = protocol.CodeUnavailable
+	CodeInternal     = protocol.CodeInternal
+)
+
 // ServerError is an error frame from the server. Code is one of the stable
-// codes of docs/PROTOCOL.md ("not_joined", "rate_limited", …).
+// codes of docs/PROTOCOL.md (CodeNotJoined, CodeRateLimited, …).
 type ServerError struct {
 	Code    string
 	Message string
@@ -84,6 +146,45 @@ type ServerError struct {
 
 // Error implements error.
 func (e *ServerError) Error() string { return "parley: " + e.Code + ": " + e.Message }
+
+// Is reports whether target is a *ServerError with the same Code and no
+// Message, so that errors.Is(err, &ServerError{Code: CodeForbidden})
+// matches any forbidden error.
+func (e *ServerError) Is(target error) bool {
+	t, ok := target.(*ServerError)
+	return ok && t.Message == "" && t.Code == e.Code
+}
+
+// ErrorCode returns the server's code carried by err: a ServerError's
+// code, or "" when err is not (or does not wrap) one.
+func ErrorCode(err error) string {
+	var se *ServerError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return ""
+}
+
+// Close codes of docs/PROTOCOL.md, in CloseError.Code. The client
+// reconnects (with Options.Reconnect) after any other close, and after
+// CloseUnauthorized and CloseTokenExpired too when Options.GetToken can
+// give it a new token; the codes below that say "final" end it.
+const (
+	CloseNormal          = protocol.CloseNormal          // final: the client asked to close
+	CloseGoingAway       = protocol.CloseGoingAway       // the server is shutting down
+	CloseUnsupportedData = protocol.CloseUnsupportedData // final: a binary frame was sent
+	CloseInvalidPayload  = protocol.CloseInvalidPayload  // final: a frame was not valid UTF-8
+	ClosePolicyViolation = protocol.ClosePolicyViolation // the rate limit was ignored persistently
+	CloseTooBig          = protocol.CloseTooBig          // final: a frame over max_frame_bytes
+	CloseInternalError   = protocol.CloseInternalError   // an unexpected server fault
+	CloseTryAgainLater   = protocol.CloseTryAgainLater   // the server could not check the token now
+	CloseUnauthorized    = protocol.CloseUnauthorized    // final without GetToken: the token was refused or signed out
+	CloseTokenExpired    = protocol.CloseTokenExpired    // final without GetToken: the token expired
+	CloseDisconnected    = protocol.CloseDisconnected    // final: the application ended the user's sessions, or disabled the account
+	CloseTooSlow         = protocol.CloseTooSlow         // the client read too slowly
+	CloseTooManyConns    = protocol.CloseTooManyConns    // final: the user holds too many connections
+	CloseHeartbeatMissed = protocol.CloseHeartbeatMissed // nothing was heard from the client in time
+)
 
 // CloseError is how a connection ended when the server closed it with a
 // WebSocket close frame.

@@ -121,7 +121,9 @@ const rootLong = `Parley: a self-hosted real-time chat and notification server.
 Every setting of "parley serve" is a flag, a PARLEY_* environment variable
 and a key in the YAML file given with --config; docs/CONFIG.md lists them
 all. The admin commands (user, apikey) work on the data of a server, running
-or not, found from the same --config, --data-dir and --database-url.`
+or not, found from the same --config, --data-dir and --database-url. The
+client commands (chat, send, listen, history) talk to a running server, the
+one --server or PARLEY_SERVER names (docs/CLIENT.md).`
 
 // newRoot builds the command tree.
 func newRoot(e *cli) *cobra.Command {
@@ -146,6 +148,10 @@ func newRoot(e *cli) *cobra.Command {
 		benchCommand(e),
 		userCommand(e),
 		apikeyCommand(e),
+		chatCommand(e),
+		sendCommand(e),
+		listenCommand(e),
+		historyCommand(e),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
