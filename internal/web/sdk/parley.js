@@ -389,11 +389,15 @@ export class ParleyClient extends Emitter {
     this._conn = c;
     c.hsTimer = setTimeout(() => this._lost(c, 1006, "no welcome within the handshake timeout"), o.handshakeTimeoutMs);
     ws.onopen = () => {
+      c.opened = true;
       if (auth) ws.send(JSON.stringify({ type: "auth", body: { token: auth } }));
     };
     ws.onmessage = (ev) => this._onData(c, ev.data);
     ws.onclose = (ev) => this._lost(c, ev.code, ev.reason);
-    ws.onerror = () => {}; // a close event follows
+    // A close event follows an error, except for a failed opening in some
+    // runtimes (Node 20's WebSocket); the handshake timer covers one that
+    // fires neither.
+    ws.onerror = () => c.opened || this._lost(c, 1006, "could not connect");
   }
 
   _detach(c, code, reason) {
