@@ -688,8 +688,10 @@ export class ParleyClient extends Emitter {
   _onJoined(b, since) {
     let room = this.rooms.get(b.room);
     if (!room) this.rooms.set(b.room, (room = new Room(this, b.room)));
+    // A room joined already keeps its tracker: a replay from an older since
+    // repeats what was delivered, and is dropped by seq.
     const rejoin = room.state === "joined" && !!room._t;
-    if (!rejoin || since != null) room._t = new Tracker(since ?? b.last_seq);
+    if (!rejoin) room._t = new Tracker(since ?? b.last_seq);
     room._apply(b);
     const payload = { room, joined: b, rejoin };
     room._emit("joined", payload);
