@@ -1,0 +1,55 @@
+// Close codes that mean "do not retry": the client stops at once, with
+// the code, and dials no more.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ClosedError, ParleyClient, ParleyError } from "../parley.js";
+import { countingWebSocket, hs256Issuer, nextEvent, startServer, unique } from "./helpers.mjs";
+
+async function expectStop(t, client, ws, code) {
+  const { error } = await nextEvent(client, "closed");
+  assert.ok(error instanceof ClosedError);
+  assert.equal(error.closeCode, code);
+  assert.equal(client.state, "closed");
+  assert.equal(ws.dials, 1, "no retry");
+}
+
+test("4009 (too many connections) stops without a retry", async (t) => {
+  const jwt = hs256Issuer(t);
+  const srv = await startServer(t, [...jwt.flags, "--max-conns-per-user", "1"]);
+  const first = new ParleyClient({ url: srv.ws, token: jwt.sign("ext-4009", 60) });
+  t.after(() => first.close());
+  await first.connect();
+  const ws = countingWebSocket();
+  const second = new ParleyClient({ url: srv.ws, token: jwt.sign("ext-4009", 60), WebSocket: ws.WebSocket });
+  const stopped = expectStop(t, second, ws, 4009);
+  second.connect().catch(() => {});
+  await stopped;
+  assert.equal(first.state, "connected");
+});
+
+for (const [code, what, frame] of [
+  [1003, "a binary frame", () => new Uint8Array([1, 2, 3])],
+  [1009, "a frame over max_frame_bytes", () => JSON.stringify({ type: "ping", pad: "x".repeat(70000) })],
+]) {
+  test(`${code} (${what}) stops without a retry`, async (t) => {
+    const srv = await startServer(t, ["--guests"]);
+    const ws = countingWebSocket();
+    const client = new ParleyClient({ url: srv.ws, guest: "raw", WebSocket: ws.WebSocket });
+    await client.connect();
+    const stopped = expectStop(t, client, ws, code);
+    ws.last.send(frame()); // what the SDK never sends by itself
+    await stopped;
+  });
+}
+
+test("a frame over max_frame_bytes is refused locally and the session stays up", async (t) => {
+  const srv = await startServer(t, ["--guests"]);
+  const client = new ParleyClient({ url: srv.ws, guest: "big" });
+  t.after(() => client.close());
+  await client.connect();
+  const room = await client.join(unique("big"));
+  await assert.rejects(client.request("history", { room: room.name, pad: "x".repeat(70000) }),
+    (err) => err instanceof ParleyError && err.code === "too_large");
+  assert.equal(client.state, "connected");
+  assert.ok((await room.send("still fine")).seq > 0);
+});

@@ -1,0 +1,235 @@
+// Test helpers for the SDK suite: the real parley binary (started, stopped
+// and restarted on the same port and data directory), a TCP proxy that can
+// cut or silence a connection, bounded waits, and HS256 tokens. Run by
+// TestSDK in internal/web, which builds the binary and sets PARLEY_TEST_BIN;
+// by hand:
+//
+//   go build -o /tmp/parley ./cmd/parley
+//   PARLEY_TEST_BIN=/tmp/parley node --test internal/web/sdk/test/*.test.mjs
+//
+// (Node 20 needs --experimental-websocket before --test.)
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const BIN = process.env.PARLEY_TEST_BIN;
+
+/**
+ * Starts the parley binary with --addr 127.0.0.1:0 in a fresh data
+ * directory, with extra flags, and waits until /readyz answers. The
+ * returned server can stop() (SIGTERM, the graceful path: clients get
+ * 1001), kill() (SIGKILL), pause()/resume() (SIGSTOP/SIGCONT) and
+ * restart() on the same port and data directory. t.after stops it.
+ */
+export async function startServer(t, flags = []) {
+  if (!BIN) throw new Error("PARLEY_TEST_BIN is not set: go build -o /tmp/parley ./cmd/parley, then PARLEY_TEST_BIN=/tmp/parley node --test …");
+  const dataDir = mkdtempSync(join(tmpdir(), "parley-sdk-"));
+  const s = new Server(dataDir, flags);
+  t.after(async () => {
+    await s.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  await s.start("127.0.0.1:0");
+  return s;
+}
+
+class Server {
+  constructor(dataDir, flags) {
+    this.dataDir = dataDir;
+    this.flags = flags;
+    this.proc = null;
+    this.port = 0;
+    this.log = [];
+  }
+
+  get http() { return `http://127.0.0.1:${this.port}`; }
+  get ws() { return `ws://127.0.0.1:${this.port}/ws`; }
+
+  async start(addr) {
+    const args = ["serve", "--addr", addr, "--data-dir", this.dataDir, "--log-format", "json",
+      "--shutdown-timeout", "2s", ...this.flags];
+    const proc = spawn(BIN, args, { stdio: ["ignore", "ignore", "pipe"] });
+    this.proc = proc;
+    proc.exited = new Promise((resolve) => proc.once("exit", resolve));
+    let buf = "";
+    const listening = new Promise((resolve, reject) => {
+      proc.stderr.on("data", (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          this.log.push(line);
+          if (this.log.length > 200) this.log.shift();
+          if (process.env.PARLEY_TEST_VERBOSE) process.stderr.write(line + "\n");
+          const m = /"msg":"parley listening","url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(line);
+          if (m) resolve(Number(m[1]));
+        }
+      });
+      proc.exited.then((code) => reject(new Error(`parley exited with ${code} before listening:\n${this.log.join("\n")}`)));
+    });
+    this.port = await within(15000, listening, "parley to listen");
+    await waitFor(async () => (await fetch(this.http + "/readyz").catch(() => null))?.ok, { timeout: 15000, message: "parley to be ready" });
+  }
+
+  /** Graceful stop (SIGTERM); resolves when the process has exited. */
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    this.proc.kill("SIGTERM");
+    await within(15000, this.proc.exited, "parley to stop");
+  }
+
+  async kill() {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode) return;
+    this.proc.kill("SIGCONT");
+    this.proc.kill("SIGKILL");
+    await within(15000, this.proc.exited, "parley to die");
+  }
+
+  /** SIGSTOP, and wait until the process is stopped (the signal is asynchronous). */
+  async pause() {
+    this.proc.kill("SIGSTOP");
+    await waitFor(() => {
+      try {
+        return readFileSync(`/proc/${this.proc.pid}/stat`, "utf8").split(") ")[1]?.[0] === "T";
+      } catch {
+        return true; // no /proc: nothing better to wait for
+      }
+    }, { message: "the server to stop" });
+  }
+  resume() { this.proc.kill("SIGCONT"); }
+
+  /** Starts the binary again on the same port and data directory. */
+  async restart() {
+    await this.start(`127.0.0.1:${this.port}`);
+  }
+}
+
+/** Rejects if p does not settle within ms. */
+export function within(ms, p, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Polls cond (which may be async) until it is truthy, at most timeout ms. */
+export async function waitFor(cond, { timeout = 10000, interval = 10, message = "a condition" } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${message}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** Resolves with the next event of this name that passes filter. */
+export function nextEvent(emitter, name, { timeout = 10000, filter = () => true } = {}) {
+  let off;
+  const p = new Promise((resolve) => {
+    off = emitter.on(name, (payload) => {
+      if (!filter(payload)) return;
+      off();
+      resolve(payload);
+    });
+  });
+  return within(timeout, p, `event ${name}`).finally(() => off());
+}
+
+/** Records every event of the given names on an emitter, in order. */
+export function record(emitter, names) {
+  const events = [];
+  for (const n of names) emitter.on(n, (p) => events.push({ name: n, ...p }));
+  return events;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of port. mode "pass" forwards both
+ * ways; "refuse" closes new connections at once; "mute" forwards what the
+ * client sends but drops what the server answers (a dead network as the
+ * client sees it). cut() ends every open connection without a close frame.
+ */
+export async function startProxy(t, port) {
+  const socks = new Set();
+  const p = {
+    mode: "pass",
+    port: 0,
+    cut() {
+      for (const s of socks) s.destroy();
+      socks.clear();
+    },
+  };
+  const server = net.createServer((client) => {
+    if (p.mode === "refuse") return client.destroy();
+    const upstream = net.connect(port, "127.0.0.1");
+    socks.add(client);
+    socks.add(upstream);
+    client.on("data", (d) => upstream.write(d));
+    upstream.on("data", (d) => { if (p.mode !== "mute") client.write(d); });
+    const end = () => { client.destroy(); upstream.destroy(); socks.delete(client); socks.delete(upstream); };
+    client.on("close", end).on("error", end);
+    upstream.on("close", end).on("error", end);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  p.port = server.address().port;
+  p.ws = `ws://127.0.0.1:${p.port}/ws`;
+  t.after(() => {
+    p.cut();
+    return new Promise((r) => server.close(r));
+  });
+  return p;
+}
+
+/** Writes an HS256 secret to a file and returns the path and a signer. */
+export function hs256Issuer(t) {
+  const dir = mkdtempSync(join(tmpdir(), "parley-jwt-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const secret = "0123456789abcdef0123456789abcdef0123456789abcdef";
+  const file = join(dir, "secret.txt");
+  writeFileSync(file, secret, { mode: 0o600 });
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  return {
+    file,
+    flags: ["--jwt-algorithm", "HS256", "--jwt-secret-file", file],
+    /** A token for sub that expires in ttlSeconds (whole seconds, as JWTs count). */
+    sign(sub, ttlSeconds, extra = {}) {
+      const head = b64({ alg: "HS256", typ: "JWT" });
+      const body = b64({ sub, exp: Math.floor(Date.now() / 1000) + ttlSeconds, ...extra });
+      const sig = createHmac("sha256", secret).update(`${head}.${body}`).digest("base64url");
+      return `${head}.${body}.${sig}`;
+    },
+  };
+}
+
+/**
+ * Wraps the global WebSocket so a test can count dials and reach the raw
+ * socket of the latest connection (to send what the SDK never would).
+ */
+export function countingWebSocket() {
+  const Base = globalThis.WebSocket;
+  const info = { dials: 0, last: null, sent: [] };
+  info.WebSocket = class extends Base {
+    constructor(url, protocols) {
+      super(url, protocols);
+      info.dials++;
+      info.last = this;
+    }
+
+    send(data) {
+      if (typeof data === "string") info.sent.push(JSON.parse(data));
+      super.send(data);
+    }
+  };
+  return info;
+}
+
+let seq = 0;
+/** A unique name for an account or room in this process. */
+export function unique(prefix) {
+  return `${prefix}${process.pid.toString(36)}${(++seq).toString(36)}`;
+}
