@@ -21,7 +21,9 @@ var (
 // /sdk/parley.d.ts). Both carry a strong ETag, the hash of the file, and
 // "Cache-Control: no-cache": a browser keeps its copy but asks again each
 // time, and an unchanged file costs a 304 with no body, so an upgraded
-// server is never hidden behind a stale cached SDK.
+// server is never hidden behind a stale cached SDK. They also carry
+// "Access-Control-Allow-Origin: *": a module script loaded from another
+// origin needs it, and the files are public and sent without credentials.
 var (
 	SDKScript http.Handler = newAsset(sdkScript, "text/javascript; charset=utf-8")
 	SDKTypes  http.Handler = newAsset(sdkTypes, "application/typescript; charset=utf-8")
@@ -47,5 +49,6 @@ func (a *asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("ETag", a.etag)
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Access-Control-Allow-Origin", "*")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.data))
 }

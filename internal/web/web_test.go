@@ -42,6 +42,9 @@ func TestAssets(t *testing.T) {
 			if res.Header.Get("Cache-Control") != "no-cache" {
 				t.Fatalf("Cache-Control = %q, want no-cache", res.Header.Get("Cache-Control"))
 			}
+			if res.Header.Get("Access-Control-Allow-Origin") != "*" {
+				t.Fatalf("Access-Control-Allow-Origin = %q, want * (a cross-origin module import needs it)", res.Header.Get("Access-Control-Allow-Origin"))
+			}
 			etag := res.Header.Get("ETag")
 			if len(etag) < 10 || etag[0] != '"' {
 				t.Fatalf("ETag = %q, want a strong quoted tag", etag)
