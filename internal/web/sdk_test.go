@@ -50,7 +50,9 @@ func TestSDK(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := append(flags, "--test", "--test-reporter=spec", "--test-concurrency=1")
+	// A test that hangs is cancelled after a minute; the clients and
+	// servers it started are closed by its t.after hooks.
+	args := append(flags, "--test", "--test-reporter=spec", "--test-concurrency=1", "--test-timeout=60000")
 	cmd := exec.CommandContext(ctx, node, append(args, files...)...)
 	cmd.Env = append(os.Environ(), "PARLEY_TEST_BIN="+bin, "PARLEY_TEST_REPORT=1", "NO_COLOR=1")
 	var out bytes.Buffer

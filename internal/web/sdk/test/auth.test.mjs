@@ -2,32 +2,31 @@
 // when there is no way to get a good token.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ClosedError, HttpError, ParleyClient, register, tokenRefresher } from "../parley.js";
-import { countingWebSocket, hs256Issuer, nextEvent, startServer, unique, waitFor } from "./helpers.mjs";
+import { ClosedError, HttpError, register, tokenRefresher } from "../parley.js";
+import { client, countingWebSocket, hs256Issuer, nextEvent, startServer, unique, waitFor } from "./helpers.mjs";
 
 test("a session is renewed with auth frames before its token expires, on one connection", async (t) => {
   const jwt = hs256Issuer(t);
   const srv = await startServer(t, jwt.flags);
   let calls = 0;
-  const client = new ParleyClient({
+  const c = client(t, {
     url: srv.ws,
     token: jwt.sign("ext-renew", 3),
     getToken: () => { calls++; return jwt.sign("ext-renew", 3); },
   });
-  t.after(() => client.close());
   const lost = [];
-  client.on("disconnected", (d) => lost.push(d));
-  const welcome = await client.connect();
+  c.on("disconnected", (d) => lost.push(d));
+  const welcome = await c.connect();
   const firstExpiry = Date.parse(welcome.expires_at);
   const renewals = [];
-  client.on("token", (e) => renewals.push(e));
+  c.on("token", (e) => renewals.push(e));
   // Past the first token's expiry, where the server would close with 4002.
   await waitFor(() => Date.now() > firstExpiry + 500 && renewals.length >= 2, { timeout: 15000, message: "two renewals past the first expiry" });
   assert.deepEqual(lost, [], "never disconnected");
-  assert.equal(client.welcome.session, welcome.session, "the same connection");
+  assert.equal(c.welcome.session, welcome.session, "the same connection");
   assert.ok(calls >= 2);
   assert.ok(Date.parse(renewals.at(-1).expiresAt) > firstExpiry);
-  assert.equal(await client.ping() >= 0, true);
+  assert.equal(await c.ping() >= 0, true);
 });
 
 test("a rejected token (4001) is replaced by getToken and the client reconnects", async (t) => {
@@ -35,13 +34,12 @@ test("a rejected token (4001) is replaced by getToken and the client reconnects"
   const srv = await startServer(t, jwt.flags);
   const ws = countingWebSocket();
   let calls = 0;
-  const client = new ParleyClient({
+  const c = client(t, {
     url: srv.ws, WebSocket: ws.WebSocket, token: "not-a-token",
     getToken: () => { calls++; return jwt.sign("ext-4001", 60); },
   });
-  t.after(() => client.close());
-  const lost = nextEvent(client, "disconnected");
-  const welcome = await client.connect();
+  const lost = nextEvent(c, "disconnected");
+  const welcome = await c.connect();
   assert.equal((await lost).code, 4001);
   assert.equal(welcome.user.id, "ext-4001");
   assert.equal(calls, 1);
@@ -52,19 +50,18 @@ test("an expired session (4002) gets a fresh token and comes back", async (t) =>
   const jwt = hs256Issuer(t);
   const srv = await startServer(t, jwt.flags);
   let failing = true; // renewal fails until the server has closed with 4002
-  const client = new ParleyClient({
+  const c = client(t, {
     url: srv.ws, token: jwt.sign("ext-4002", 2),
     getToken: () => {
       if (failing) throw new Error("offline");
       return jwt.sign("ext-4002", 60);
     },
   });
-  t.after(() => client.close());
-  client.on("disconnected", (d) => { if (d.code === 4002) failing = false; });
+  c.on("disconnected", (d) => { if (d.code === 4002) failing = false; });
   const errors = [];
-  client.on("error", (e) => errors.push(e));
-  const first = await client.connect();
-  const back = nextEvent(client, "connected", { timeout: 15000 });
+  c.on("error", (e) => errors.push(e));
+  const first = await c.connect();
+  const back = nextEvent(c, "connected", { timeout: 15000 });
   const { welcome } = await back;
   assert.notEqual(welcome.session, first.session);
   assert.equal(welcome.user.id, "ext-4002");
@@ -76,13 +73,13 @@ test("4001 without getToken stops the client: no retry", async (t) => {
   const jwt = hs256Issuer(t);
   const srv = await startServer(t, jwt.flags);
   const ws = countingWebSocket();
-  const client = new ParleyClient({ url: srv.ws, WebSocket: ws.WebSocket, token: "not-a-token" });
-  const closed = nextEvent(client, "closed");
-  await assert.rejects(client.connect(), (err) => err instanceof ClosedError && err.closeCode === 4001);
+  const c = client(t, { url: srv.ws, WebSocket: ws.WebSocket, token: "not-a-token" });
+  const closed = nextEvent(c, "closed");
+  await assert.rejects(c.connect(), (err) => err instanceof ClosedError && err.closeCode === 4001);
   assert.equal((await closed).error.closeCode, 4001);
-  assert.equal(client.state, "closed");
+  assert.equal(c.state, "closed");
   assert.equal(ws.dials, 1);
-  await assert.rejects(client.join("x"), ClosedError);
+  await assert.rejects(c.join("x"), ClosedError);
 });
 
 test("accounts: tokenRefresher renews; after sign-out the refresh fails and the client stops", async (t) => {
@@ -90,27 +87,26 @@ test("accounts: tokenRefresher renews; after sign-out the refresh fails and the 
   const name = unique("acct");
   const tokens = await register(srv.http, { username: name, password: "correct horse battery" });
   const refreshed = [];
-  const client = new ParleyClient({
+  const c = client(t, {
     url: srv.ws, token: "expired-or-bad",
     getToken: tokenRefresher(srv.http, tokens, (t2) => refreshed.push(t2)),
   });
-  t.after(() => client.close());
-  const welcome = await client.connect();
+  const welcome = await c.connect();
   assert.equal(welcome.user.id, tokens.user.id);
   assert.equal(refreshed.length, 1);
   // Lookup over the HTTP API with the client's current token.
-  const me = await client.lookupUser(name.toUpperCase());
+  const me = await c.lookupUser(name.toUpperCase());
   assert.equal(me.id, tokens.user.id);
-  await assert.rejects(client.lookupUser("nobody-here"), (e) => e instanceof HttpError && e.status === 404 && e.code === "not_found");
+  await assert.rejects(c.lookupUser("nobody-here"), (e) => e instanceof HttpError && e.status === 404 && e.code === "not_found");
 
   // Sign out: the server closes the socket with 4001, the refresh token
   // is dead too, so getToken fails with a 401 and the client stops.
-  const closed = nextEvent(client, "closed");
+  const closed = nextEvent(c, "closed");
   const res = await fetch(srv.http + "/api/v1/auth/logout", { method: "POST", headers: { Authorization: "Bearer " + refreshed[0].access_token } });
   assert.equal(res.status, 204);
   const { error } = await closed;
   assert.ok(error instanceof ClosedError);
   assert.equal(error.closeCode, 4001);
   assert.match(error.message, /getToken failed/);
-  assert.equal(client.state, "closed");
+  assert.equal(c.state, "closed");
 });

@@ -2,25 +2,24 @@
 // the code, and dials no more.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ClosedError, ParleyClient, ParleyError } from "../parley.js";
-import { countingWebSocket, hs256Issuer, nextEvent, startServer, unique } from "./helpers.mjs";
+import { ClosedError, ParleyError } from "../parley.js";
+import { client, countingWebSocket, hs256Issuer, nextEvent, startServer, unique } from "./helpers.mjs";
 
-async function expectStop(t, client, ws, code) {
-  const { error } = await nextEvent(client, "closed");
+async function expectStop(t, c, ws, code) {
+  const { error } = await nextEvent(c, "closed");
   assert.ok(error instanceof ClosedError);
   assert.equal(error.closeCode, code);
-  assert.equal(client.state, "closed");
+  assert.equal(c.state, "closed");
   assert.equal(ws.dials, 1, "no retry");
 }
 
 test("4009 (too many connections) stops without a retry", async (t) => {
   const jwt = hs256Issuer(t);
   const srv = await startServer(t, [...jwt.flags, "--max-conns-per-user", "1"]);
-  const first = new ParleyClient({ url: srv.ws, token: jwt.sign("ext-4009", 60) });
-  t.after(() => first.close());
+  const first = client(t, { url: srv.ws, token: jwt.sign("ext-4009", 60) });
   await first.connect();
   const ws = countingWebSocket();
-  const second = new ParleyClient({ url: srv.ws, token: jwt.sign("ext-4009", 60), WebSocket: ws.WebSocket });
+  const second = client(t, { url: srv.ws, token: jwt.sign("ext-4009", 60), WebSocket: ws.WebSocket });
   const stopped = expectStop(t, second, ws, 4009);
   second.connect().catch(() => {});
   await stopped;
@@ -34,9 +33,9 @@ for (const [code, what, frame] of [
   test(`${code} (${what}) stops without a retry`, async (t) => {
     const srv = await startServer(t, ["--guests"]);
     const ws = countingWebSocket();
-    const client = new ParleyClient({ url: srv.ws, guest: "raw", WebSocket: ws.WebSocket });
-    await client.connect();
-    const stopped = expectStop(t, client, ws, code);
+    const c = client(t, { url: srv.ws, guest: "raw", WebSocket: ws.WebSocket });
+    await c.connect();
+    const stopped = expectStop(t, c, ws, code);
     ws.last.send(frame()); // what the SDK never sends by itself
     await stopped;
   });
@@ -44,12 +43,11 @@ for (const [code, what, frame] of [
 
 test("a frame over max_frame_bytes is refused locally and the session stays up", async (t) => {
   const srv = await startServer(t, ["--guests"]);
-  const client = new ParleyClient({ url: srv.ws, guest: "big" });
-  t.after(() => client.close());
-  await client.connect();
-  const room = await client.join(unique("big"));
-  await assert.rejects(client.request("history", { room: room.name, pad: "x".repeat(70000) }),
+  const c = client(t, { url: srv.ws, guest: "big" });
+  await c.connect();
+  const room = await c.join(unique("big"));
+  await assert.rejects(c.request("history", { room: room.name, pad: "x".repeat(70000) }),
     (err) => err instanceof ParleyError && err.code === "too_large");
-  assert.equal(client.state, "connected");
+  assert.equal(c.state, "connected");
   assert.ok((await room.send("still fine")).seq > 0);
 });

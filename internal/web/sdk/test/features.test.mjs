@@ -3,15 +3,14 @@
 // unread counts, private messages and their catch-up, typed errors.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ParleyClient, register, ServerError, TimeoutError } from "../parley.js";
-import { countingWebSocket, nextEvent, startProxy, startServer, unique, waitFor } from "./helpers.mjs";
+import { register, ServerError, TimeoutError } from "../parley.js";
+import { client, countingWebSocket, nextEvent, startProxy, startServer, unique, waitFor } from "./helpers.mjs";
 
 async function accounts(t, srv, WebSocket) {
   const a = await register(srv.http, { username: unique("alice"), password: "correct horse battery" });
   const b = await register(srv.http, { username: unique("bob"), password: "correct horse battery" });
-  const alice = new ParleyClient({ url: srv.ws, token: a.access_token, WebSocket });
-  const bob = new ParleyClient({ url: srv.ws, token: b.access_token });
-  t.after(() => { alice.close(); bob.close(); });
+  const alice = client(t, { url: srv.ws, token: a.access_token, WebSocket });
+  const bob = client(t, { url: srv.ws, token: b.access_token });
   await Promise.all([alice.connect(), bob.connect()]);
   return { a, b, alice, bob };
 }
@@ -98,8 +97,7 @@ test("read markers are batched and reset unread counts; receipts reach the other
   assert.equal(r.seq, 3);
 
   // A new session starts from the server's unread frame.
-  const again = new ParleyClient({ url: srv.ws, token: alice.options.token });
-  t.after(() => again.close());
+  const again = client(t, { url: srv.ws, token: alice.options.token });
   const entry = nextEvent(again, "unread", { filter: (u) => u.room === name });
   await again.connect();
   assert.deepEqual(await entry, { room: name, unread: 0, last_seq: 3, read_seq: 3 });
@@ -110,9 +108,8 @@ test("private messages both ways; missed ones are caught up after a reconnect", 
   const proxy = await startProxy(t, srv.port);
   const b = await register(srv.http, { username: unique("bob"), password: "correct horse battery" });
   const a = await register(srv.http, { username: unique("alice"), password: "correct horse battery" });
-  const bob = new ParleyClient({ url: proxy.ws, token: b.access_token, backoffMinMs: 50, handshakeTimeoutMs: 2000 });
-  const alice = new ParleyClient({ url: srv.ws, token: a.access_token });
-  t.after(() => { alice.close(); bob.close(); });
+  const bob = client(t, { url: proxy.ws, token: b.access_token, backoffMinMs: 50, handshakeTimeoutMs: 2000 });
+  const alice = client(t, { url: srv.ws, token: a.access_token });
   await Promise.all([alice.connect(), bob.connect()]);
   const got = [];
   bob.on("private", (m) => got.push(m));

@@ -14,15 +14,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ParleyClient } from "../parley.js";
 
 const BIN = process.env.PARLEY_TEST_BIN;
 
 /**
- * Starts the parley binary with --addr 127.0.0.1:0 in a fresh data
+ * Starts the parley binary on a free port of 127.0.0.1 in a fresh data
  * directory, with extra flags, and waits until /readyz answers. The
  * returned server can stop() (SIGTERM, the graceful path: clients get
  * 1001), kill() (SIGKILL), pause()/resume() (SIGSTOP/SIGCONT) and
  * restart() on the same port and data directory. t.after stops it.
+ *
+ * The port is below 32768, outside the ephemeral range (32768-60999
+ * here): while a server is down, its clients keep dialling it, and a port
+ * from the ephemeral range could be taken as the source port of one of
+ * those connections, so that the restart could not bind it again.
  */
 export async function startServer(t, flags = []) {
   if (!BIN) throw new Error("PARLEY_TEST_BIN is not set: go build -o /tmp/parley ./cmd/parley, then PARLEY_TEST_BIN=/tmp/parley node --test …");
@@ -32,8 +38,28 @@ export async function startServer(t, flags = []) {
     await s.kill();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  await s.start("127.0.0.1:0");
-  return s;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await s.start(`127.0.0.1:${await freeLowPort()}`);
+      return s;
+    } catch (err) {
+      if (attempt >= 5 || !/address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+/** A port below 32768 that 127.0.0.1 can listen on now. */
+async function freeLowPort() {
+  for (let i = 0; i < 100; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12768);
+    const free = await new Promise((resolve) => {
+      const probe = net.createServer();
+      probe.once("error", () => resolve(false));
+      probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error("no free port below 32768 on 127.0.0.1");
 }
 
 class Server {
@@ -106,6 +132,13 @@ class Server {
   async restart() {
     await this.start(`127.0.0.1:${this.port}`);
   }
+}
+
+/** A client closed when the test ends, whatever happens in it. */
+export function client(t, options) {
+  const c = new ParleyClient(options);
+  t.after(() => c.close());
+  return c;
 }
 
 /** Rejects if p does not settle within ms. */

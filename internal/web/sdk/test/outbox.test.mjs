@@ -2,8 +2,7 @@
 // with the same client_id and stored once, whether the server had it or not.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ParleyClient } from "../parley.js";
-import { nextEvent, startProxy, startServer, unique, waitFor, within } from "./helpers.mjs";
+import { client, nextEvent, startProxy, startServer, unique, waitFor, within } from "./helpers.mjs";
 
 // Short heartbeats, so that a muted connection is found dead quickly.
 const FLAGS = ["--guests", "--rate-messages", "1000", "--rate-burst", "1000",
@@ -14,9 +13,8 @@ const CLIENT_ID = /^[0-9a-z]{9}-[0-9a-f]{12}-[0-9a-z]+$/;
 async function setup(t) {
   const srv = await startServer(t, FLAGS);
   const proxy = await startProxy(t, srv.port);
-  const alice = new ParleyClient({ url: proxy.ws, guest: "alice", backoffMinMs: 50, handshakeTimeoutMs: 2000 });
-  const bob = new ParleyClient({ url: srv.ws, guest: "bob" });
-  t.after(() => { alice.close(); bob.close(); });
+  const alice = client(t, { url: proxy.ws, guest: "alice", backoffMinMs: 50, handshakeTimeoutMs: 2000 });
+  const bob = client(t, { url: srv.ws, guest: "bob" });
   await Promise.all([alice.connect(), bob.connect()]);
   return { srv, proxy, alice, bob };
 }

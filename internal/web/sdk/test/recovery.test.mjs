@@ -3,15 +3,13 @@
 // write, or silence the server (a dead network that only heartbeats find).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ParleyClient } from "../parley.js";
-import { nextEvent, startProxy, startServer, unique, waitFor } from "./helpers.mjs";
+import { client, nextEvent, startProxy, startServer, unique, waitFor } from "./helpers.mjs";
 
 const FLAGS = ["--guests", "--rate-messages", "1000", "--rate-burst", "1000"];
 
 async function pair(t, srv, proxy) {
-  const alice = new ParleyClient({ url: proxy.ws, guest: "alice", backoffMinMs: 50, handshakeTimeoutMs: 2000 });
-  const bob = new ParleyClient({ url: srv.ws, guest: "bob" });
-  t.after(() => { alice.close(); bob.close(); });
+  const alice = client(t, { url: proxy.ws, guest: "alice", backoffMinMs: 50, handshakeTimeoutMs: 2000 });
+  const bob = client(t, { url: srv.ws, guest: "bob" });
   await Promise.all([alice.connect(), bob.connect()]);
   const name = unique("room");
   const ra = await alice.join(name);
@@ -34,8 +32,7 @@ test("a cut connection is re-joined with since: the missed messages once, in ord
   assert.equal((await lost).code, 1006);
   await waitFor(() => rb.members.size === 1, { message: "bob to see alice leave" });
   for (let i = 1; i <= 10; i++) await rb.send(`missed ${i}`);
-  const carol = new ParleyClient({ url: srv.ws, guest: "carol" }); // arrives while alice is away
-  t.after(() => carol.close());
+  const carol = client(t, { url: srv.ws, guest: "carol" }); // arrives while alice is away
   await carol.connect();
   await carol.join(ra.name);
   const joined = nextEvent(ra, "joined");
@@ -75,9 +72,8 @@ test("a replay that repeats what was delivered is dropped: nothing twice", async
 test("a gap beyond the recovery window is paged from history, then live traffic, in order", async (t) => {
   const srv = await startServer(t, [...FLAGS, "--recovery-window", "5"]);
   const proxy = await startProxy(t, srv.port);
-  const alice = new ParleyClient({ url: proxy.ws, guest: "alice", backoffMinMs: 50, handshakeTimeoutMs: 2000, recoveryPageSize: 7 });
-  const bob = new ParleyClient({ url: srv.ws, guest: "bob" });
-  t.after(() => { alice.close(); bob.close(); });
+  const alice = client(t, { url: proxy.ws, guest: "alice", backoffMinMs: 50, handshakeTimeoutMs: 2000, recoveryPageSize: 7 });
+  const bob = client(t, { url: srv.ws, guest: "bob" });
   await Promise.all([alice.connect(), bob.connect()]);
   const name = unique("paged");
   const ra = await alice.join(name);
