@@ -3,9 +3,11 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -432,6 +434,63 @@ func TestNoReconnectOnTooManyConnections(t *testing.T) {
 	if k.dials.Load() != 1 {
 		t.Fatalf("%d dials, want 1 (no reconnect)", k.dials.Load())
 	}
+}
+
+// TestNoReconnectAfterTheApplicationDisconnects: 4003 (the application
+// ended the user's sessions) is final too.
+func TestNoReconnectAfterTheApplicationDisconnects(t *testing.T) {
+	ts := startServer(t, nil)
+	k := &cutter{}
+	dave := dial(t, ts, reconnecting(k, "dave"))
+	if _, err := dave.Ping(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	admin := adminToken(t, ts)
+	req, _ := http.NewRequest("DELETE", ts.URL+"/api/v1/connections/"+dave.Session().User.ID, strings.NewReader(`{"reason":"suspended"}`))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("disconnect = %d", resp.StatusCode)
+	}
+	ev := next(t, dave, client.EventError)
+	var ce *client.CloseError
+	if !errors.As(ev.Err, &ce) || ce.Code != 4003 || ce.Reason != "suspended" {
+		t.Fatalf("error event %v, want close 4003 suspended", ev.Err)
+	}
+	select {
+	case <-dave.Done():
+	case <-time.After(wait):
+		t.Fatal("the client did not stop after 4003")
+	}
+	if k.dials.Load() != 1 {
+		t.Fatalf("%d dials, want 1 (no reconnect)", k.dials.Load())
+	}
+}
+
+// adminToken registers an account, makes it a server admin and signs it
+// in again, returning its access token.
+func adminToken(t *testing.T, ts *testutil.TestServer) string {
+	t.Helper()
+	post := func(path, body string) map[string]any {
+		resp, err := http.Post(ts.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("POST %s = %d %v", path, resp.StatusCode, err)
+		}
+		return out
+	}
+	creds := `{"username":"root","password":"correct horse battery"}`
+	user := post("/api/v1/auth/register", creds)["user"].(map[string]any)
+	ts.SetAdmin(t, user["id"].(string))
+	return post("/api/v1/auth/login", creds)["access_token"].(string)
 }
 
 func TestDialRefused(t *testing.T) {

@@ -55,7 +55,7 @@ func permanent(err error) bool {
 	var ce *CloseError
 	if errors.As(err, &ce) {
 		switch ce.Code {
-		case protocol.CloseUnauthorized, protocol.CloseTooManyConns, protocol.CloseTokenExpired,
+		case protocol.CloseUnauthorized, protocol.CloseDisconnected, protocol.CloseTooManyConns, protocol.CloseTokenExpired,
 			protocol.CloseUnsupportedData, protocol.CloseInvalidPayload, protocol.CloseTooBig,
 			protocol.CloseNormal:
 			return true

@@ -13,5 +13,12 @@ func (s *Server) registerAPI() {
 		Identify: s.auth.identify,
 		Issuer:   s.auth.issuer,
 		Live:     s.hub,
+		Webhooks: s.webhooks,
+		ListenAddr: func() string {
+			if a, ok := s.listenAddr.Load().(string); ok {
+				return a
+			}
+			return s.cfg.Addr
+		},
 	}).Register(s.mux)
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/internal/broker"
@@ -25,6 +26,7 @@ import (
 	"github.com/parley-chat/parley/internal/store/postgres"
 	"github.com/parley-chat/parley/internal/store/sqlite"
 	"github.com/parley-chat/parley/internal/transport/ws"
+	"github.com/parley-chat/parley/internal/webhook"
 )
 
 // Version is the server's version, set at build time with
@@ -54,17 +56,21 @@ type Options struct {
 
 // Server is a Parley server. Create it with New, serve with Run or Serve.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	store   store.Store
-	broker  broker.Broker
-	hub     *hub.Hub
-	ws      *ws.Server
-	auth    *authenticator
-	metrics *metrics.Metrics
-	mux     *http.ServeMux
-	nodeID  string
-	files   files
+	cfg      config.Config
+	log      *slog.Logger
+	store    store.Store
+	broker   broker.Broker
+	hub      *hub.Hub
+	ws       *ws.Server
+	auth     *authenticator
+	metrics  *metrics.Metrics
+	webhooks *webhook.Service
+	mux      *http.ServeMux
+	nodeID   string
+	files    files
+
+	// listenAddr is the address Serve listens on, once it does.
+	listenAddr atomic.Value
 
 	mu       sync.Mutex
 	draining bool
@@ -109,6 +115,14 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if o, ok := st.(store.Observable); ok {
 		o.ObserveCommits(s.metrics)
 	}
+	s.webhooks, err = webhook.New(ctx, webhook.Config{
+		RetryMin: cfg.WebhookRetryMin, RetryFor: cfg.WebhookRetryFor, Timeout: cfg.WebhookTimeout,
+		Workers: cfg.WebhookWorkers, UserAgent: "Parley-Webhook/" + Version,
+	}, st, log, s.metrics)
+	if err != nil {
+		s.closeBackends()
+		return nil, fmt.Errorf("server: webhooks: %w", err)
+	}
 	s.hub = hub.New(hub.Config{
 		MaxRoomName:      cfg.MaxRoomNameLength,
 		MaxMessageLength: cfg.MaxMessageLength,
@@ -119,6 +133,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		MaxReplayBytes:   cfg.SendQueueBytes / 2,
 		HistoryLimit:     cfg.HistoryLimit,
 		OnAppend:         s.metrics.StoreAppend,
+		Events:           s.webhooks,
 	}, st, s.broker, log)
 	s.auth = newAuthenticator(cfg, st, log, signingKey, f.external)
 	s.ws = ws.NewServer(ws.Config{
@@ -189,6 +204,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	s.listenAddr.Store(ln.Addr().String())
 	s.log.Info("parley listening", "url", baseURL(s.cfg.Addr, ln.Addr()), "version", Version, "node", s.nodeID,
 		"database", s.databaseName(), "signing_key", s.files.signingKey, "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
 	errc := make(chan error, 1)
@@ -301,6 +317,9 @@ func (s *Server) Close() {
 }
 
 func (s *Server) closeBackends() {
+	if s.webhooks != nil {
+		s.webhooks.Close() // writes the events still queued to the store
+	}
 	if s.broker != nil {
 		_ = s.broker.Close()
 	}

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"os/signal"
@@ -14,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/parley-chat/parley/internal/bench"
 )
@@ -26,9 +26,7 @@ const (
 	maxBenchTimeout = time.Hour
 )
 
-const benchUsage = `Usage: parley bench --scenario NAME[,NAME...] [flags]
-
-Load-tests a Parley server over loopback with the Go client and prints a
+const benchLong = `Load-test a Parley server over loopback with the Go client and prints a
 summary table; --json FILE also writes the results as JSON.
 
 Scenarios:
@@ -59,63 +57,72 @@ its CPU and memory.
 
 Each connection needs an open file (two when the server runs here too). If
 the tool reports "ulimit -n" too low, raise it in the shell first:
-  ulimit -n 65536
+  ulimit -n 65536`
 
-Flags:
-`
+// benchFlags are the flags of "parley bench".
+type benchFlags struct {
+	scenario, rates, jsonPath, serverURL, cpuProfile string
+	conns, members, rooms, serverPID                 int
+	stepDur, duration, timeout                       time.Duration
+	allowRemote                                      bool
+}
 
-// benchCmd runs "parley bench".
-func benchCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("parley bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
-	var (
-		scenario    = fs.String("scenario", "", "scenarios to run, comma-separated: idle, fanout, chat, storm or all (required)")
-		conns       = fs.Int("conns", 0, "connections for idle and storm (default 10000)")
-		members     = fs.Int("members", 0, "room size: fanout subscribers (default 2000), chat members per room (default 4)")
-		rooms       = fs.Int("rooms", 0, "rooms for chat (default 500)")
-		rates       = fs.String("rates", "", "messages per second, comma-separated: fanout's publisher steps, chat's rate per member")
-		stepDur     = fs.Duration("step-duration", 0, "how long each fanout step sends (default 5s)")
-		duration    = fs.Duration("duration", 0, "how long each chat rate runs (default 10s) and idle holds its connections (default 5s)")
-		jsonPath    = fs.String("json", "", "also write the results as JSON to this file")
-		serverURL   = fs.String("server", "", "base URL of a running server, ws://127.0.0.1:8080 (default: start one)")
-		serverPID   = fs.Int("server-pid", 0, "process id of the --server, to read its CPU and memory from /proc")
-		timeout     = fs.Duration("timeout", 2*time.Minute, "hard cap on the whole run")
-		allowRemote = fs.Bool("allow-remote", false, "allow a --server that is not on this machine")
-		cpuProfile  = fs.String("cpuprofile", "", "write the load tool's own CPU profile to this file (go tool pprof), to see where its CPU goes")
-	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+// benchCommand is "parley bench".
+func benchCommand(e *cli) *cobra.Command {
+	var f benchFlags
+	c := &cobra.Command{
+		Use:   "bench --scenario NAME[,NAME...] [flags]",
+		Short: "Load-test a server over loopback",
+		Long:  benchLong,
+		Args:  noArgs,
+		RunE:  func(*cobra.Command, []string) error { return runBench(&f, e) },
 	}
-	cfg := bench.Config{Conns: *conns, Members: *members, Rooms: *rooms,
-		StepDuration: *stepDur, Duration: *duration, Progress: stderr}
+	fs := c.Flags()
+	fs.SortFlags = false
+	fs.StringVar(&f.scenario, "scenario", "", "scenarios to run, comma-separated: idle, fanout, chat, storm or all (required)")
+	fs.IntVar(&f.conns, "conns", 0, "connections for idle and storm (default 10000)")
+	fs.IntVar(&f.members, "members", 0, "room size: fanout subscribers (default 2000), chat members per room (default 4)")
+	fs.IntVar(&f.rooms, "rooms", 0, "rooms for chat (default 500)")
+	fs.StringVar(&f.rates, "rates", "", "messages per second, comma-separated: fanout's publisher steps, chat's rate per member")
+	fs.DurationVar(&f.stepDur, "step-duration", 0, "how long each fanout step sends (default 5s)")
+	fs.DurationVar(&f.duration, "duration", 0, "how long each chat rate runs (default 10s) and idle holds its connections (default 5s)")
+	fs.StringVar(&f.jsonPath, "json", "", "also write the results as JSON to this file")
+	fs.StringVar(&f.serverURL, "server", "", "base URL of a running server, ws://127.0.0.1:8080 (default: start one)")
+	fs.IntVar(&f.serverPID, "server-pid", 0, "process id of the --server, to read its CPU and memory from /proc")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "hard cap on the whole run")
+	fs.BoolVar(&f.allowRemote, "allow-remote", false, "allow a --server that is not on this machine")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (go tool pprof), to see where its CPU goes")
+	return c
+}
+
+// runBench runs "parley bench" with the flags f.
+func runBench(f *benchFlags, e *cli) error {
+	stdout, stderr := e.stdout, e.stderr
+	cfg := bench.Config{Conns: f.conns, Members: f.members, Rooms: f.rooms,
+		StepDuration: f.stepDur, Duration: f.duration, Progress: stderr}
 	var err error
-	if cfg.Scenarios, err = parseScenarios(*scenario); err == nil {
-		cfg.Rates, err = parseRates(*rates)
+	if cfg.Scenarios, err = parseScenarios(f.scenario); err == nil {
+		cfg.Rates, err = parseRates(f.rates)
 	}
 	if err == nil {
-		err = checkBenchBounds(cfg, *timeout)
+		err = checkBenchBounds(cfg, f.timeout)
 	}
-	if err == nil && *serverURL != "" {
-		cfg.ServerURL, err = benchServerURL(*serverURL, *allowRemote)
+	if err == nil && f.serverURL != "" {
+		cfg.ServerURL, err = benchServerURL(f.serverURL, f.allowRemote)
 	}
-	if err == nil && *serverPID != 0 && *serverURL == "" {
+	if err == nil && f.serverPID != 0 && f.serverURL == "" {
 		err = errors.New("--server-pid needs --server")
 	}
 	if err == nil {
 		err = bench.CheckFileLimit(bench.Need(cfg, false))
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "parley bench:", err)
-		return 2
+		return &usageError{err: err}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 
 	var child *bench.Child
@@ -126,16 +133,16 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		if err != nil {
 			fmt.Fprintln(stderr, "parley bench: start a server:", err)
-			return 1
+			return exitStatus(exitError)
 		}
 		cfg.ServerURL, cfg.Meter.ServerPID = child.URL, child.PID
 		fmt.Fprintf(stderr, "bench: started %s serve on %s (pid %d)\n", exe, child.URL, child.PID)
 	} else {
-		cfg.Meter.ServerPID = *serverPID
+		cfg.Meter.ServerPID = f.serverPID
 	}
 	// The scenarios honour ctx, but a run must end even if something
 	// hangs past it: the watchdog stops the child and exits.
-	watchdog := time.AfterFunc(*timeout+30*time.Second, func() {
+	watchdog := time.AfterFunc(f.timeout+30*time.Second, func() {
 		fmt.Fprintln(stderr, "parley bench: still running 30s past --timeout; giving up")
 		if child != nil {
 			_ = child.Stop()
@@ -144,14 +151,14 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	})
 	defer watchdog.Stop()
 
-	if *cpuProfile != "" {
-		stopProfile, err := startCPUProfile(*cpuProfile)
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
 		if err != nil {
 			fmt.Fprintln(stderr, "parley bench:", err)
 			if child != nil {
 				_ = child.Stop()
 			}
-			return 1
+			return exitStatus(exitError)
 		}
 		defer stopProfile()
 	}
@@ -167,8 +174,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if rep != nil {
 		rep.WriteText(stdout)
-		if *jsonPath != "" {
-			if err := rep.WriteJSON(*jsonPath); err != nil {
+		if f.jsonPath != "" {
+			if err := rep.WriteJSON(f.jsonPath); err != nil {
 				fmt.Fprintln(stderr, "parley bench:", err)
 				code = 1
 			}
@@ -178,7 +185,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "parley bench:", runErr)
 		code = 1
 	}
-	return code
+	if code != 0 {
+		return exitStatus(code)
+	}
+	return nil
 }
 
 func parseScenarios(s string) ([]string, error) {

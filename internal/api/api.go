@@ -10,6 +10,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -50,6 +51,13 @@ type Deps struct {
 	// when the API runs without a hub (then open connections learn of a
 	// removal or sign-out only when they reconnect).
 	Live Live
+	// Webhooks hears of what happens through the API, and is told when
+	// the endpoints change; nil when the server sends no webhooks.
+	Webhooks Webhooks
+	// ListenAddr reports the address the server listens on (host:port,
+	// the port it got), so that a webhook pointing back at the server can
+	// be refused; nil means Config.Addr.
+	ListenAddr func() string
 }
 
 // Live is what the API needs from the real-time side: the hub.
@@ -58,13 +66,63 @@ type Live interface {
 	RemovedFromRoom(ctx context.Context, room, userID string)
 	// SignedOut closes the connections opened with a revoked session.
 	SignedOut(ctx context.Context, userID, sessionID string)
+	// Post stores a message in a room and broadcasts it, as a chat frame
+	// would be (see hub.Hub.Post).
+	Post(ctx context.Context, msg store.NewMessage) (store.Event, bool, error)
+	// PostBatch posts several messages in order, sharing commits.
+	PostBatch(ctx context.Context, msgs []store.NewMessage) []hub.Posted
+	// PostPrivate stores and delivers a private message; a recipient that
+	// does not exist is a *protocol.Error with code not_found.
+	PostPrivate(ctx context.Context, from protocol.User, to, text, clientID string) (store.Event, bool, error)
+	// Notice sends a system frame to a room's connections, or to everyone
+	// connected when room is "".
+	Notice(ctx context.Context, room, text string) error
+	// RoomOnline lists the users connected to a room.
+	RoomOnline(room string) []protocol.User
+	// Online counts a user's open connections.
+	Online(userID string) int
+	// Disconnect closes every connection of a user with close code 4003.
+	Disconnect(ctx context.Context, userID, reason string) error
+	// RoomChanged tells a room's connections, and the member concerned,
+	// of a change made here.
+	RoomChanged(ctx context.Context, ch hub.RoomChange)
+	// Notify pushes a stored notification to its connected recipients.
+	Notify(ctx context.Context, n store.Notification, recipients []string)
+	// NotificationsRead tells a user's connections (but except) that
+	// notifications were marked read.
+	NotificationsRead(ctx context.Context, userID, except string, body protocol.NotificationsReadBody)
 }
 
-// noLive is Live when there is no hub.
+// errNoLive is what the posting calls of noLive return.
+var errNoLive = errors.New("api: no hub to deliver messages through")
+
+// noLive is Live when there is no hub: nothing reaches open connections
+// and nothing can be posted.
 type noLive struct{}
 
 func (noLive) RemovedFromRoom(context.Context, string, string) {}
 func (noLive) SignedOut(context.Context, string, string)       {}
+func (noLive) Post(context.Context, store.NewMessage) (store.Event, bool, error) {
+	return store.Event{}, false, errNoLive
+}
+func (noLive) PostBatch(_ context.Context, msgs []store.NewMessage) []hub.Posted {
+	out := make([]hub.Posted, len(msgs))
+	for i := range out {
+		out[i].Err = errNoLive
+	}
+	return out
+}
+func (noLive) PostPrivate(context.Context, protocol.User, string, string, string) (store.Event, bool, error) {
+	return store.Event{}, false, errNoLive
+}
+func (noLive) Notice(context.Context, string, string) error         { return errNoLive }
+func (noLive) RoomOnline(string) []protocol.User                    { return []protocol.User{} }
+func (noLive) Online(string) int                                    { return 0 }
+func (noLive) Disconnect(context.Context, string, string) error     { return errNoLive }
+func (noLive) RoomChanged(context.Context, hub.RoomChange)          {}
+func (noLive) Notify(context.Context, store.Notification, []string) {}
+func (noLive) NotificationsRead(context.Context, string, string, protocol.NotificationsReadBody) {
+}
 
 // API is the /api/v1 handler set. Create it with New and mount it with
 // Register. It is safe for concurrent use.
@@ -77,7 +135,10 @@ type API struct {
 	hasher   *auth.Hasher
 	limiter  *auth.LoginLimiter
 	live     Live
+	webhooks Webhooks
+	listen   func() string
 	now      func() time.Time
+	touches  keyTouches // when each API key's use was last recorded
 }
 
 // New builds the API from its dependencies. Store and Identify are required;
@@ -92,10 +153,18 @@ func New(d Deps) *API {
 		hasher:   d.Hasher,
 		limiter:  d.Limiter,
 		live:     d.Live,
+		webhooks: d.Webhooks,
+		listen:   d.ListenAddr,
 		now:      time.Now,
+	}
+	if a.listen == nil {
+		a.listen = func() string { return d.Config.Addr }
 	}
 	if a.live == nil {
 		a.live = noLive{}
+	}
+	if a.webhooks == nil {
+		a.webhooks = noWebhooks{}
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -114,6 +183,13 @@ func New(d Deps) *API {
 
 // Register mounts every endpoint on mux under Prefix.
 func (a *API) Register(mux *http.ServeMux) {
+	// Who may call what: see policy. Endpoints that act as the signed-in
+	// user (me, unread, conversations) take users only; those a backend
+	// drives take API keys with the named scope too.
+	users := policy{}
+	rooms := policy{scope: auth.ScopeRooms}
+	publish := policy{keysOnly: true, scope: auth.ScopePublish}
+	manageUsers := policy{admin: true, scope: auth.ScopeUsers}
 	routes := []struct {
 		pattern string
 		h       http.HandlerFunc
@@ -122,44 +198,79 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"POST /auth/login", a.login},
 		{"POST /auth/refresh", a.refresh},
 		{"POST /auth/logout", a.logout},
-		{"GET /me", a.authed(a.me)},
-		{"GET /users/{username}", a.authedOrGuest(a.userByName)},
+		{"GET /me", a.authed(users, a.me)},
+		{"GET /users/{username}", a.authed(policy{guests: true, scope: auth.ScopeUsers}, a.userByName)},
+		{"GET /users", a.authed(manageUsers, a.listUsers)},
+		{"POST /users", a.authed(manageUsers, a.createUser)},
+		{"POST /users/{username}/disable", a.authed(manageUsers, a.disableUser)},
+		{"POST /users/{username}/enable", a.authed(manageUsers, a.enableUser)},
 
-		{"GET /rooms", a.authed(a.listRooms)},
-		{"POST /rooms", a.authed(a.createRoom)},
-		{"GET /rooms/{room}", a.authed(a.getRoom)},
-		{"PATCH /rooms/{room}", a.authed(a.updateRoom)},
-		{"GET /rooms/{room}/members", a.authed(a.listMembers)},
-		{"PUT /rooms/{room}/members/{user}", a.authed(a.putMember)},
-		{"DELETE /rooms/{room}/members/{user}", a.authed(a.deleteMember)},
-		{"GET /rooms/{room}/messages", a.authed(a.roomMessages)},
+		{"GET /rooms", a.authed(rooms, a.listRooms)},
+		{"POST /rooms", a.authed(rooms, a.createRoom)},
+		{"GET /rooms/{room}", a.authed(rooms, a.getRoom)},
+		{"PATCH /rooms/{room}", a.authed(rooms, a.updateRoom)},
+		{"GET /rooms/{room}/members", a.authed(rooms, a.listMembers)},
+		{"PUT /rooms/{room}/members/{user}", a.authed(rooms, a.putMember)},
+		{"DELETE /rooms/{room}/members/{user}", a.authed(rooms, a.deleteMember)},
+		{"GET /rooms/{room}/messages", a.authed(rooms, a.roomMessages)},
 
-		{"GET /conversations/{user}/messages", a.authed(a.conversationMessages)},
-		{"GET /unread", a.authed(a.unread)},
+		{"GET /conversations/{user}/messages", a.authed(users, a.conversationMessages)},
+		{"POST /conversations/{user}/messages", a.authed(publish, a.postPrivate)},
+		{"GET /unread", a.authed(users, a.unread)},
+
+		{"POST /rooms/{room}/messages", a.authed(publish, a.postMessage)},
+		{"POST /messages", a.authed(publish, a.postBatch)},
+		{"POST /notices", a.authed(publish, a.postNotice)},
+
+		{"GET /rooms/{room}/online", a.authed(policy{scope: auth.ScopePresence}, a.roomOnline)},
+		{"GET /connections/{user}", a.authed(policy{admin: true, scope: auth.ScopePresence}, a.connections)},
+		{"DELETE /connections/{user}", a.authed(policy{admin: true, scope: auth.ScopeUsers}, a.disconnect)},
+
+		{"POST /notifications", a.authed(publish, a.publishNotification)},
+		{"GET /notifications", a.authed(users, a.listNotifications)},
+		{"POST /notifications/read", a.authed(users, a.readNotifications)},
+		{"GET /subscriptions", a.authed(users, a.listSubscriptions)},
+		{"PUT /subscriptions/{topic}", a.authed(users, a.putSubscription)},
+		{"DELETE /subscriptions/{topic}", a.authed(users, a.deleteSubscription)},
+
+		{"POST /admin/webhooks", a.authed(adminOnly, a.createWebhook)},
+		{"GET /admin/webhooks", a.authed(adminOnly, a.listWebhooks)},
+		{"DELETE /admin/webhooks/{id}", a.authed(adminOnly, a.deleteWebhook)},
+
+		{"POST /admin/keys", a.authed(adminOnly, a.createKey)},
+		{"GET /admin/keys", a.authed(adminOnly, a.listKeys)},
+		{"DELETE /admin/keys/{id}", a.authed(adminOnly, a.revokeKey)},
 	}
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
-		mux.HandleFunc(method+" "+Prefix+path, rt.h)
+		mux.HandleFunc(method+" "+Prefix+path, a.cors(rt.h))
 	}
+	mux.HandleFunc("OPTIONS "+Prefix+"/", a.preflight)
 }
 
-// authedFunc is a handler for a request whose bearer token was verified.
+// policy says who may call an endpoint. Signed-in users may unless
+// keysOnly (server admins only, with admin); guests, with their guest
+// token, only where guests is set; API keys only where scope names what
+// they need.
+type policy struct {
+	guests   bool
+	admin    bool
+	keysOnly bool
+	scope    string
+}
+
+// adminOnly is the policy of the endpoints that manage the server itself:
+// server admins and keys with the admin scope.
+var adminOnly = policy{admin: true, scope: auth.ScopeAdmin}
+
+// authedFunc is a handler for a request whose caller was authenticated.
 type authedFunc func(w http.ResponseWriter, r *http.Request, id auth.Identity)
 
-// authed verifies the request's bearer token before calling h. Guests'
-// tokens never get past it.
-func (a *API) authed(h authedFunc) http.HandlerFunc {
-	return a.authenticated(h, false)
-}
-
-// authedOrGuest is authed for the few endpoints a guest may use too.
-func (a *API) authedOrGuest(h authedFunc) http.HandlerFunc {
-	return a.authenticated(h, true)
-}
-
-func (a *API) authenticated(h authedFunc, guests bool) http.HandlerFunc {
+// authed authenticates the request's bearer token — a user's, a guest's or
+// an API key — and lets it through to h when p allows that caller.
+func (a *API) authed(p policy, h authedFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.caller(r, guests)
+		id, err := a.caller(r, p)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -168,13 +279,17 @@ func (a *API) authenticated(h authedFunc, guests bool) http.HandlerFunc {
 	}
 }
 
-// caller returns the identity the request's bearer token proves; a guest's
-// token only when guests is true.
-func (a *API) caller(r *http.Request, guests bool) (auth.Identity, error) {
+// caller returns the identity the request's bearer token proves, if p
+// lets it call: 401 for a missing or refused credential, 403 for one that
+// is good but may not use this endpoint.
+func (a *API) caller(r *http.Request, p policy) (auth.Identity, error) {
 	token := bearer(r)
 	if token == "" {
 		return auth.Identity{}, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
-			"send an access token as \"Authorization: Bearer <token>\"")
+			"send an access token or API key as \"Authorization: Bearer <token>\"")
+	}
+	if strings.HasPrefix(token, auth.APIKeyPrefix) {
+		return a.keyCaller(r, token, p)
 	}
 	id, err := a.identify(r.Context(), token)
 	switch {
@@ -186,9 +301,15 @@ func (a *API) caller(r *http.Request, guests bool) (auth.Identity, error) {
 			"the access token is invalid or its session was signed out")
 	case err != nil:
 		return auth.Identity{}, err
-	case id.UserID == "" || (id.Guest && !guests):
+	case id.UserID == "" || (id.Guest && !p.guests):
 		return auth.Identity{}, errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
 			"guests cannot use this endpoint; sign in")
+	case p.admin && !id.Admin:
+		return auth.Identity{}, errorf(http.StatusForbidden, protocol.CodeForbidden,
+			"only server administrators may do this")
+	case p.keysOnly:
+		return auth.Identity{}, errorf(http.StatusForbidden, protocol.CodeForbidden,
+			"only API keys may do this; users send over the WebSocket")
 	}
 	return id, nil
 }

@@ -4,24 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
-	"unicode"
-	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
-
-// maxDisplayName is the longest display name, in characters; the same bound
-// external tokens' name claim has.
-const maxDisplayName = 64
-
-// userIDPrefix starts every account's user id, so account ids are told apart
-// from guests (guest:) and conversation keys (@) at a glance.
-const userIDPrefix = auth.AccountIDPrefix
 
 // UserJSON is an account or token holder as the API shows it.
 type UserJSON struct {
@@ -84,52 +71,19 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	key, err := auth.NormaliseUsername(req.Username)
-	if err != nil {
+	u, err := auth.CreateAccount(r.Context(), a.store, a.hasher, auth.NewAccount{
+		Username: req.Username, Password: req.Password, DisplayName: req.DisplayName,
+	})
+	var re *auth.RuleError
+	switch {
+	case errors.As(err, &re):
 		a.fail(w, r, ruleError(err))
 		return
-	}
-	if err := auth.ValidatePassword(req.Password); err != nil {
-		a.fail(w, r, ruleError(err))
-		return
-	}
-	name := req.DisplayName
-	if name == "" {
-		// The name as typed, in its compatibility form, so "ａｌｉｃｅ" shows as
-		// "alice" while "Alice" keeps its capital.
-		name = norm.NFKC.String(req.Username)
-	}
-	if name, err = displayName(name); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	// Uniqueness is decided by the store on the stored username. Storing the
-	// canonical key rather than the name as typed makes the store's
-	// case-insensitive comparison agree with auth's NFKC case folding.
-	if _, err := a.store.UserByName(r.Context(), key); err == nil {
+	case errors.Is(err, store.ErrConflict):
 		a.fail(w, r, errTaken(req.Username))
 		return
-	} else if !errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, fmt.Errorf("api: register %q: %w", key, err))
-		return
-	}
-	hash, err := a.hasher.Hash(r.Context(), req.Password)
-	if err != nil {
-		a.fail(w, r, fmt.Errorf("api: register %q: %w", key, err))
-		return
-	}
-	u, err := a.store.CreateUser(r.Context(), store.User{
-		ID:           userIDPrefix + strings.ToLower(store.NewID()),
-		Username:     key,
-		DisplayName:  name,
-		PasswordHash: hash,
-	})
-	if errors.Is(err, store.ErrConflict) {
-		a.fail(w, r, errTaken(req.Username)) // registered meanwhile
-		return
-	}
-	if err != nil {
-		a.fail(w, r, fmt.Errorf("api: register %q: %w", key, err))
+	case err != nil:
+		a.fail(w, r, fmt.Errorf("api: register: %w", err))
 		return
 	}
 	a.signIn(w, r, u, http.StatusCreated)
@@ -139,8 +93,9 @@ func errTaken(username string) error {
 	return errorf(http.StatusConflict, protocol.CodeInvalid, "the username %q is taken", username)
 }
 
-// ruleError turns a username or password rule break into a 400 that names
-// the rule (auth's messages do, minus the package prefix).
+// ruleError turns a rule break (a username, password, display name or API
+// key's) into a 400 that names the rule (auth's messages do, minus the
+// package prefix).
 func ruleError(err error) error {
 	var re *auth.RuleError
 	if !errors.As(err, &re) {
@@ -148,22 +103,6 @@ func ruleError(err error) error {
 	}
 	// The message never quotes a password; auth's messages give sizes only.
 	return errorf(http.StatusBadRequest, protocol.CodeInvalid, "%s", re.Msg)
-}
-
-// displayName trims and checks a display name.
-func displayName(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	n := utf8.RuneCountInString(s)
-	if n == 0 || n > maxDisplayName {
-		return "", errorf(http.StatusBadRequest, protocol.CodeInvalid,
-			"display_name must be 1 to %d characters", maxDisplayName)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return "", errorf(http.StatusBadRequest, protocol.CodeInvalid, "display_name has a control character")
-		}
-	}
-	return s, nil
 }
 
 // login signs an account in. Both limits are checked before any work, an
@@ -219,6 +158,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		a.fail(w, r, errBadCredentials)
+		return
+	}
+	if u.Disabled {
+		// Said only to whoever knows the password.
+		a.fail(w, r, errorf(http.StatusForbidden, protocol.CodeForbidden, "this account is disabled; ask an administrator"))
 		return
 	}
 	a.signIn(w, r, u, http.StatusOK)
@@ -328,7 +272,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 	var sessionID, userID string
 	switch {
 	case bearer(r) != "":
-		id, err := a.caller(r, false)
+		id, err := a.caller(r, policy{})
 		if err != nil {
 			a.fail(w, r, err)
 			return

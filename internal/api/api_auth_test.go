@@ -187,7 +187,7 @@ func TestAuthValidation(t *testing.T) {
 			body: `{"username":"km","password":"` + password + `"}`, want: 400, contains: []string{"is 2 characters long; it must be 3 to 32"}},
 		{name: "display name too long", method: "POST", path: "/api/v1/auth/register",
 			body: `{"username":"kim","password":"` + password + `","display_name":"` + strings.Repeat("n", 65) + `"}`,
-			want: 400, contains: []string{"display_name"}},
+			want: 400, contains: []string{"display name must be 1 to 64"}},
 		{name: "unknown field", method: "POST", path: "/api/v1/auth/register",
 			body: `{"username":"kim","password":"` + password + `","admin":true}`, want: 400, contains: []string{`unknown field \"admin\"`}},
 		{name: "wrong type", method: "POST", path: "/api/v1/auth/register",

@@ -46,6 +46,28 @@ type errorResponse struct {
 // fail answers a failed request. This is the one place store sentinels are
 // mapped to statuses and codes, and where server faults are logged.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	ae := a.problem(r, err)
+	if ae.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+	}
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ae.retryAfter.Seconds()))))
+	}
+	writeJSON(w, ae.status, errorResponse{Error: *ae.body()})
+}
+
+// errorBody is what fail would answer for err, for a response that
+// reports several outcomes (a batch).
+func (a *API) errorBody(r *http.Request, err error) *protocol.ErrorBody {
+	return a.problem(r, err).body()
+}
+
+func (ae *apiError) body() *protocol.ErrorBody {
+	return &protocol.ErrorBody{Code: ae.code, Message: ae.msg, RetryAfterMS: ae.retryAfter.Milliseconds()}
+}
+
+// problem maps err to what the client is told, logging server faults.
+func (a *API) problem(r *http.Request, err error) *apiError {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
@@ -62,15 +84,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = errorf(http.StatusServiceUnavailable, protocol.CodeUnavailable, "the server could not complete the request; retry later")
 	}
-	if ae.status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-	}
-	if ae.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ae.retryAfter.Seconds()))))
-	}
-	writeJSON(w, ae.status, errorResponse{Error: protocol.ErrorBody{
-		Code: ae.code, Message: ae.msg, RetryAfterMS: ae.retryAfter.Milliseconds(),
-	}})
+	return ae
 }
 
 // writeJSON sends v as the response body with the given status.

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/event"
+	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -207,8 +209,12 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, fmt.Errorf("api: create room %q: %w", key, err))
 		return
 	}
+	role := store.RoleOwner
+	if id.UserID == "" {
+		role = "" // an API key's room has no owner member
+	}
 	w.Header().Set("Location", Prefix+"/rooms/"+key)
-	writeJSON(w, http.StatusCreated, roomJSON(room, store.RoleOwner))
+	writeJSON(w, http.StatusCreated, roomJSON(room, role))
 }
 
 func validTopic(s string) (string, error) {
@@ -270,6 +276,7 @@ func (a *API) updateRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, fmt.Errorf("api: update room %q: %w", ra.room.Name, err))
 		return
 	}
+	a.live.RoomChanged(r.Context(), hub.RoomChange{Room: room, Event: protocol.RoomUpdated, By: actor(id)})
 	writeJSON(w, http.StatusOK, roomJSON(room, ra.role))
 }
 
@@ -290,6 +297,15 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request, id auth.Identi
 		out.Members = append(out.Members, memberJSON(m))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// actor is who made a change, for room frames: the user, or the
+// application for an API key.
+func actor(id auth.Identity) string {
+	if id.KeyID != "" {
+		return protocol.SystemUserID
+	}
+	return id.UserID
 }
 
 // targetUser reads and checks the {user} path segment.
@@ -370,8 +386,18 @@ func (a *API) putMember(w http.ResponseWriter, r *http.Request, id auth.Identity
 		return
 	}
 	status := http.StatusOK
+	change := hub.RoomChange{Room: ra.room, Event: protocol.RoomAdded, User: target, Role: m.Role, By: actor(id)}
+	if found {
+		change.Event = protocol.RoomRole
+	}
 	if !found {
 		status = http.StatusCreated
+	}
+	if !found || existing.Role != m.Role {
+		a.live.RoomChanged(ctx, change)
+	}
+	if !found && a.webhooks.Wants(event.MemberJoined) {
+		a.webhooks.Emit(event.MemberJoined, event.Member{Room: key, User: target, Role: string(m.Role), By: actor(id)})
 	}
 	writeJSON(w, status, memberJSON(m))
 }
@@ -450,6 +476,10 @@ func (a *API) deleteMember(w http.ResponseWriter, r *http.Request, id auth.Ident
 		// leaving a public room keeps the connections they have joined
 		// with until they leave them.
 		a.live.RemovedFromRoom(ctx, key, target)
+	}
+	a.live.RoomChanged(ctx, hub.RoomChange{Room: ra.room, Event: protocol.RoomRemoved, User: target, By: actor(id)})
+	if a.webhooks.Wants(event.MemberLeft) {
+		a.webhooks.Emit(event.MemberLeft, event.Member{Room: key, User: target, By: actor(id)})
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

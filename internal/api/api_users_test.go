@@ -38,3 +38,54 @@ func TestLookUpAUserByName(t *testing.T) {
 			want: http.StatusUnauthorized, contains: []string{"guests cannot use this endpoint"}},
 	})
 }
+
+// TestManagingAccounts: administrators and keys with the users scope list
+// and create accounts, and disable one: it cannot sign in, its tokens and
+// refresh tokens stop working and its connections close with 4003, until
+// it is enabled again.
+func TestManagingAccounts(t *testing.T) {
+	ts := testutil.StartServer(t, nil)
+	root := admin(t, ts)
+	users := newKey(t, ts, root, "directory", "users").Key
+	alice := signUp(t, ts, "alice")
+	ac := dialAs(t, ts, alice.AccessToken)
+
+	runScenarios(t, ts, []scenario{
+		{name: "list", method: "GET", path: "/api/v1/users", token: users, want: http.StatusOK,
+			contains: []string{`"username":"root","name":"root","admin":true`, `"username":"alice"`}, notContains: []string{"argon2", "password"}},
+		{name: "a user may not list", method: "GET", path: "/api/v1/users", token: alice.AccessToken, want: http.StatusForbidden},
+		{name: "create", method: "POST", path: "/api/v1/users", token: users,
+			body: `{"username":"Bob","password":"` + password + `","display_name":"Bob B."}`, want: http.StatusCreated,
+			contains: []string{`"username":"bob"`, `"name":"Bob B."`, `"admin":false`}},
+		{name: "create a taken name", method: "POST", path: "/api/v1/users", token: users,
+			body: `{"username":"BOB","password":"` + password + `"}`, want: http.StatusConflict},
+		{name: "create with a short password", method: "POST", path: "/api/v1/users", token: users,
+			body: `{"username":"carl","password":"short"}`, want: http.StatusBadRequest, contains: []string{"password"}},
+		{name: "a users key may not make an admin", method: "POST", path: "/api/v1/users", token: users,
+			body: `{"username":"carl","password":"` + password + `","admin":true}`, want: http.StatusForbidden},
+		{name: "an admin may", method: "POST", path: "/api/v1/users", token: root,
+			body: `{"username":"carl","password":"` + password + `","admin":true}`, want: http.StatusCreated, contains: []string{`"admin":true`}},
+		{name: "disable nobody", method: "POST", path: "/api/v1/users/nobody/disable", token: users, want: http.StatusNotFound},
+		{name: "disable alice", method: "POST", path: "/api/v1/users/Alice/disable", token: users, want: http.StatusNoContent},
+	})
+	if code := ac.ExpectClose(); code != 4003 {
+		t.Fatalf("alice's connection closed with %d, want 4003", code)
+	}
+	runScenarios(t, ts, []scenario{
+		{name: "a disabled account cannot sign in", method: "POST", path: "/api/v1/auth/login",
+			body: `{"username":"alice","password":"` + password + `"}`, want: http.StatusForbidden, contains: []string{"disabled"}},
+		{name: "nor use its token", method: "GET", path: "/api/v1/me", token: alice.AccessToken, want: http.StatusUnauthorized},
+		{name: "nor refresh", method: "POST", path: "/api/v1/auth/refresh",
+			body: `{"refresh_token":"` + alice.RefreshToken + `"}`, want: http.StatusUnauthorized},
+		{name: "the wrong password still says only that", method: "POST", path: "/api/v1/auth/login",
+			body: `{"username":"alice","password":"wrong password!"}`, want: http.StatusUnauthorized, notContains: []string{"disabled"}},
+		{name: "listed as disabled", method: "GET", path: "/api/v1/users", token: root, want: http.StatusOK, contains: []string{`"disabled":true`}},
+		{name: "an admin cannot disable themself", method: "POST", path: "/api/v1/users/root/disable", token: root, want: http.StatusBadRequest},
+		{name: "enable", method: "POST", path: "/api/v1/users/alice/enable", token: root, want: http.StatusNoContent},
+		{name: "signs in again", method: "POST", path: "/api/v1/auth/login",
+			body: `{"username":"alice","password":"` + password + `"}`, want: http.StatusOK},
+	})
+	if _, resp, err := ts.DialWith(t, "/ws", testutil.DialOptions{Header: bearerHeader(alice.AccessToken)}); err == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the disabled account's old token on the WebSocket: %v %v, want 401", err, resp)
+	}
+}

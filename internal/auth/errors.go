@@ -29,11 +29,18 @@ var (
 	// ErrInvalidPassword means a password breaks the password rules: 8..256
 	// bytes of valid UTF-8.
 	ErrInvalidPassword = errors.New("invalid password")
+	// ErrInvalidDisplayName means an account's display name is empty, too
+	// long or holds a control character.
+	ErrInvalidDisplayName = errors.New("invalid display name")
+	// ErrInvalidAPIKey means a new API key's name or scopes break the
+	// rules (see CheckAPIKey).
+	ErrInvalidAPIKey = errors.New("invalid API key request")
 )
 
-// RuleError is a username, guest name or password that breaks the rules.
-// Its Msg is a sentence for the person who typed it (it never quotes a
-// password); it wraps ErrInvalidUsername or ErrInvalidPassword.
+// RuleError is a username, guest name, password, display name or new API
+// key that breaks the rules. Its Msg is a sentence for the person who typed
+// it (it never quotes a password); it wraps ErrInvalidUsername,
+// ErrInvalidPassword, ErrInvalidDisplayName or ErrInvalidAPIKey.
 type RuleError struct {
 	Msg string
 	Err error
@@ -42,7 +49,7 @@ type RuleError struct {
 // Error implements error.
 func (e *RuleError) Error() string { return "auth: " + e.Msg }
 
-// Unwrap returns ErrInvalidUsername or ErrInvalidPassword.
+// Unwrap returns the sentinel of the rule broken.
 func (e *RuleError) Unwrap() error { return e.Err }
 
 func usernameRule(format string, args ...any) error {

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/parley-chat/parley/internal/protocol"
 )
 
 // Limits on what an external token may carry.
@@ -226,6 +228,8 @@ func checkExternalClaims(c *externalClaims) error {
 		return fmt.Errorf("sub holds control characters")
 	case strings.HasPrefix(c.Subject, GuestIDPrefix):
 		return fmt.Errorf("sub %q starts with %q, reserved for guests", c.Subject, GuestIDPrefix)
+	case c.Subject == protocol.SystemUserID:
+		return fmt.Errorf("sub %q is reserved for messages the application posts as itself", c.Subject)
 	case strings.HasPrefix(c.Subject, AccountIDPrefix):
 		return fmt.Errorf("sub %q starts with %q, reserved for Parley's own accounts", c.Subject, AccountIDPrefix)
 	case utf8.RuneCountInString(c.Name) > MaxDisplayNameLen:

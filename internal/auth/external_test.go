@@ -165,6 +165,7 @@ func TestExternalHS256(t *testing.T) {
 		{"missing issuer", mint(t, hs, secret, "", claims(map[string]any{"iss": nil})), Identity{}, ErrInvalidToken},
 		{"missing sub", mint(t, hs, secret, "", claims(map[string]any{"sub": nil})), Identity{}, ErrInvalidToken},
 		{"guest sub", mint(t, hs, secret, "", claims(map[string]any{"sub": "guest:bob"})), Identity{}, ErrInvalidToken},
+		{"system as sub", mint(t, hs, secret, "", claims(map[string]any{"sub": "system"})), Identity{}, ErrInvalidToken},
 		{"account id as sub", mint(t, hs, secret, "", claims(map[string]any{"sub": "u_01jt8x3m4q7v0c9h2k5n6p8r1s"})), Identity{}, ErrInvalidToken},
 		{"control in sub", mint(t, hs, secret, "", claims(map[string]any{"sub": "bob\n"})), Identity{}, ErrInvalidToken},
 		{"long sub", mint(t, hs, secret, "", claims(map[string]any{"sub": strings.Repeat("a", MaxSubjectLen+1)})), Identity{}, ErrInvalidToken},

@@ -44,6 +44,10 @@ type Identity struct {
 	// ExpiresAt is when the token stops being valid; zero means no expiry
 	// (guests).
 	ExpiresAt time.Time
+	// KeyID is set, and UserID empty, when the caller is an API key on the
+	// HTTP API (a backend, not a person); Scopes are then what it may do.
+	KeyID  string
+	Scopes []string
 }
 
 // guestAlphabet spells random guest names: lower-case letters and digits

@@ -52,8 +52,9 @@ type Config struct {
 	LogLevel string `flag:"log-level" usage:"log level: debug, info, warn or error"`
 
 	// AllowedOrigins lists extra browser Origins (such as
-	// "https://chat.example.com") allowed to open WebSockets, besides pages
-	// served from the same host, which are always allowed. Default empty.
+	// "https://chat.example.com") allowed to open WebSockets and to call the
+	// HTTP API from the browser (CORS), besides pages served from the same
+	// host, which are always allowed. Default empty.
 	// "*" allows every origin, which lets any web page a signed-in user
 	// visits act as that user if auth rides on cookies: unsafe outside
 	// development.
@@ -215,6 +216,23 @@ type Config struct {
 	// burn.
 	LoginRatePerMinute int `flag:"login-rate" usage:"sign-in attempts per minute, per account and per address"`
 
+	// WebhookRetryMin is the wait before a failed webhook delivery is
+	// first retried; each later retry waits twice as long, up to 15
+	// minutes. Default 5s.
+	WebhookRetryMin time.Duration `flag:"webhook-retry-min" usage:"wait before a failed webhook delivery is first retried (then doubling)"`
+
+	// WebhookRetryFor is how long a webhook event is retried before it is
+	// given up. Default 24h. Waiting deliveries are rows in the database.
+	WebhookRetryFor time.Duration `flag:"webhook-retry-for" usage:"how long a webhook event is retried before it is given up"`
+
+	// WebhookTimeout bounds one webhook request. Default 10s.
+	WebhookTimeout time.Duration `flag:"webhook-timeout" usage:"time one webhook request may take"`
+
+	// WebhookWorkers bounds the webhook requests in flight at once, to all
+	// endpoints together; each endpoint gets at most two of them, so a
+	// slow one cannot hold the rest. Default 8.
+	WebhookWorkers int `flag:"webhook-workers" usage:"webhook requests in flight at once (at most 2 per endpoint)"`
+
 	// MetricsAddr is a separate host:port for Prometheus metrics at
 	// /metrics. Default "": metrics are served on Addr at /metrics. A
 	// separate, private address keeps them off the public listener.
@@ -257,6 +275,10 @@ func Default() Config {
 		RecoveryWindow:     1000,
 		HistoryLimit:       100,
 		LoginRatePerMinute: 10,
+		WebhookRetryMin:    5 * time.Second,
+		WebhookRetryFor:    24 * time.Hour,
+		WebhookTimeout:     10 * time.Second,
+		WebhookWorkers:     8,
 	}
 }
 

@@ -62,7 +62,7 @@ func TestDefault(t *testing.T) {
 }
 
 func TestLoadNothingIsDefault(t *testing.T) {
-	got, err := Load("serve", nil, env(nil))
+	got, err := load(nil, env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,8 @@ const testEnvPrefix = "PARLEY_TEST_"
 // checks that).
 var otherEnvVars = []string{
 	// The client subcommands' server and credentials, read through
-	// ApplyEnv.
+	// ApplyEnv; PARLEY_PASSWORD is also the new password of parley user
+	// create and reset-password.
 	"PARLEY_SERVER",
 	"PARLEY_TOKEN",
 	"PARLEY_USER",

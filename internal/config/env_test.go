@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 func TestEnvWarnings(t *testing.T) {
@@ -54,8 +56,20 @@ func TestEnvWarnings(t *testing.T) {
 	}
 }
 
-func TestLoadEnviron(t *testing.T) {
-	cfg, warnings, err := LoadEnviron("serve", []string{"--guests"},
+// loadEnviron parses args as flags for every setting and loads the
+// configuration from them and environ.
+func loadEnviron(t *testing.T, args, environ []string) (Config, []string, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	f := AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return f.Load(environ)
+}
+
+func TestFlagsLoadEnviron(t *testing.T) {
+	cfg, warnings, err := loadEnviron(t, []string{"--guests"},
 		[]string{"PARLEY_ADDR=:7", "PARLEY_ADDR=:8", "PARLEY_ADRR=:9", "PARLEY_SERVER=http://x", "HOME=/root"})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +82,7 @@ func TestLoadEnviron(t *testing.T) {
 
 	// A misspelt variable often explains an error, so its warning comes
 	// with it.
-	_, warnings, err = LoadEnviron("serve", nil,
+	_, warnings, err = loadEnviron(t, nil,
 		[]string{"PARLEY_JWT_ALGORITHM=HS256", "PARLEY_JWT_SECERT=" + strings.Repeat("s", 32)})
 	if err == nil || !strings.Contains(err.Error(), "HS256 needs jwt-secret") {
 		t.Errorf("err = %v, want one saying HS256 needs jwt-secret", err)

@@ -1,83 +1,86 @@
 package config
 
 import (
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
+	"slices"
+
+	"github.com/spf13/pflag"
 )
 
-// Load builds the configuration for `parley serve`. It parses args with a
-// new flag.FlagSet named name, then layers, from lowest to highest
-// precedence: Default, the YAML config file named by --config or
-// PARLEY_CONFIG (if any), the PARLEY_* environment variables read through
-// getenv (os.Getenv, or a map lookup in tests), and the flags actually
-// given in args. It then calls Validate.
-//
-// An environment variable that is empty counts as unset. On -h or -help
-// Load prints usage to standard error and returns flag.ErrHelp unwrapped.
-// Other errors, including bad flags, are returned without printing
-// anything and name the flag, variable, or file and line at fault; every
-// problem in the config file is reported at once, and so is every problem
-// Validate finds.
-//
-// Load cannot see variables it does not ask getenv for, so it does not
-// warn about misspelt ones; LoadEnviron does.
-func Load(name string, args []string, getenv func(string) string) (Config, error) {
-	return load(name, args, getenv, os.Stderr)
+// StoreSettings names the settings that say where the store is: the config
+// file, the data directory and the database URL. The admin subcommands
+// (parley user, parley apikey) take these as flags and read every other
+// setting from the file and the environment only, as serve would.
+var StoreSettings = []string{"config", "data-dir", "database-url"}
+
+// Flags is a set of settings added to a pflag.FlagSet by AddFlags. Once the
+// set has parsed its arguments, Load builds the configuration from them and
+// the other layers.
+type Flags struct {
+	flags map[string]*pflag.Flag // the flags added, by setting name
+	given Config                 // what the flags wrote; only flags that were set count
 }
 
-// LoadEnviron is Load with the whole environment: it reads the PARLEY_*
-// variables from environ, a list of "NAME=value" entries (os.Environ() in
-// main, a literal list in tests), and also returns EnvWarnings(environ),
-// which name the PARLEY_* variables that are not settings, such as a
-// misspelt PARLEY_ADRR. It prints nothing but -h usage; showing the
-// warnings is up to the caller. They are returned even with an error,
-// since a misspelt variable often explains one.
-func LoadEnviron(name string, args, environ []string) (cfg Config, warnings []string, err error) {
-	warnings = EnvWarnings(environ)
-	cfg, err = load(name, args, lookupEnv(environ), os.Stderr)
-	return cfg, warnings, err
-}
-
-func load(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	// Parse errors are returned, not printed with the whole usage; usage
-	// is printed only when asked for.
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n\n"+
-			"Each flag can also be set by its PARLEY_* environment variable, shown in\n"+
-			"brackets, or by the same name as a key in the --config YAML file.\n"+
-			"Flags override the environment, which overrides the file.\n\n", name)
-		fs.PrintDefaults()
-	}
-
-	// Flags are parsed into their own copy so that only the ones given
-	// override the file and the environment.
-	fromFlags := Default()
-	for _, s := range settings {
-		fs.Var(s.value(&fromFlags), s.name, s.usage+" ["+s.env+"]")
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(out)
-			fs.Usage()
-			return Config{}, flag.ErrHelp
+// AddFlags adds settings to fs as flags, in the order Config declares them:
+// every setting, or only those named in only (flag names; an unknown name
+// panics, as it is a programming error). Each flag has its setting's name,
+// a value type that help shows after it (string, int, float, bool,
+// duration or strings, a comma-separated list), the setting's default and
+// its usage text followed by its PARLEY_* variable in brackets. A bool
+// flag alone means true (--guests).
+func AddFlags(fs *pflag.FlagSet, only ...string) *Flags {
+	for _, name := range only {
+		if _, ok := settingByName(name); !ok {
+			panic("config: AddFlags: no setting named " + name)
 		}
-		return Config{}, fmt.Errorf("config: %w", err)
 	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("config: unexpected argument %q", fs.Arg(0))
+	f := &Flags{flags: map[string]*pflag.Flag{}, given: Default()}
+	for _, s := range settings {
+		if len(only) > 0 && !slices.Contains(only, s.name) {
+			continue
+		}
+		v := s.value(&f.given)
+		fl := fs.VarPF(v, s.name, "", s.usage+" ["+s.env+"]")
+		if b, ok := v.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			fl.NoOptDefVal = "true"
+		}
+		f.flags[s.name] = fl
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return f
+}
 
+// Load builds the configuration after the flag set has been parsed. It
+// layers, from lowest to highest precedence: Default, the YAML config file
+// named by --config or PARLEY_CONFIG (if any), the PARLEY_* variables in
+// environ (a list of "NAME=value" entries: os.Environ() in main, a literal
+// list in tests) and the flags of f that were given on the command line,
+// even when given their default value. Settings that have no flag in f are
+// still read from the file and the environment. It then calls Validate.
+//
+// An environment variable that is empty counts as unset. Errors name the
+// variable, or the file and line, at fault; every problem in the config
+// file is reported at once, and so is every problem Validate finds.
+//
+// Load also returns EnvWarnings(environ), which name the PARLEY_* variables
+// that are not settings, such as a misspelt PARLEY_ADRR; they are returned
+// even with an error, since a misspelt variable often explains one.
+// Showing them is up to the caller: Load prints nothing.
+func (f *Flags) Load(environ []string) (cfg Config, warnings []string, err error) {
+	cfg, err = f.load(lookupEnv(environ))
+	return cfg, EnvWarnings(environ), err
+}
+
+// load is Load with the environment read through getenv.
+func (f *Flags) load(getenv func(string) string) (Config, error) {
+	given := func(name string) bool {
+		fl, ok := f.flags[name]
+		return ok && fl.Changed
+	}
 	cfg := Default()
 	cfg.ConfigFile = getenv(EnvVar("config"))
-	if given["config"] {
-		cfg.ConfigFile = fromFlags.ConfigFile
+	if given("config") {
+		cfg.ConfigFile = f.given.ConfigFile
 	}
 	if cfg.ConfigFile != "" {
 		data, err := os.ReadFile(cfg.ConfigFile)
@@ -92,8 +95,8 @@ func load(name string, args []string, getenv func(string) string, out io.Writer)
 		return Config{}, err
 	}
 	for _, s := range settings {
-		if given[s.name] {
-			s.copyField(&cfg, &fromFlags)
+		if given(s.name) {
+			s.copyField(&cfg, &f.given)
 		}
 	}
 	if err := cfg.Validate(); err != nil {
@@ -116,21 +119,21 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	return nil
 }
 
-// ApplyEnv gives the other subcommands the same mirroring as Load: after
-// fs.Parse, it sets every flag of fs that was not given on the command line
-// from its PARLEY_* environment variable (see EnvVar), read through getenv,
-// when that variable is non-empty.
-func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+// ApplyEnv gives the flags of other subcommands the same mirroring as the
+// settings: after fs has parsed its arguments, it sets every flag of fs
+// that was not given on the command line from its PARLEY_* environment
+// variable (see EnvVar), read through getenv, when that variable is
+// non-empty. A variable it reads must be listed in otherEnvVars, or
+// EnvWarnings warns about it.
+func ApplyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil || given[f.Name] {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed {
 			return
 		}
 		env := EnvVar(f.Name)
 		if v := getenv(env); v != "" {
-			if serr := fs.Set(f.Name, v); serr != nil {
+			if serr := f.Value.Set(v); serr != nil {
 				err = fmt.Errorf("config: %s: %w", env, serr)
 			}
 		}

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"bytes"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // writeFile writes a config file in a temporary directory and returns its path.
@@ -93,7 +93,7 @@ allowed-origins: [https://file.example]
 		},
 		{
 			name: "flags over env over file",
-			args: []string{"--config", file, "--addr", ":3003", "--guests=false", "-heartbeat-interval=50s",
+			args: []string{"--config", file, "--addr", ":3003", "--guests=false", "--heartbeat-interval=50s",
 				"--allowed-origins", "https://f1.example", "--allowed-origins", "https://f2.example,https://f3.example"},
 			env: map[string]string{"PARLEY_ADDR": ":2002", "PARLEY_GUESTS": "true", "PARLEY_LOG_LEVEL": "warn"},
 			check: func(t *testing.T, c Config) {
@@ -124,13 +124,25 @@ allowed-origins: [https://file.example]
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := load("serve", tt.args, env(tt.env), io.Discard)
+			c, err := load(tt.args, env(tt.env))
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
 			tt.check(t, c)
 		})
 	}
+}
+
+// load parses args as flags for every setting and loads the configuration
+// with the environment read through getenv.
+func load(args []string, getenv func(string) string) (Config, error) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f := AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	return f.load(getenv)
 }
 
 func want[T comparable](t *testing.T, what string, got, want T) {
@@ -163,7 +175,7 @@ func TestLoadFileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, tt.yaml)
-			_, err := load("serve", []string{"--config", path}, env(nil), io.Discard)
+			_, err := load([]string{"--config", path}, env(nil))
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
@@ -203,7 +215,7 @@ func TestLoadFileAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := load("serve", []string{"--config", writeFile(t, tt.yaml)}, env(nil), io.Discard)
+			c, err := load([]string{"--config", writeFile(t, tt.yaml)}, env(nil))
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -222,7 +234,6 @@ func TestLoadErrors(t *testing.T) {
 		{"bad duration flag", []string{"--token-ttl", "5x"}, nil, []string{"token-ttl", "want a duration", `"5x"`}},
 		{"bad int flag", []string{"--rate-burst=many"}, nil, []string{"rate-burst", "want an integer"}},
 		{"unknown flag", []string{"--no-such-flag"}, nil, []string{"no-such-flag"}},
-		{"positional argument", []string{"extra"}, nil, []string{`unexpected argument "extra"`}},
 		{"bad duration env", nil, map[string]string{"PARLEY_HEARTBEAT_TIMEOUT": "10"}, []string{"PARLEY_HEARTBEAT_TIMEOUT", "want a duration"}},
 		{"bad bool env", nil, map[string]string{"PARLEY_GUESTS": "yes please"}, []string{"PARLEY_GUESTS", "want true or false"}},
 		{"bad float env", nil, map[string]string{"PARLEY_RATE_MESSAGES": "fast"}, []string{"PARLEY_RATE_MESSAGES", "want a number"}},
@@ -231,7 +242,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := load("serve", tt.args, env(tt.env), io.Discard)
+			_, err := load(tt.args, env(tt.env))
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
@@ -244,29 +255,84 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestLoadHelp(t *testing.T) {
-	for _, arg := range []string{"-h", "--help", "-help"} {
-		t.Run(arg, func(t *testing.T) {
-			var out bytes.Buffer
-			_, err := load("parley serve", []string{arg}, env(nil), &out)
-			if err != flag.ErrHelp {
-				t.Fatalf("Load(%s) error = %v, want flag.ErrHelp", arg, err)
+// TestAddFlagsHelp checks what help shows of the flags AddFlags adds:
+// every setting, with its value type, its default and its variable.
+func TestAddFlagsHelp(t *testing.T) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	AddFlags(fs)
+	usage := fs.FlagUsages()
+	d := Default()
+	for _, s := range settings {
+		v := s.value(&d)
+		typ := " " + v.Type()
+		if typ == " bool" {
+			typ = "" // a bool flag takes no value
+		}
+		line := regexp.MustCompile(`(?m)^ +--` + regexp.QuoteMeta(s.name+typ) + ` +(.*)$`).FindStringSubmatch(usage)
+		if line == nil {
+			t.Errorf("help does not list --%s%s:\n%s", s.name, typ, usage)
+			continue
+		}
+		if !strings.Contains(line[1], "["+s.env+"]") {
+			t.Errorf("--%s: %q does not name %s", s.name, line[1], s.env)
+		}
+		def := v.String()
+		switch {
+		case def == "" || def == "false":
+			if strings.HasSuffix(line[1], ")") && strings.Contains(line[1], "] (default") {
+				t.Errorf("--%s: %q shows a default for an empty one", s.name, line[1])
 			}
-			for _, s := range settings {
-				listed := regexp.MustCompile(`(?m)^  -` + regexp.QuoteMeta(s.name) + `( |$)`)
-				if !listed.MatchString(out.String()) || !strings.Contains(out.String(), "["+s.env+"]") {
-					t.Errorf("usage does not list -%s with %s", s.name, s.env)
-				}
+		case v.Type() == "string":
+			def = `"` + def + `"`
+			fallthrough
+		default:
+			if !strings.HasSuffix(line[1], "(default "+def+")") {
+				t.Errorf("--%s: %q does not end with (default %s)", s.name, line[1], def)
 			}
-			if !strings.Contains(out.String(), "(default 25s)") || !strings.Contains(out.String(), "(default 15m)") {
-				t.Errorf("usage does not show durations as set:\n%s", out.String())
-			}
-		})
+		}
+	}
+	if !strings.Contains(usage, "(default 25s)") || !strings.Contains(usage, "(default 15m)") {
+		t.Errorf("help does not show durations as set:\n%s", usage)
 	}
 }
 
+// TestAddFlagsOnly checks that AddFlags adds only the settings named, and
+// that Load still reads the others from the file and the environment.
+func TestAddFlagsOnly(t *testing.T) {
+	fs := pflag.NewFlagSet("user", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f := AddFlags(fs, StoreSettings...)
+	var names []string
+	fs.VisitAll(func(fl *pflag.Flag) { names = append(names, fl.Name) })
+	if !slices.Equal(names, StoreSettings) {
+		t.Fatalf("flags %q, want %q", names, StoreSettings)
+	}
+	if err := fs.Parse([]string{"--addr", ":1"}); err == nil {
+		t.Fatal("--addr parsed, want an unknown flag")
+	}
+	file := writeFile(t, "data-dir: /from/file\nhistory-limit: 50\n")
+	if err := fs.Parse([]string{"--config", file, "--database-url", "sqlite:/flag.db"}); err != nil {
+		t.Fatal(err)
+	}
+	c, warnings, err := f.Load([]string{"PARLEY_ADDR=:2", "PARLEY_DATA_DIR=/from/env"})
+	if err != nil || warnings != nil {
+		t.Fatalf("Load: %v, warnings %q", err, warnings)
+	}
+	want(t, "data-dir (env)", c.DataDir, "/from/env")
+	want(t, "database-url (flag)", c.DatabaseURL, "sqlite:/flag.db")
+	want(t, "history-limit (file)", c.HistoryLimit, 50)
+	want(t, "addr (env)", c.Addr, ":2")
+
+	defer func() {
+		if recover() == nil {
+			t.Error("AddFlags with an unknown name did not panic")
+		}
+	}()
+	AddFlags(pflag.NewFlagSet("x", pflag.ContinueOnError), "no-such-setting")
+}
+
 func TestApplyEnv(t *testing.T) {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("send", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	server := fs.String("server", "http://localhost:8080", "")
 	room := fs.String("room", "", "")
@@ -285,7 +351,7 @@ func TestApplyEnv(t *testing.T) {
 	want(t, "room (flag wins)", *room, "flag-room")
 	want(t, "token (unset)", *token, "")
 
-	fs = flag.NewFlagSet("x", flag.ContinueOnError)
+	fs = pflag.NewFlagSet("x", pflag.ContinueOnError)
 	fs.Int("count", 1, "")
 	if err := ApplyEnv(fs, env(map[string]string{"PARLEY_COUNT": "x"})); err == nil || !strings.Contains(err.Error(), "PARLEY_COUNT") {
 		t.Fatalf("ApplyEnv error = %v, want one naming PARLEY_COUNT", err)
@@ -293,7 +359,7 @@ func TestApplyEnv(t *testing.T) {
 }
 
 func TestLoadDoesNotShareLists(t *testing.T) {
-	c, err := load("serve", []string{"--allowed-origins", "https://a.example"}, env(nil), io.Discard)
+	c, err := load([]string{"--allowed-origins", "https://a.example"}, env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,14 @@
 package config
 
 import (
-	"flag"
 	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // A setting is one Config field as seen from outside: its name as a flag,
@@ -65,8 +66,10 @@ func (s setting) field(c *Config) reflect.Value {
 	return reflect.ValueOf(c).Elem().Field(s.index)
 }
 
-// value returns a flag.Value that reads and writes s's field in c.
-func (s setting) value(c *Config) flag.Value {
+// value returns a pflag.Value that reads and writes s's field in c. Its
+// Type is what help shows after the flag's name: string, int, float,
+// bool, duration or strings (a comma-separated list).
+func (s setting) value(c *Config) pflag.Value {
 	switch p := s.field(c).Addr().Interface().(type) {
 	case *string:
 		return (*stringValue)(p)
@@ -94,13 +97,14 @@ func (s setting) copyField(dst, src *Config) {
 	s.field(dst).Set(v)
 }
 
-// The flag.Value types below are pointer conversions of the field types, as
-// in package flag, so that flag can build their zero values for -h.
+// The pflag.Value types below are pointer conversions of the field types, as
+// in package flag.
 
 type stringValue string
 
 func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
 func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Type() string       { return "string" }
 
 type intValue int
 
@@ -113,6 +117,7 @@ func (v *intValue) Set(s string) error {
 	return nil
 }
 func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Type() string   { return "int" }
 
 type floatValue float64
 
@@ -125,6 +130,7 @@ func (v *floatValue) Set(s string) error {
 	return nil
 }
 func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+func (v *floatValue) Type() string   { return "float" }
 
 type boolValue bool
 
@@ -136,7 +142,10 @@ func (v *boolValue) Set(s string) error {
 	*v = boolValue(b)
 	return nil
 }
-func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) String() string { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) Type() string   { return "bool" }
+
+// IsBoolFlag makes a bool flag alone mean true: --guests is --guests=true.
 func (v *boolValue) IsBoolFlag() bool { return true }
 
 type durationValue time.Duration
@@ -150,6 +159,7 @@ func (v *durationValue) Set(s string) error {
 	return nil
 }
 func (v *durationValue) String() string { return formatDuration(time.Duration(*v)) }
+func (v *durationValue) Type() string   { return "duration" }
 
 // formatDuration is time.Duration.String without trailing zero units:
 // "15m" rather than "15m0s", "720h" rather than "720h0m0s".
@@ -186,6 +196,8 @@ func (v *listValue) Set(s string) error {
 	*v.p = append(*v.p, items...)
 	return nil
 }
+
+func (v *listValue) Type() string { return "strings" }
 
 func (v *listValue) String() string {
 	if v == nil || v.p == nil {

@@ -115,6 +115,10 @@ func (c Config) Validate() error {
 	v.intRange("recovery-window", c.RecoveryWindow, 1, 1_000_000)
 	v.intRange("history-limit", c.HistoryLimit, 1, MaxHistoryLimit)
 	v.intRange("login-rate", c.LoginRatePerMinute, 1, 10_000)
+	v.duration("webhook-retry-min", c.WebhookRetryMin, 10*time.Millisecond, time.Hour)
+	v.duration("webhook-retry-for", c.WebhookRetryFor, time.Second, 720*time.Hour)
+	v.duration("webhook-timeout", c.WebhookTimeout, 100*time.Millisecond, 5*time.Minute)
+	v.intRange("webhook-workers", c.WebhookWorkers, 1, 1000)
 
 	return errors.Join(v.errs...)
 }

@@ -60,6 +60,12 @@ func (c *Client) Handle(ctx context.Context, env protocol.Envelope) {
 		perr = c.read(ctx, env)
 	case protocol.TypeHistory:
 		perr = c.history(ctx, env)
+	case protocol.TypeSubscribe, protocol.TypeUnsubscribe:
+		perr = c.subscribe(ctx, env)
+	case protocol.TypeNotifications:
+		perr = c.notifications(ctx, env)
+	case protocol.TypeNotificationsRead:
+		perr = c.notificationsRead(ctx, env)
 	case protocol.TypePing:
 		c.reply(protocol.TypePong, env.ID, protocol.PongBody{TS: protocol.FormatTime(now())})
 	default:

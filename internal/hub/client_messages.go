@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -61,6 +60,7 @@ func (c *Client) chat(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		}
 		c.stopTyping(ctx, r)
 		c.hub.publishRoom(ctx, key, kindStored, ev.Seq, c.id, encodeEvent(ev))
+		c.hub.emitMessage(ev)
 	})
 	return nil
 }
@@ -184,7 +184,7 @@ func (c *Client) private(ctx context.Context, env protocol.Envelope) *protocol.E
 	}
 	u := c.ident.User
 	c.pipeline(func() func() {
-		if perr := c.recipient(ctx, to); perr != nil {
+		if perr := c.hub.recipient(ctx, to); perr != nil {
 			return func() { c.SendError(env.ID, perr) }
 		}
 		dm, err := c.hub.store.EnsureDirect(ctx, u.ID, to)
@@ -203,41 +203,13 @@ func (c *Client) private(ctx context.Context, env protocol.Envelope) *protocol.E
 				Room: dm.Name, MessageID: ev.Message.ID, Seq: ev.Seq, TS: protocol.FormatTime(ev.Message.CreatedAt), Duplicate: dup,
 			})
 			if !dup {
-				c.publishToRoom(ctx, dm.Name, kindStored, ev.Seq, c.id, encodeEvent(ev))
+				c.hub.publishToRoom(ctx, dm.Name, u.ID, kindStored, ev.Seq, c.id, encodeEvent(ev))
+				c.hub.emitMessage(ev)
 			}
 		}
 	})
 	return nil
 }
-
-// recipient checks that a private message to id can reach someone: an
-// account, a user of an integrating app's tokens who has signed in, or a
-// guest connected now (guests have no account to come back to the message
-// in, and a guest id names one visit). Anything else — a username given
-// instead of an id, a typo — is not_found, and nothing is stored.
-func (c *Client) recipient(ctx context.Context, id string) *protocol.Error {
-	if strings.HasPrefix(id, guestPrefix) {
-		if c.hub.Online(id) > 0 {
-			return nil
-		}
-		return protocol.Errorf(protocol.CodeNotFound, "the guest %q is not connected; guests get private messages only while connected", id)
-	}
-	_, err := c.hub.store.User(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		_, err = c.hub.store.ExternalUser(ctx, id)
-	}
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound):
-		return protocol.Errorf(protocol.CodeNotFound,
-			"no user has the id %q; to write to someone by name, look their id up with GET /api/v1/users/{username}", id)
-	}
-	return c.storeError("private", id, err)
-}
-
-// guestPrefix starts every guest's user id (auth.GuestIDPrefix).
-const guestPrefix = "guest:"
 
 // change edits, deletes or reacts to a message. The change is stored as an
 // event with its own room sequence and broadcast to every member, the
@@ -302,7 +274,8 @@ func (c *Client) change(ctx context.Context, env protocol.Envelope) *protocol.Er
 	seq := ev.Seq
 	c.reply(protocol.TypeAck, env.ID, protocol.AckBody{Room: key, MessageID: msgID, Seq: seq, TS: protocol.FormatTime(ev.At)})
 	if seq > 0 {
-		c.publishToRoom(ctx, key, kindStored, seq, "", encodeEvent(ev))
+		c.hub.publishToRoom(ctx, key, uid, kindStored, seq, "", encodeEvent(ev))
+		c.hub.emitMessage(ev)
 	}
 	return nil
 }
@@ -341,26 +314,8 @@ func (c *Client) read(ctx context.Context, env protocol.Envelope) *protocol.Erro
 	if seq > body.Seq {
 		return nil // the marker was already further on: nothing new to tell
 	}
-	c.publishToRoom(ctx, key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypeRead, "", receipt))
+	c.hub.publishToRoom(ctx, key, c.ident.User.ID, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypeRead, "", receipt))
 	return nil
-}
-
-// publishToRoom sends an event to a room's members, or for a direct
-// conversation to every connection of its two users.
-func (c *Client) publishToRoom(ctx context.Context, key string, kind byte, seq int64, exclude string, frame []byte) {
-	if !protocol.IsDirectRoom(key) {
-		c.hub.publishRoom(ctx, key, kind, seq, exclude, frame)
-		return
-	}
-	data := packEvent(kindEphemeral, 0, exclude, frame)
-	for _, uid := range []string{c.ident.User.ID, store.DirectPeer(key, c.ident.User.ID)} {
-		if uid == "" {
-			continue
-		}
-		if err := c.hub.broker.Publish(ctx, userSubject(uid), data); err != nil {
-			c.hub.log.Warn("publishing to a conversation", "room", key, "user", uid, "err", err)
-		}
-	}
 }
 
 // roomKeyOrDirect accepts a room name or a direct conversation key.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -214,11 +215,17 @@ func (c *Client) authoriseJoin(ctx context.Context, key string) (store.Room, *pr
 	info, err := st.Room(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		info, err = st.CreateRoom(ctx, store.Room{Name: key, Kind: store.KindRoom, Owner: uid})
+		created := err == nil
 		if errors.Is(err, store.ErrConflict) {
 			info, err = st.Room(ctx, key) // created by someone else meanwhile
 		}
 		if err != nil {
 			return store.Room{}, c.storeError("join", key, err)
+		}
+		if created {
+			c.hub.emit(event.MemberJoined, func() any {
+				return event.Member{Room: key, User: uid, Role: string(store.RoleOwner), By: uid}
+			})
 		}
 		return info, nil
 	}
@@ -242,6 +249,9 @@ func (c *Client) authoriseJoin(ctx context.Context, key string) (store.Room, *pr
 	if err := st.AddMember(ctx, key, uid, store.RoleMember); err != nil {
 		return store.Room{}, c.storeError("join", key, err)
 	}
+	c.hub.emit(event.MemberJoined, func() any {
+		return event.Member{Room: key, User: uid, Role: string(store.RoleMember), By: uid}
+	})
 	return info, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/broker"
+	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -42,6 +43,9 @@ type Config struct {
 	// OnAppend, when set, is told how long each durable append took (the
 	// sender's wait before its ack) and whether it failed; for metrics.
 	OnAppend func(d time.Duration, err error)
+	// Events hears of messages, members and users coming and going, for
+	// webhooks; default event.None.
+	Events event.Sink
 }
 
 func (c *Config) setDefaults() {
@@ -65,6 +69,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.OnAppend == nil {
 		c.OnAppend = func(time.Duration, error) {}
+	}
+	if c.Events == nil {
+		c.Events = event.None{}
 	}
 }
 
@@ -109,6 +116,10 @@ type Hub struct {
 	rooms [shardCount]roomShard
 	users [shardCount]userShard
 
+	// notices delivers notices for everyone (see Notice), notifications
+	// live notifications (see Notify); nil if the broker refused them.
+	notices, notifications broker.Subscription
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -129,8 +140,8 @@ type localUser struct {
 	sub     broker.Subscription
 }
 
-// New returns a hub over st and b. It starts no goroutines; timers it arms
-// are stopped by Close.
+// New returns a hub over st and b, subscribed to notices for everyone. It
+// starts no goroutines; timers it arms are stopped by Close.
 func New(cfg Config, st store.Store, b broker.Broker, log *slog.Logger) *Hub {
 	cfg.setDefaults()
 	if log == nil {
@@ -140,6 +151,16 @@ func New(cfg Config, st store.Store, b broker.Broker, log *slog.Logger) *Hub {
 	for i := range h.rooms {
 		h.rooms[i].rooms = make(map[string]*room)
 		h.users[i].users = make(map[string]*localUser)
+	}
+	if b == nil {
+		return h // a hub for tests of its rooms alone
+	}
+	var err error
+	if h.notices, err = b.Subscribe(noticeSubject, h.deliverNotice); err != nil {
+		log.Error("hub: subscribe to notices for everyone; they will not arrive", "err", err)
+	}
+	if h.notifications, err = b.Subscribe(notifySubject, h.deliverNotification); err != nil {
+		log.Error("hub: subscribe to live notifications; they will arrive only on connecting", "err", err)
 	}
 	return h
 }
@@ -176,6 +197,7 @@ func (h *Hub) Connect(ctx context.Context, connID string, id Identity, out Sende
 	}
 	if !id.User.Guest {
 		c.sendUnread(ctx)
+		c.sendNotifications(ctx)
 	}
 	return c, nil
 }
@@ -194,6 +216,7 @@ func (h *Hub) addUserConn(c *Client) error {
 		}
 		u.sub = sub
 		s.users[uid] = u
+		h.emit(event.UserOnline, func() any { return event.User{User: c.ident.User} })
 	}
 	if len(u.clients) >= h.cfg.MaxConnsPerUser {
 		if len(u.clients) == 0 {
@@ -219,7 +242,36 @@ func (h *Hub) removeUserConn(c *Client) {
 	if len(u.clients) == 0 {
 		_ = u.sub.Unsubscribe()
 		delete(s.users, uid)
+		h.emit(event.UserOffline, func() any { return event.User{User: c.ident.User} })
 	}
+}
+
+// emit reports an event of type typ, building its data only when someone
+// wants it.
+func (h *Hub) emit(typ string, data func() any) {
+	if h.cfg.Events.Wants(typ) {
+		h.cfg.Events.Emit(typ, data())
+	}
+}
+
+// emitMessage reports a stored message event: created, edited or deleted.
+func (h *Hub) emitMessage(ev store.Event) {
+	typ := event.MessageCreated
+	switch ev.Kind {
+	case store.EventEdit:
+		typ = event.MessageEdited
+	case store.EventDelete:
+		typ = event.MessageDeleted
+	case store.EventReaction:
+		return
+	}
+	h.emit(typ, func() any {
+		m := event.Message{Message: MessageBody(ev.Message)}
+		if typ != event.MessageCreated {
+			m.Actor = ev.Actor
+		}
+		return m
+	})
 }
 
 // deliverToUser hands a private event to every local connection of uid, or
@@ -237,7 +289,7 @@ func (h *Hub) deliverToUser(uid string, data []byte) {
 		s.mu.Unlock()
 		return
 	}
-	if kind == kindRemoved || kind == kindSignedOut {
+	if kind == kindRemoved || kind == kindSignedOut || kind == kindDisconnect {
 		targets := make([]*Client, 0, len(u.clients))
 		for c := range u.clients {
 			targets = append(targets, c)
@@ -246,9 +298,12 @@ func (h *Hub) deliverToUser(uid string, data []byte) {
 		// Acting takes room locks and publishes, so it runs without the
 		// shard lock (see LOCKING.md).
 		for _, c := range targets {
-			if kind == kindRemoved {
+			switch {
+			case kind == kindRemoved:
 				c.removedFrom(string(frame))
-			} else if c.ident.SessionID == string(frame) {
+			case kind == kindDisconnect:
+				c.out.Close(protocol.CloseDisconnected, string(frame))
+			case c.ident.SessionID == string(frame):
 				c.out.Close(protocol.CloseUnauthorized, "signed out")
 			}
 		}
@@ -280,6 +335,31 @@ func (h *Hub) SignedOut(ctx context.Context, uid, sessionID string) {
 	if err := h.broker.Publish(ctx, userSubject(uid), packEvent(kindSignedOut, 0, "", []byte(sessionID))); err != nil {
 		h.log.Warn("publishing a sign-out", "user", uid, "err", err)
 	}
+}
+
+// Disconnect closes, on every node, every connection of the user with
+// close code 4003 and reason, which tells the client not to reconnect on
+// its own.
+func (h *Hub) Disconnect(ctx context.Context, uid, reason string) error {
+	if err := h.broker.Publish(ctx, userSubject(uid), packEvent(kindDisconnect, 0, "", []byte(reason))); err != nil {
+		return fmt.Errorf("hub: disconnect %q: %w", uid, err)
+	}
+	return nil
+}
+
+// RoomOnline lists the users connected to room on this node, each once,
+// by id; empty when nobody is.
+func (h *Hub) RoomOnline(room string) []protocol.User {
+	s := &h.rooms[h.shard(room)]
+	s.mu.Lock()
+	r := s.rooms[room]
+	s.mu.Unlock()
+	if r == nil {
+		return []protocol.User{}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.memberListLocked()
 }
 
 // Online reports how many connections user has on this node.
@@ -319,6 +399,11 @@ func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
+	for _, sub := range []broker.Subscription{h.notices, h.notifications} {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
+	}
 	for i := range h.rooms {
 		s := &h.rooms[i]
 		s.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -253,10 +254,16 @@ func (r *room) fillGap() {
 	r.drainPendingLocked()
 }
 
-// fanoutLocked hands frame to every local member but the excluded connection.
+// fanoutLocked hands frame to every local member but the excluded
+// connection, or, for an exclude made by excludeUser, but every connection
+// of that user.
 func (r *room) fanoutLocked(seq int64, exclude string, frame []byte) {
+	skipUser, byUser := strings.CutPrefix(exclude, userExclude)
+	if byUser {
+		exclude = ""
+	}
 	for c, m := range r.members {
-		if c.id == exclude {
+		if c.id == exclude || (byUser && c.ident.User.ID == skipUser) {
 			continue
 		}
 		if m.holding {

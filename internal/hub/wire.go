@@ -22,6 +22,9 @@ const (
 	// (a room for kindRemoved, a session id for kindSignedOut).
 	kindRemoved   byte = 'r'
 	kindSignedOut byte = 'x'
+	// kindDisconnect closes every connection of the user (the frame is
+	// the reason given).
+	kindDisconnect byte = 'd'
 )
 
 const headerFixed = 1 + 8 + 1

@@ -31,6 +31,9 @@ type Metrics struct {
 	commitErrs  prometheus.Counter
 	ckptDur     *prometheus.HistogramVec
 	ckptErrs    prometheus.Counter
+	hookDur     prometheus.Histogram
+	hookFails   *prometheus.CounterVec
+	hookDrops   prometheus.Counter
 }
 
 // Gauges reports sizes sampled when /metrics is scraped.
@@ -76,9 +79,17 @@ func New(g Gauges) *Metrics {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, 1}}, []string{"by"}),
 		ckptErrs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_store_checkpoint_errors_total", Help: "SQLite checkpoints that failed."}),
+		hookDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "parley_webhook_delivery_seconds", Help: "Time of each webhook delivery that succeeded; its count is the deliveries.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
+		hookFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_webhook_failures_total", Help: "Webhook deliveries that failed: retried later (abandoned=\"false\") or given up."}, []string{"abandoned"}),
+		hookDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_webhook_dropped_total", Help: "Webhook events lost before the outbox: its queue was full, or the store failed."}),
 	}
 	m.reg.MustRegister(m.connsOpen, m.connsTotal, m.closes, m.framesIn, m.framesOut, m.bytesOut,
 		m.slowClients, m.appendDur, m.appendErrs, m.commitDur, m.commitSize, m.commitErrs, m.ckptDur, m.ckptErrs,
+		m.hookDur, m.hookFails, m.hookDrops,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if g.Rooms != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -153,3 +164,15 @@ func (m *Metrics) Checkpointed(byWriter bool, d time.Duration, err error) {
 	}
 	m.ckptDur.WithLabelValues(by).Observe(d.Seconds())
 }
+
+// WebhookDelivered records a webhook delivery that succeeded (it
+// implements webhook.Metrics).
+func (m *Metrics) WebhookDelivered(d time.Duration) { m.hookDur.Observe(d.Seconds()) }
+
+// WebhookFailed records a webhook delivery that failed, given up or not.
+func (m *Metrics) WebhookFailed(abandoned bool) {
+	m.hookFails.WithLabelValues(strconv.FormatBool(abandoned)).Inc()
+}
+
+// WebhookDropped records a webhook event lost before the outbox.
+func (m *Metrics) WebhookDropped() { m.hookDrops.Inc() }

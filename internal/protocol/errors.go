@@ -36,6 +36,7 @@ const (
 	CloseTryAgainLater   = 1013 // the server could not check credentials now; retry with backoff
 
 	CloseUnauthorized    = 4001 // no valid token within the auth deadline, or it was rejected
+	CloseDisconnected    = 4003 // the application ended the user's sessions; do not reconnect on your own
 	CloseTokenExpired    = 4002 // the session's token expired and no fresh one came
 	CloseTooSlow         = 4008 // the client read too slowly and its queue overflowed
 	CloseTooManyConns    = 4009 // the user already has max_conns_per_user connections

@@ -7,6 +7,11 @@ import "encoding/json"
 // served v1 as well, so plain tools like websocat work.
 const Subprotocol = "parley.v1"
 
+// SystemUserID is the sender id of messages an application posts as itself
+// through the server API rather than on behalf of a user. No account, guest
+// or user of an integrating app's tokens can have it.
+const SystemUserID = "system"
+
 // Frame types a client sends.
 const (
 	TypeAuth    = "auth"    // first frame when the token cannot go in the URL or headers
@@ -21,6 +26,11 @@ const (
 	TypeReact   = "react"   // add or remove an emoji reaction
 	TypeRead    = "read"    // move one's read marker (also sent by the server as a receipt)
 	TypeHistory = "history" // page through a room's history (the reply has the same type)
+
+	TypeSubscribe         = "subscribe"          // subscribe to notifications on topics matching a pattern
+	TypeUnsubscribe       = "unsubscribe"        // end a subscription
+	TypeNotifications     = "notifications"      // page through one's notifications (also sent after welcome)
+	TypeNotificationsRead = "notifications_read" // mark notifications read (also sent to one's other connections)
 )
 
 // Frame types the server sends.
@@ -36,7 +46,79 @@ const (
 	TypeError    = "error"    // a request failed; id names the frame
 	TypePong     = "pong"     // reply to ping
 	TypeUnread   = "unread"   // unread counts, sent after welcome to account holders
+	TypeRoom     = "room"     // a room the user belongs to changed: added, removed, role, updated
+
+	TypeSubscribed   = "subscribed"   // reply to subscribe
+	TypeUnsubscribed = "unsubscribed" // reply to unsubscribe
+	TypeNotification = "notification" // a notification for the user, live
 )
+
+// SubscribeBody asks for (or ends) a subscription to notifications on the
+// topics Topic matches; the replies carry the same body.
+type SubscribeBody struct {
+	Topic string `json:"topic"`
+}
+
+// NotificationsBody asks for a page of one's notifications, newest first:
+// those before the one with id Before (all when ""), only unread ones with
+// Unread, at most Limit (default 50, at most 1000).
+type NotificationsBody struct {
+	Before string `json:"before,omitempty"`
+	Unread bool   `json:"unread,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+}
+
+// Notification is a notification as a client receives it.
+type Notification struct {
+	ID    string          `json:"id"`
+	Topic string          `json:"topic,omitempty"`
+	Title string          `json:"title"`
+	Body  string          `json:"body,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	Link  string          `json:"link,omitempty"`
+	TS    string          `json:"ts"`
+	Read  bool            `json:"read,omitempty"`
+}
+
+// NotificationsReply is a page of notifications and the number of unread
+// ones in all.
+type NotificationsReply struct {
+	Notifications []Notification `json:"notifications"`
+	Unread        int            `json:"unread"`
+}
+
+// NotificationsReadBody marks notifications read: those of IDs, or all.
+// From the server (reply, and to the user's other connections) it also
+// says how many stay unread.
+type NotificationsReadBody struct {
+	IDs    []string `json:"ids,omitempty"`
+	All    bool     `json:"all,omitempty"`
+	Unread *int     `json:"unread,omitempty"`
+}
+
+// Room change events, the event field of a room frame.
+const (
+	RoomAdded   = "added"   // a user became a member
+	RoomRemoved = "removed" // a member was removed, or left
+	RoomRole    = "role"    // a member's role changed
+	RoomUpdated = "updated" // the room's topic or privacy changed
+)
+
+// RoomEventBody tells of a change to a room: to its connected members and
+// to the member it concerns, wherever they are connected.
+type RoomEventBody struct {
+	Room  string `json:"room"`
+	Event string `json:"event"`
+	// User is the member the event concerns (not for updated).
+	User string `json:"user,omitempty"`
+	// Role is that member's role now (added and role).
+	Role string `json:"role,omitempty"`
+	// By is who made the change: a user id, or SystemUserID for the
+	// application's backend.
+	By      string `json:"by,omitempty"`
+	Private bool   `json:"private"`
+	Topic   string `json:"topic,omitempty"`
+}
 
 // Envelope is the outer shape of every frame. ID is chosen by the client and
 // echoed in the server's reply to that frame; Body depends on Type.

@@ -99,7 +99,26 @@ var serverFrames = []serverFrame{
 	{"pong", protocol.TypePong, "p1", protocol.PongBody{TS: ts}},
 	{"auth reply", protocol.TypeAuth, "a1", protocol.AuthReply{ExpiresAt: ts}},
 	{"auth reply never expires", protocol.TypeAuth, "a1", protocol.AuthReply{}},
+	{"welcome with a guest token", protocol.TypeWelcome, "", protocol.WelcomeBody{Session: "n1-3", User: guest, Protocol: protocol.Subprotocol,
+		HeartbeatMS: 25000, TimeoutMS: 35000, GuestToken: "eyJ.x.y", Limits: limits}},
+	{"room added", protocol.TypeRoom, "", protocol.RoomEventBody{Room: "general", Event: protocol.RoomAdded, User: alice.ID,
+		Role: "member", By: protocol.SystemUserID, Private: true, Topic: "t"}},
+	{"room updated", protocol.TypeRoom, "", protocol.RoomEventBody{Room: "general", Event: protocol.RoomUpdated, By: alice.ID}},
+	{"subscribed", protocol.TypeSubscribed, "s1", protocol.SubscribeBody{Topic: "orders.*"}},
+	{"unsubscribed", protocol.TypeUnsubscribed, "s2", protocol.SubscribeBody{Topic: "orders.>"}},
+	{"notification", protocol.TypeNotification, "", notification},
+	{"notifications", protocol.TypeNotifications, "", protocol.NotificationsReply{Notifications: []protocol.Notification{notification,
+		{ID: "n0", Title: "Welcome", TS: ts, Read: true}}, Unread: 1}},
+	{"notifications empty", protocol.TypeNotifications, "n1", protocol.NotificationsReply{Notifications: []protocol.Notification{}}},
+	{"notifications read", protocol.TypeNotificationsRead, "r1", protocol.NotificationsReadBody{IDs: []string{"n1"}, Unread: &zero}},
+	{"notifications read all", protocol.TypeNotificationsRead, "", protocol.NotificationsReadBody{All: true, Unread: &zero}},
 }
+
+var (
+	zero         = 0
+	notification = protocol.Notification{ID: "n1", Topic: "orders.42", Title: "Shipped", Body: "b",
+		Data: json.RawMessage(`{"order":42}`), Link: "https://shop.example/o/42", TS: ts}
+)
 
 func TestSchemaServerFrames(t *testing.T) {
 	v := protocoltest.NewValidator(t)
@@ -239,6 +258,11 @@ var clientBodies = map[string]func() any{
 	protocol.TypeReact:   func() any { return new(protocol.ReactBody) },
 	protocol.TypeRead:    func() any { return new(protocol.ReadBody) },
 	protocol.TypeHistory: func() any { return new(protocol.HistoryBody) },
+
+	protocol.TypeSubscribe:         func() any { return new(protocol.SubscribeBody) },
+	protocol.TypeUnsubscribe:       func() any { return new(protocol.SubscribeBody) },
+	protocol.TypeNotifications:     func() any { return new(protocol.NotificationsBody) },
+	protocol.TypeNotificationsRead: func() any { return new(protocol.NotificationsReadBody) },
 }
 
 // decodes checks that a schema-valid client frame also gets through the

@@ -69,6 +69,7 @@ type User struct {
 	DisplayName  string
 	PasswordHash string // argon2id PHC string, never the password
 	Admin        bool
+	Disabled     bool // may not sign in; set by SetDisabled
 	CreatedAt    time.Time
 }
 
@@ -82,6 +83,72 @@ type ExternalUser struct {
 	LastSeen  time.Time
 }
 
+// APIKey is a key a backend authenticates with on the HTTP API. Only the
+// hash of its secret is stored.
+type APIKey struct {
+	ID         string   // public, unique; part of the key itself
+	Name       string   // what the administrator called it
+	Hash       string   // SHA-256 hex of the whole key
+	Scopes     []string // what it may do, in the order given
+	CreatedBy  string   // the user id of the administrator who made it; "" from the command line
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero until first used
+	RevokedAt  time.Time // zero while the key works
+}
+
+// Notification is something the application tells users: about a topic
+// they subscribe to, to one user, or to everyone. It is stored once, with
+// a row of read state per recipient.
+type Notification struct {
+	ID        string // assigned by the caller (NewID); sorts by creation
+	Topic     string // the topic it was published to; "" for a user or everyone
+	Title     string
+	Body      string
+	Data      string // a JSON object, as text; "" when none
+	Link      string
+	CreatedAt time.Time
+	CreatedBy string // the API key that published it
+}
+
+// UserNotification is a notification as one of its recipients has it.
+type UserNotification struct {
+	Notification
+	ReadAt time.Time // zero while unread
+}
+
+// NotificationQuery pages through a user's notifications, newest first:
+// those with an id below Before (all when ""), only unread ones when
+// Unread, at most Limit (clamped with ClampLimit).
+type NotificationQuery struct {
+	Before string
+	Unread bool
+	Limit  int
+}
+
+// Webhook is an endpoint an administrator configured to receive events.
+type Webhook struct {
+	ID        string
+	URL       string
+	Secret    string   // signs every request (HMAC-SHA256); kept as is, as signing needs it
+	Events    []string // the event types it wants; "*" for all
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// WebhookDelivery is one event on its way to one webhook, kept until it is
+// delivered or given up, so that a restart loses none.
+type WebhookDelivery struct {
+	ID        string // the delivery's own id
+	Webhook   string // the endpoint's id
+	EventID   string // the event's id, the same for every endpoint
+	Event     string // its type, such as "message.created"
+	Payload   string // the JSON body to send
+	Attempts  int    // failed attempts so far
+	NextAt    time.Time
+	LastError string
+	CreatedAt time.Time
+}
+
 // Room is a named room or a direct conversation.
 type Room struct {
 	Name      string // normalised key (see protocol.NormaliseRoom); primary key
@@ -91,6 +158,10 @@ type Room struct {
 	Topic     string
 	CreatedAt time.Time
 	LastSeq   int64 // sequence of the newest event in the room's log; 0 when empty
+	// Locked rooms take messages only from their owner and admins.
+	Locked bool
+	// Archived rooms take no messages at all; they can still be read.
+	Archived bool
 }
 
 // Member is one user's membership of a room.
@@ -271,8 +342,23 @@ type Store interface {
 	EnsureDirect(ctx context.Context, userA, userB string) (Room, error)
 	// Room returns a room with its LastSeq.
 	Room(ctx context.Context, name string) (Room, error)
-	// UpdateRoom changes a room's topic and privacy.
+	// UpdateRoom changes a room's topic, privacy, lock and archive state.
 	UpdateRoom(ctx context.Context, r Room) (Room, error)
+	// DeleteRoom deletes a room with its members, messages, log and
+	// sanctions; ErrNotFound if there is no such room.
+	DeleteRoom(ctx context.Context, name string) error
+	// OwnedRooms counts the named rooms (not conversations) userID owns.
+	OwnedRooms(ctx context.Context, userID string) (int, error)
+	// Sanction bans or mutes a user in a room, replacing a sanction of the
+	// same kind; a ban also ends the user's membership, in the same
+	// transaction. ErrNotFound if the room does not exist.
+	Sanction(ctx context.Context, s Sanction) error
+	// Unsanction lifts a user's sanction of kind in room; ErrNotFound if
+	// none is in force.
+	Unsanction(ctx context.Context, room, userID string, kind SanctionKind) error
+	// Sanctions lists the sanctions in force in room, for userID only when
+	// it is not "", oldest first.
+	Sanctions(ctx context.Context, room, userID string) ([]Sanction, error)
 	// Rooms lists public rooms and every room userID is a member of, by name.
 	Rooms(ctx context.Context, userID string) ([]Room, error)
 	// AddMember adds or re-roles a member; adding an existing member keeps
@@ -297,6 +383,37 @@ type Store interface {
 	User(ctx context.Context, id string) (User, error)
 	// UserByName returns an account by username, case-insensitively.
 	UserByName(ctx context.Context, username string) (User, error)
+	// SetAdmin gives an account the server admin flag or takes it away;
+	// ErrNotFound if there is no such account.
+	SetAdmin(ctx context.Context, userID string, admin bool) error
+	// SetDisabled disables an account (it may not sign in, and every one
+	// of its sessions ends in the same transaction; it returns how many
+	// live ones) or enables it again; ErrNotFound if there is no such
+	// account.
+	SetDisabled(ctx context.Context, userID string, disabled bool) (signedOut int, err error)
+	// Users lists every account, oldest first (by CreatedAt, then ID). It
+	// reads them all at once: it is for administrators, not for requests.
+	Users(ctx context.Context) ([]User, error)
+	// SetPasswordHash replaces an account's password hash and, in the same
+	// transaction, deletes every session of the account but keepSession
+	// ("" for none), so that no other sign-in made before outlives the
+	// change; it returns how many of those sessions were live (unexpired).
+	// ErrNotFound if there is no such account.
+	SetPasswordHash(ctx context.Context, userID, hash, keepSession string) (signedOut int, err error)
+	// SetDisplayName changes an account's display name; ErrNotFound if
+	// there is no such account.
+	SetDisplayName(ctx context.Context, userID, name string) error
+	// DeleteUser deletes an account with its sessions, memberships,
+	// subscriptions, notifications and sanctions, in one transaction; its
+	// messages stay, their sender named DeletedUserName. Rooms it owned
+	// stay, without an owner. It returns how many live sessions ended;
+	// ErrNotFound if there is no such account.
+	DeleteUser(ctx context.Context, userID string) (signedOut int, err error)
+
+	// AddAudit appends an entry to the audit log.
+	AddAudit(ctx context.Context, e AuditEntry) error
+	// Audit reads the audit log as q asks.
+	Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
 	// SeeExternalUser records that an external user authenticated now,
 	// with this display name: it creates them (FirstSeen and LastSeen now)
 	// or updates their name and LastSeen.
@@ -304,6 +421,63 @@ type Store interface {
 	// ExternalUser returns an external user recorded by SeeExternalUser;
 	// ErrNotFound if the id was never seen.
 	ExternalUser(ctx context.Context, id string) (ExternalUser, error)
+
+	// Subscribe subscribes userID to notifications on topics matching
+	// pattern; subscribing twice is no error.
+	Subscribe(ctx context.Context, userID, pattern string) error
+	// Unsubscribe ends a subscription; ErrNotFound if there was none.
+	Unsubscribe(ctx context.Context, userID, pattern string) error
+	// Subscriptions lists userID's patterns, sorted.
+	Subscriptions(ctx context.Context, userID string) ([]string, error)
+	// Subscribers lists, sorted and each once, the users subscribed to any
+	// of patterns (the patterns matching a topic: notify.Matching).
+	Subscribers(ctx context.Context, patterns []string) ([]string, error)
+	// AllUsers lists the id of every account and every external user seen,
+	// sorted: the recipients of a notification to everyone.
+	AllUsers(ctx context.Context) ([]string, error)
+	// CreateNotification stores n once and an unread copy of its state for
+	// each of recipients (distinct user ids), in one transaction.
+	CreateNotification(ctx context.Context, n Notification, recipients []string) error
+	// Notifications returns userID's notifications as q asks.
+	Notifications(ctx context.Context, userID string, q NotificationQuery) ([]UserNotification, error)
+	// UnreadNotifications counts userID's unread notifications.
+	UnreadNotifications(ctx context.Context, userID string) (int, error)
+	// MarkNotificationsRead marks userID's notifications with the given
+	// ids read (ids that are not theirs, or already read, change nothing),
+	// or all of them when all is true, and returns how many it changed.
+	MarkNotificationsRead(ctx context.Context, userID string, ids []string, all bool) (int, error)
+
+	// CreateWebhook stores an endpoint; ErrConflict if its id is taken.
+	CreateWebhook(ctx context.Context, w Webhook) error
+	// Webhooks lists every endpoint, oldest first.
+	Webhooks(ctx context.Context) ([]Webhook, error)
+	// DeleteWebhook removes an endpoint and every delivery still waiting
+	// for it; ErrNotFound if there is no such endpoint.
+	DeleteWebhook(ctx context.Context, id string) error
+	// EnqueueWebhookDeliveries stores deliveries, in one transaction.
+	EnqueueWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) error
+	// DueWebhookDeliveries returns up to limit deliveries for the endpoint
+	// webhook whose NextAt is not after now, soonest first. (Per endpoint,
+	// so that one endpoint's backlog never hides another's.)
+	DueWebhookDeliveries(ctx context.Context, webhook string, now time.Time, limit int) ([]WebhookDelivery, error)
+	// FinishWebhookDelivery forgets a delivery: delivered, or given up.
+	// A missing one is no error.
+	FinishWebhookDelivery(ctx context.Context, id string) error
+	// RetryWebhookDelivery records a failed attempt and when to try next;
+	// ErrNotFound if the delivery is gone (its endpoint was deleted).
+	RetryWebhookDelivery(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error
+
+	// CreateAPIKey stores a key; ErrConflict if its id or hash is taken.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// APIKey returns a key by id, revoked or not; ErrNotFound if none.
+	APIKey(ctx context.Context, id string) (APIKey, error)
+	// APIKeys lists every key, revoked ones included, oldest first.
+	APIKeys(ctx context.Context) ([]APIKey, error)
+	// RevokeAPIKey stops a key working from now on; ErrNotFound if there
+	// is no such key. Revoking a revoked key keeps its first RevokedAt.
+	RevokeAPIKey(ctx context.Context, id string) error
+	// TouchAPIKey records that the key was used at the given time.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 
 	// CreateSession stores a sign-in session.
 	CreateSession(ctx context.Context, s Session) error

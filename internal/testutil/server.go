@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/postgres"
+	"github.com/parley-chat/parley/internal/store/sqlite"
 	"github.com/parley-chat/parley/internal/testutil/pgtest"
 	"github.com/parley-chat/parley/server"
 )
@@ -137,4 +140,34 @@ func EachStore(t *testing.T, test func(t *testing.T, useStore func(*config.Confi
 		}
 		test(t, func(c *config.Config) { c.DatabaseURL = pgtest.FreshSchema(t) })
 	})
+}
+
+// OpenStore opens a second handle on the server's database, as the
+// command line would, and closes it when the test ends.
+func (ts *TestServer) OpenStore(tb testing.TB) store.Store {
+	tb.Helper()
+	ctx := context.Background()
+	var st store.Store
+	var err error
+	switch driver, dsn := ts.Config.DatabaseDSN(); driver {
+	case config.DriverPostgres:
+		st, err = postgres.Open(ctx, dsn, nil)
+	default:
+		st, err = sqlite.Open(ctx, dsn, nil)
+	}
+	if err != nil {
+		tb.Fatalf("open the server's store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// SetAdmin gives the account userID the server admin flag, as an operator
+// would with the command line. Tokens issued afterwards carry it (sign in
+// again).
+func (ts *TestServer) SetAdmin(tb testing.TB, userID string) {
+	tb.Helper()
+	if err := ts.OpenStore(tb).SetAdmin(context.Background(), userID, true); err != nil {
+		tb.Fatalf("make %s an admin: %v", userID, err)
+	}
 }

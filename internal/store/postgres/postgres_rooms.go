@@ -91,12 +91,12 @@ func (s *Store) EnsureDirect(ctx context.Context, userA, userB string) (store.Ro
 	return r, nil
 }
 
-const roomColumns = `name, kind, private, owner, topic, created_at, last_seq`
+const roomColumns = `name, kind, private, owner, topic, created_at, locked, archived, last_seq`
 
 func scanRoom(row pgx.Row) (store.Room, error) {
 	var r store.Room
 	var kind string
-	if err := row.Scan(&r.Name, &kind, &r.Private, &r.Owner, &r.Topic, &r.CreatedAt, &r.LastSeq); err != nil {
+	if err := row.Scan(&r.Name, &kind, &r.Private, &r.Owner, &r.Topic, &r.CreatedAt, &r.Locked, &r.Archived, &r.LastSeq); err != nil {
 		return store.Room{}, err
 	}
 	r.Kind, r.CreatedAt = store.RoomKind(kind), utc(r.CreatedAt)
@@ -120,15 +120,16 @@ func (s *Store) Room(ctx context.Context, name string) (store.Room, error) {
 	return store.Room{}, fmt.Errorf("postgres: room %q: %w", name, s.check(err))
 }
 
-// UpdateRoom changes a room's topic and privacy; see store.Store. A direct
-// conversation stays private whatever r.Private says.
+// UpdateRoom changes a room's topic, privacy, lock and archive state; see
+// store.Store. A direct conversation stays private whatever r.Private
+// says.
 func (s *Store) UpdateRoom(ctx context.Context, r store.Room) (store.Room, error) {
 	db, err := s.db()
 	if err == nil {
 		var out store.Room
 		out, err = scanRoom(db.QueryRow(ctx, `UPDATE rooms SET topic = $1,
-			private = CASE WHEN kind = 'direct' THEN true ELSE $2 END
-			WHERE name = $3 RETURNING `+roomColumns, r.Topic, r.Private, r.Name))
+			private = CASE WHEN kind = 'direct' THEN true ELSE $2 END, locked = $4, archived = $5
+			WHERE name = $3 RETURNING `+roomColumns, r.Topic, r.Private, r.Name, r.Locked, r.Archived))
 		if err = notFound(err); err == nil {
 			return out, nil
 		}

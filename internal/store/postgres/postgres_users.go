@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/parley-chat/parley/internal/store"
 )
 
@@ -31,18 +33,27 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	return u, nil
 }
 
+const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at, disabled FROM users WHERE deleted = false`
+
+// scanUser reads a row of userSelect.
+func scanUser(row pgx.Row) (store.User, error) {
+	var u store.User
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.Admin, &u.CreatedAt, &u.Disabled); err != nil {
+		return store.User{}, err
+	}
+	u.CreatedAt = utc(u.CreatedAt)
+	return u, nil
+}
+
 func (s *Store) user(ctx context.Context, where, arg string) (store.User, error) {
 	db, err := s.db()
 	if err != nil {
 		return store.User{}, err
 	}
-	var u store.User
-	err = db.QueryRow(ctx, `SELECT id, username, display_name, password_hash, admin, created_at
-		FROM users WHERE `+where, arg).Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.Admin, &u.CreatedAt)
+	u, err := scanUser(db.QueryRow(ctx, userSelect+` AND `+where, arg))
 	if err != nil {
 		return store.User{}, s.check(notFound(err))
 	}
-	u.CreatedAt = utc(u.CreatedAt)
 	return u, nil
 }
 
@@ -63,6 +74,22 @@ func (s *Store) UserByName(ctx context.Context, username string) (store.User, er
 		return store.User{}, fmt.Errorf("postgres: user named %q: %w", username, err)
 	}
 	return u, nil
+}
+
+// SetAdmin sets an account's admin flag; see store.Store.
+func (s *Store) SetAdmin(ctx context.Context, userID string, admin bool) error {
+	db, err := s.db()
+	if err == nil {
+		var tag interface{ RowsAffected() int64 }
+		tag, err = db.Exec(ctx, `UPDATE users SET admin = $2 WHERE id = $1 AND NOT deleted`, userID, admin)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = store.ErrNotFound
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: set admin of %q: %w", userID, s.check(err))
+	}
+	return nil
 }
 
 // SeeExternalUser records an external user's sign-in; see store.Store.

@@ -139,8 +139,19 @@ func rewindTo1(t *testing.T, tx *sql.Tx, before []store.Event) {
 // tests that take a database back to an older schema and migrate it again.
 func undoAfter4(t *testing.T, tx *sql.Tx) {
 	t.Helper()
-	if _, err := tx.Exec(`DROP TABLE external_users`); err != nil { // 0005
-		t.Fatal(err)
+	for _, q := range []string{
+		`DROP TABLE external_users`,                                                                  // 0005
+		`DROP TABLE api_keys`,                                                                        // 0006
+		`DROP TABLE notification_recipients`, `DROP TABLE notifications`, `DROP TABLE subscriptions`, // 0007
+		`ALTER TABLE users DROP COLUMN disabled`,               // 0008
+		`DROP TABLE webhook_deliveries`, `DROP TABLE webhooks`, // 0009
+		`DROP INDEX rooms_owner`, `DROP TABLE audit_log`, `DROP TABLE sanctions`, // 0010
+		`ALTER TABLE users DROP COLUMN deleted`, `ALTER TABLE rooms DROP COLUMN archived`,
+		`ALTER TABLE rooms DROP COLUMN locked`,
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }
 

@@ -90,17 +90,18 @@ func (s *Store) EnsureDirect(ctx context.Context, userA, userB string) (store.Ro
 	return r, nil
 }
 
-var roomSelect = `SELECT name, kind, private, owner, topic, created_at, ` + lastSeqOf("rooms.name") + ` FROM rooms`
+var roomSelect = `SELECT name, kind, private, owner, topic, created_at, locked, archived, ` + lastSeqOf("rooms.name") + ` FROM rooms`
 
 func scanRoom(sc interface{ Scan(...any) error }) (store.Room, error) {
 	var r store.Room
 	var kind string
-	var private int
+	var private, locked, archived int
 	var created int64
-	if err := sc.Scan(&r.Name, &kind, &private, &r.Owner, &r.Topic, &created, &r.LastSeq); err != nil {
+	if err := sc.Scan(&r.Name, &kind, &private, &r.Owner, &r.Topic, &created, &locked, &archived, &r.LastSeq); err != nil {
 		return store.Room{}, err
 	}
 	r.Kind, r.Private, r.CreatedAt = store.RoomKind(kind), private != 0, msgstate.FromMillis(created)
+	r.Locked, r.Archived = locked != 0, archived != 0
 	return r, nil
 }
 
@@ -122,14 +123,15 @@ func (s *Store) Room(ctx context.Context, name string) (store.Room, error) {
 	return store.Room{}, fmt.Errorf("sqlite: room %q: %w", name, err)
 }
 
-// UpdateRoom changes a room's topic and privacy; see store.Store. A direct
-// conversation stays private whatever r.Private says.
+// UpdateRoom changes a room's topic, privacy, lock and archive state; see
+// store.Store. A direct conversation stays private whatever r.Private
+// says.
 func (s *Store) UpdateRoom(ctx context.Context, r store.Room) (store.Room, error) {
 	var out store.Room
 	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE rooms SET topic = ?,
-			private = CASE WHEN kind = 'direct' THEN 1 ELSE ? END
-			WHERE name = ?`, r.Topic, boolInt(r.Private), r.Name)
+			private = CASE WHEN kind = 'direct' THEN 1 ELSE ? END, locked = ?, archived = ?
+			WHERE name = ?`, r.Topic, boolInt(r.Private), boolInt(r.Locked), boolInt(r.Archived), r.Name)
 		if err != nil {
 			return err
 		}

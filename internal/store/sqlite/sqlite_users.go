@@ -34,22 +34,29 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	return u, nil
 }
 
-const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at FROM users`
+const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at, disabled FROM users WHERE deleted = 0`
+
+// scanUser reads a row of userSelect.
+func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+	var u store.User
+	var admin, disabled int
+	var created int64
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &admin, &created, &disabled); err != nil {
+		return store.User{}, err
+	}
+	u.Admin, u.Disabled, u.CreatedAt = admin != 0, disabled != 0, msgstate.FromMillis(created)
+	return u, nil
+}
 
 func (s *Store) user(ctx context.Context, where string, arg string) (store.User, error) {
 	db, err := s.reader()
 	if err != nil {
 		return store.User{}, err
 	}
-	var u store.User
-	var admin int
-	var created int64
-	err = db.QueryRowContext(ctx, userSelect+` WHERE `+where, arg).
-		Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &admin, &created)
+	u, err := scanUser(db.QueryRowContext(ctx, userSelect+` AND `+where, arg))
 	if err = s.settle(ctx, notFound(err)); err != nil {
 		return store.User{}, err
 	}
-	u.Admin, u.CreatedAt = admin != 0, msgstate.FromMillis(created)
 	return u, nil
 }
 
@@ -70,6 +77,24 @@ func (s *Store) UserByName(ctx context.Context, username string) (store.User, er
 		return store.User{}, fmt.Errorf("sqlite: user named %q: %w", username, err)
 	}
 	return u, nil
+}
+
+// SetAdmin sets an account's admin flag; see store.Store.
+func (s *Store) SetAdmin(ctx context.Context, userID string, admin bool) error {
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET admin = ? WHERE id = ? AND deleted = 0`, boolInt(admin), userID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: set admin of %q: %w", userID, err)
+	}
+	return nil
 }
 
 // SeeExternalUser records an external user's sign-in; see store.Store.

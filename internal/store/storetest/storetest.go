@@ -29,6 +29,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Members", memberTests},
 		{"Users", userTests},
 		{"ExternalUsers", externalUserTests},
+		{"APIKeys", apiKeyTests},
+		{"Notifications", notifyTests},
+		{"Webhooks", webhookTests},
+		{"Admin", adminTests},
+		{"Moderation", moderationTests},
+		{"Accounts", accountTests},
 		{"Sessions", sessionTests},
 		{"Lifecycle", lifecycleTests},
 	}

@@ -46,6 +46,18 @@ var userTests = []namedTest{
 		_, err = s.User(c, "u2")
 		wantErr(t, err, store.ErrNotFound, "User that failed to be created")
 	}},
+	{"SetAdmin", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		_, err := s.CreateUser(c, store.User{ID: "u1", Username: "ann"})
+		noErr(t, err, "CreateUser")
+		for _, admin := range []bool{true, false} {
+			noErr(t, s.SetAdmin(c, "u1", admin), "SetAdmin")
+			u, err := s.User(c, "u1")
+			noErr(t, err, "User")
+			equal(t, u.Admin, admin, "Admin after SetAdmin")
+		}
+		wantErr(t, s.SetAdmin(c, "nobody", true), store.ErrNotFound, "SetAdmin of a missing account")
+	}},
 	{"NotFound", func(t *testing.T, s store.Store) {
 		_, err := s.User(ctx(t), "nobody")
 		wantErr(t, err, store.ErrNotFound, "User")

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/hub"
+	"github.com/parley-chat/parley/internal/origin"
 	"github.com/parley-chat/parley/internal/protocol"
 )
 
@@ -199,23 +198,10 @@ func NewServer(cfg Config, h *hub.Hub, a Authenticator, nodeID string, log *slog
 // checkOrigin allows requests without Origin (non-browser clients), from the
 // server's own host, or from a configured origin.
 func (s *Server) checkOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
+	if origin.Allowed(s.cfg.AllowedOrigins, r.Header.Get("Origin"), r.Host) {
 		return true
 	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	for _, o := range s.cfg.AllowedOrigins {
-		if o == "*" || strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
-			return true
-		}
-	}
-	s.log.Info("refused WebSocket from a foreign origin", "origin", origin, "host", r.Host)
+	s.log.Info("refused WebSocket from a foreign origin", "origin", r.Header.Get("Origin"), "host", r.Host)
 	return false
 }
 

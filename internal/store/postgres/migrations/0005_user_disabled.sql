@@ -1,0 +1,3 @@
+-- An administrator may disable an account: it cannot sign in, and its
+-- sessions end.
+ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;
