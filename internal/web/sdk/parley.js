@@ -13,7 +13,7 @@
 // The client is a state machine: disconnected → connecting → connected,
 // then reconnecting ⇄ connected after each lost connection, and closed when
 // close() is called or the server says not to come back (close codes 1000,
-// 1003, 1007, 1009, 4009; 4001/4002 without getToken). Every frame of a
+// 1003, 1007, 1009, 4003, 4009; 4001/4002 without getToken). Every frame of a
 // room is delivered once and in order across reconnects: rooms are re-joined
 // with since, a gap the server cannot replay is paged from history, and
 // duplicates are dropped by seq and by message id. Sends wait in an outbox
@@ -21,8 +21,13 @@
 // stores each once.
 
 const SUBPROTOCOL = "parley.v1";
-/** Close codes after which reconnecting in a loop cannot help. */
-const STOP_CODES = new Set([1000, 1003, 1007, 1009, 4009]);
+/**
+ * Close codes after which the client must not come back on its own: the
+ * "fix the client" codes (1003, 1007, 1009), a normal closure (1000), an
+ * administrator's disconnect or a disabled account (4003), and too many
+ * connections (4009). PROTOCOL.md, "Close codes".
+ */
+const STOP_CODES = new Set([1000, 1003, 1007, 1009, 4003, 4009]);
 /** Close codes that call for a fresh token before reconnecting. */
 const REAUTH_CODES = new Set([4001, 4002]);
 /** Events held above a gap before the gap is given up on. */

@@ -8,7 +8,7 @@
 //   PARLEY_TEST_BIN=/tmp/parley node --test internal/web/sdk/test/*.test.mjs
 //
 // (Node 20 needs --experimental-websocket before --test.)
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -132,6 +132,39 @@ class Server {
   async restart() {
     await this.start(`127.0.0.1:${this.port}`);
   }
+
+  /** Runs a parley admin command (user, apikey) on this server's data directory; resolves with its output. */
+  cli(args, env = {}) {
+    return new Promise((resolve, reject) => {
+      execFile(BIN, [...args, "--data-dir", this.dataDir], { env: { ...process.env, ...env }, timeout: 15000 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`parley ${args.join(" ")}: ${err.message}\n${stderr}`));
+        else resolve(stdout);
+      });
+    });
+  }
+
+  /** An API key with these scopes, made with parley apikey create. */
+  async apiKey(scopes) {
+    const out = await this.cli(["apikey", "create", "--name", unique("key"), "--scopes", scopes.join(",")]);
+    return /^key\t(\S+)$/m.exec(out)[1];
+  }
+
+  /** A server administrator, made with parley user create --admin and signed in: the token response. */
+  async admin() {
+    const username = unique("root");
+    const password = "correct horse battery";
+    await this.cli(["user", "create", "--admin", username], { PARLEY_PASSWORD: password });
+    return (await this.api("POST", "/api/v1/auth/login", null, { username, password })).body;
+  }
+
+  /** Calls the HTTP API with a bearer token; resolves with { status, body } and throws on a status >= 400. */
+  async api(method, path, token, body) {
+    const headers = token ? { Authorization: "Bearer " + token } : {};
+    const res = await fetch(this.http + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
 }
 
 /** A client closed when the test ends, whatever happens in it. */
@@ -240,16 +273,18 @@ export function hs256Issuer(t) {
 }
 
 /**
- * Wraps the global WebSocket so a test can count dials and reach the raw
- * socket of the latest connection (to send what the SDK never would).
+ * Wraps the global WebSocket so a test can count dials, see their URLs and
+ * the frames sent, and reach the raw socket of the latest connection (to
+ * send what the SDK never would).
  */
 export function countingWebSocket() {
   const Base = globalThis.WebSocket;
-  const info = { dials: 0, last: null, sent: [] };
+  const info = { dials: 0, last: null, sent: [], urls: [] };
   info.WebSocket = class extends Base {
     constructor(url, protocols) {
       super(url, protocols);
       info.dials++;
+      info.urls.push(String(url));
       info.last = this;
     }
 
