@@ -547,6 +547,11 @@ export class ParleyClient extends Emitter {
     if (this._conn === c && --this._syncing === 0) this._emit("synced", { reconnected: c.reconnected });
   }
 
+  // _onReply settles the request a reply names. An error settles it too,
+  // a send from the outbox included: the frame had no effect, and sending
+  // it again as it is would mostly meet the same answer (forbidden,
+  // not_joined, not_found, too_long, …). Only rate_limited, which is about
+  // pace, is resent; a send stays queued only across a lost connection.
   _onReply(f) {
     const e = this._pending.get(f.id);
     if (!e) return; // a heartbeat pong, or a reply for a caller who gave up

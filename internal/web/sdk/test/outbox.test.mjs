@@ -1,8 +1,10 @@
 // The outbox: a send whose ack never came is resent after the reconnect
-// with the same client_id and stored once, whether the server had it or not.
+// with the same client_id and stored once, whether the server had it or not;
+// a send the server refuses fails at once and is never resent.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { client, nextEvent, startProxy, startServer, unique, waitFor, within } from "./helpers.mjs";
+import { register, ServerError } from "../parley.js";
+import { client, hs256Issuer, nextEvent, startProxy, startServer, unique, waitFor, within } from "./helpers.mjs";
 
 // Short heartbeats, so that a muted connection is found dead quickly.
 const FLAGS = ["--guests", "--rate-messages", "1000", "--rate-burst", "1000",
@@ -92,4 +94,74 @@ test("sends made while disconnected go out in order after the re-join", async (t
   assert.deepEqual(acks.map((a) => a.seq), Array.from({ length: 30 }, (_, i) => i + 1), "stored in the order sent");
   await waitFor(() => seenB.length === 30, { message: "bob to get 30" });
   assert.deepEqual(seenB.map((m) => m.text), Array.from({ length: 30 }, (_, i) => `queued ${i}`));
+});
+
+// A WebSocket that turns a chat frame whose text starts with "REFUSE:"
+// into a join, with the same id, of a room the token's rooms claim
+// excludes: the real server then answers the send's own id with
+// forbidden, as it will answer a send from a muted or banned user.
+function refusingWebSocket(room) {
+  const info = { chats: [] };
+  info.WebSocket = class extends globalThis.WebSocket {
+    send(data) {
+      const f = JSON.parse(data);
+      if (f.type === "chat" && f.body.text.startsWith("REFUSE:")) {
+        info.chats.push(f.body.client_id);
+        data = JSON.stringify({ type: "join", id: f.id, body: { room } });
+      }
+      super.send(data);
+    }
+  };
+  return info;
+}
+
+test("a send refused with forbidden rejects with the code and is not resent", async (t) => {
+  const jwt = hs256Issuer(t);
+  const srv = await startServer(t, [...jwt.flags, "--rate-messages", "1000", "--rate-burst", "1000"]);
+  const proxy = await startProxy(t, srv.port);
+  const ws = refusingWebSocket("closed");
+  const alice = client(t, {
+    url: proxy.ws, token: jwt.sign("ext-refused", 600, { rooms: ["open"] }),
+    WebSocket: ws.WebSocket, backoffMinMs: 50, handshakeTimeoutMs: 2000,
+  });
+  await alice.connect();
+  const room = await alice.join("open");
+
+  const refused = room.send("REFUSE: you are muted");
+  assert.equal(alice.outbox.length, 1);
+  await within(5000, assert.rejects(refused, (err) => err instanceof ServerError && err.code === "forbidden"), "the send to fail");
+  assert.deepEqual(alice.outbox, [], "out of the outbox");
+  assert.equal((await room.send("fine")).seq, 1, "the session goes on");
+
+  const synced = nextEvent(alice, "synced");
+  proxy.cut();
+  await synced;
+  assert.equal((await room.send("after the reconnect")).seq, 2);
+  assert.equal(ws.chats.length, 1, "sent once, never again");
+});
+
+test("a send queued for a room you were removed from meanwhile fails with not_joined", async (t) => {
+  const srv = await startServer(t, FLAGS);
+  const proxy = await startProxy(t, srv.port);
+  const owner = await register(srv.http, { username: unique("owner"), password: "correct horse battery" });
+  const a = await register(srv.http, { username: unique("alice"), password: "correct horse battery" });
+  const name = unique("private");
+  await srv.api("POST", "/api/v1/rooms", owner.access_token, { name, private: true });
+  const member = `/api/v1/rooms/${name}/members/${encodeURIComponent(a.user.id)}`;
+  await srv.api("PUT", member, owner.access_token);
+  const alice = client(t, { url: proxy.ws, token: a.access_token, backoffMinMs: 50, handshakeTimeoutMs: 2000 });
+  await alice.connect();
+  const room = await alice.join(name);
+
+  proxy.mode = "refuse";
+  proxy.cut();
+  await nextEvent(alice, "disconnected");
+  const queued = room.send("written while away");
+  await srv.api("DELETE", member, owner.access_token);
+  const refusedJoin = nextEvent(alice, "error");
+  proxy.mode = "pass";
+  await within(10000, assert.rejects(queued, (err) => err instanceof ServerError && err.code === "not_joined"), "the queued send to fail");
+  assert.equal((await refusedJoin).code, "forbidden", "the re-join was refused");
+  assert.equal(room.state, "left");
+  assert.deepEqual(alice.outbox, []);
 });
