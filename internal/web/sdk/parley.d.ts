@@ -169,6 +169,41 @@ export interface SystemNotice {
   text: string;
 }
 
+/** A notification from the application (PROTOCOL.md, "notification"). */
+export interface Notification {
+  id: string;
+  topic?: string;
+  title: string;
+  body?: string;
+  data?: Record<string, unknown>;
+  link?: string;
+  ts: string;
+  read?: boolean;
+}
+
+/** A page of notifications, newest first, and how many of all yours are unread. */
+export interface NotificationsPage {
+  notifications: Notification[];
+  unread: number;
+}
+
+/** Notifications were marked read, on this device or another: ids, or all. */
+export interface NotificationsRead {
+  ids?: string[];
+  all?: boolean;
+  unread: number;
+}
+
+/** A notifications page request. */
+export interface NotificationsOptions extends RequestOptions {
+  /** Only notifications older than the one with this id. */
+  before?: string;
+  /** Only unread ones. */
+  unread?: boolean;
+  /** Page size, 1 to 1000; default 50. */
+  limit?: number;
+}
+
 /** A send still waiting for its ack. */
 export interface OutboxEntry {
   type: "chat" | "private";
@@ -248,8 +283,12 @@ export interface ClientEvents {
   gap: GapEvent;
   token: { expiresAt: string | null };
   error: Error;
-  /** Reserved: the server has no notification frames yet. */
-  notification: Record<string, unknown>;
+  /** A notification this client had not seen: live, or unread after a (re)connect (oldest first). */
+  notification: Notification;
+  /** notificationsUnread changed. */
+  notificationsUnread: { unread: number };
+  /** Notifications were marked read, here or on another device. */
+  notificationsRead: NotificationsRead;
   /** A server frame type this SDK does not know. */
   frame: { type: string; body: Record<string, unknown> };
 }
@@ -291,6 +330,8 @@ export declare class ParleyClient extends Emitter<ClientEvents> {
   readonly unread: Map<string, UnreadEntry>;
   /** Rooms by normalised key, joined or once joined. */
   readonly rooms: Map<string, Room>;
+  /** How many of your notifications are unread, as the server last counted them. */
+  readonly notificationsUnread: number;
   /** Sends still waiting for their ack, oldest first. */
   readonly outbox: OutboxEntry[];
   /** Opens the session; resolves with the first welcome, rejects with ClosedError if the client stops first. */
@@ -317,6 +358,14 @@ export declare class ParleyClient extends Emitter<ClientEvents> {
   markRead(room: string, seq: number): Promise<ReadReceipt>;
   /** An application ping; resolves with the round trip in ms. */
   ping(opts?: RequestOptions): Promise<number>;
+  /** Subscribes your account to notifications on the topics a pattern matches ("orders.*", "deploys.>"). */
+  subscribe(pattern: string, opts?: RequestOptions): Promise<{ topic: string }>;
+  /** Ends a subscription; one you do not hold rejects with not_found. */
+  unsubscribe(pattern: string, opts?: RequestOptions): Promise<{ topic: string }>;
+  /** A page of your notifications, newest first. */
+  notifications(opts?: NotificationsOptions): Promise<NotificationsPage>;
+  /** Marks notifications read (ids, or "all"); your other devices are told. */
+  markNotificationsRead(ids: string[] | "all", opts?: RequestOptions): Promise<NotificationsRead>;
   /** Sends any client frame and resolves with its reply's body (the extension point). */
   request<T = Record<string, unknown>>(type: string, body?: Record<string, unknown>, opts?: RequestOptions): Promise<T>;
   /** Looks an account up by username over the HTTP API. */

@@ -299,6 +299,10 @@ export class ParleyClient extends Emitter {
     this.unread = new Map();
     /** Rooms by normalised key, joined or once joined. */
     this.rooms = new Map();
+    /** How many of your notifications are unread, as the server last counted them. */
+    this.notificationsUnread = 0;
+    this._notified = new Set(); // notification ids already emitted or paged
+    this._notifiedQ = [];
     this._token = options.token ?? null;
     this._tokenStale = false;
     this._expiresAt = 0;
@@ -521,6 +525,7 @@ export class ParleyClient extends Emitter {
     const previous = this.state;
     this.state = "connected";
     this._resume(c);
+    this._checkNotifications(c, w);
     this._beat(c);
     this._scheduleRenewal();
     this._emit("state", { state: "connected", previous });
@@ -600,10 +605,10 @@ export class ParleyClient extends Emitter {
       case "system": return this._roomEvent("system", b);
       case "joined": return void this._onJoined(b); // the implicit join of /ws/{room}
       case "left": return this._onLeft(b.room, true);
+      case "notification": return this._notify(b);
+      case "notifications": return this._onNotifications(b, true); // unread ones, after welcome
+      case "notifications_read": return this._onNotificationsRead(b); // from another device
       case "error": return this._emit("error", new ServerError(b));
-      // Extension point: the server has no notifications yet. When it
-      // gains them, frames of type "notification" arrive here as they are.
-      case "notification": return this._emit("notification", b);
       default: return this._emit("frame", { type, body: b });
     }
   }
@@ -718,6 +723,60 @@ export class ParleyClient extends Emitter {
     room.typingUsers.clear();
     room._emit("left", { room: key, removed });
     this._emit("left", { room: key, removed });
+  }
+
+  // ── Notifications ──
+
+  // _notify emits a notification this client has not seen yet.
+  _notify(n) {
+    if (!this._seenNotification(n.id)) return;
+    if (!n.read) this._setNotificationsUnread(this.notificationsUnread + 1);
+    this._emit("notification", n);
+  }
+
+  // _onNotifications takes a notifications frame: the unread ones pushed
+  // after welcome (emitted, oldest first, when new) or a page asked for.
+  _onNotifications(b, pushed) {
+    if (pushed && this._conn) this._conn.notified = true;
+    this._setNotificationsUnread(b.unread ?? 0);
+    const list = b.notifications ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (this._seenNotification(list[i].id) && pushed) this._emit("notification", list[i]);
+    }
+  }
+
+  _onNotificationsRead(b) {
+    if (b.unread != null) this._setNotificationsUnread(b.unread);
+    this._emit("notificationsRead", b);
+  }
+
+  // _seenNotification remembers an id; false when it was already known.
+  _seenNotification(id) {
+    if (this._notified.has(id)) return false;
+    this._notified.add(id);
+    this._notifiedQ.push(id);
+    if (this._notifiedQ.length > MAX_IDS) this._notified.delete(this._notifiedQ.shift());
+    return true;
+  }
+
+  _setNotificationsUnread(n) {
+    if (n === this.notificationsUnread) return;
+    this.notificationsUnread = n;
+    this._emit("notificationsUnread", { unread: n });
+  }
+
+  // _checkNotifications keeps notificationsUnread right across reconnects.
+  // The server pushes its notifications frame after welcome only when some
+  // are unread, and before it reads anything from the new connection; so
+  // when the reply to a ping comes first, none are unread (they were read
+  // on another device while this one was away).
+  _checkNotifications(c, w) {
+    c.notified = false;
+    if (w.user?.guest || !this.notificationsUnread) return;
+    this._call("ping", {}, {
+      kind: "internal",
+      handle: () => c.notified || this._conn !== c || this._setNotificationsUnread(0),
+    }).catch(() => {});
   }
 
   _conv(key, last) {
@@ -1063,6 +1122,50 @@ export class ParleyClient extends Emitter {
     const start = Date.now();
     await this._call("ping", {}, { timeout: opts.timeout });
     return Date.now() - start;
+  }
+
+  /**
+   * Subscribes your account to notifications on the topics a pattern
+   * matches ("orders.*", "deploys.>"); it holds on every device until
+   * unsubscribe. Resolves with { topic }.
+   */
+  subscribe(pattern, opts = {}) {
+    return this._call("subscribe", { topic: pattern }, { timeout: opts.timeout });
+  }
+
+  /** Ends a subscription; a pattern you do not hold rejects with not_found. */
+  unsubscribe(pattern, opts = {}) {
+    return this._call("unsubscribe", { topic: pattern }, { timeout: opts.timeout });
+  }
+
+  /**
+   * A page of your notifications, newest first: { notifications, unread }.
+   * opts: before (a notification id), unread (only unread ones), limit.
+   */
+  notifications(opts = {}) {
+    const body = {};
+    for (const k of ["before", "unread", "limit"]) if (opts[k] != null) body[k] = opts[k];
+    return this._call("notifications", body, {
+      timeout: opts.timeout,
+      handle: (b) => {
+        this._onNotifications(b, false);
+        return b;
+      },
+    });
+  }
+
+  /**
+   * Marks notifications read: an array of ids, or "all". Resolves with
+   * { ids | all, unread }; your other devices are told too.
+   */
+  markNotificationsRead(ids, opts = {}) {
+    return this._call("notifications_read", ids === "all" ? { all: true } : { ids: [...ids] }, {
+      timeout: opts.timeout,
+      handle: (b) => {
+        this._onNotificationsRead(b);
+        return b;
+      },
+    });
   }
 
   /**

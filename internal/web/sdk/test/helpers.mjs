@@ -145,8 +145,8 @@ class Server {
 
   /** An API key with these scopes, made with parley apikey create. */
   async apiKey(scopes) {
-    const out = await this.cli(["apikey", "create", "--name", unique("key"), "--scopes", scopes.join(",")]);
-    return /^key\t(\S+)$/m.exec(out)[1];
+    const out = await this.cli(["apikey", "create", "--json", "--name", unique("key"), "--scopes", scopes.join(",")]);
+    return JSON.parse(out).key;
   }
 
   /** A server administrator, made with parley user create --admin and signed in: the token response. */
