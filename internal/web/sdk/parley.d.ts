@@ -169,6 +169,36 @@ export interface SystemNotice {
   text: string;
 }
 
+/** A member's role in a room. */
+export type Role = "owner" | "admin" | "member";
+
+/** A room frame: a room you belong to changed (PROTOCOL.md, "room"). */
+export interface RoomChange {
+  room: string;
+  event: "added" | "removed" | "role" | "updated";
+  /** The member it concerns (added, removed, role). */
+  user?: string;
+  /** That member's role now (added, role). */
+  role?: Role;
+  /** Who made the change: a user id, or "system" for the application's backend. */
+  by?: string;
+  /** The room as it now is. */
+  private: boolean;
+  topic?: string;
+}
+
+/** You were added to a room: it is in client.rooms, "invited" until joined. */
+export interface RoomAddedEvent {
+  room: Room;
+  change: RoomChange;
+}
+
+/** You were removed from a room; room is null when this client never knew it. */
+export interface RoomRemovedEvent {
+  room: Room | null;
+  change: RoomChange;
+}
+
 /** A notification from the application (PROTOCOL.md, "notification"). */
 export interface Notification {
   id: string;
@@ -283,6 +313,12 @@ export interface ClientEvents {
   gap: GapEvent;
   token: { expiresAt: string | null };
   error: Error;
+  /** A room you belong to changed; client.rooms is already up to date. */
+  room: RoomChange;
+  /** You were added to a room (invited). */
+  roomAdded: RoomAddedEvent;
+  /** You were removed from a room. */
+  roomRemoved: RoomRemovedEvent;
   /** A notification this client had not seen: live, or unread after a (re)connect (oldest first). */
   notification: Notification;
   /** notificationsUnread changed. */
@@ -305,6 +341,8 @@ export interface RoomEvents {
   joined: JoinedEvent;
   left: LeftEvent;
   gap: GapEvent;
+  /** The room, or your role in it, changed. */
+  room: RoomChange;
 }
 
 declare class Emitter<E> {
@@ -328,7 +366,7 @@ export declare class ParleyClient extends Emitter<ClientEvents> {
   readonly guestToken: string | null;
   /** Unread state by room key. */
   readonly unread: Map<string, UnreadEntry>;
-  /** Rooms by normalised key, joined or once joined. */
+  /** Rooms by normalised key: joined, invited (added by someone else) or left. */
   readonly rooms: Map<string, Room>;
   /** How many of your notifications are unread, as the server last counted them. */
   readonly notificationsUnread: number;
@@ -340,7 +378,7 @@ export declare class ParleyClient extends Emitter<ClientEvents> {
   close(): void;
   /** Joins a room; with since, what came after it is delivered first. */
   join(name: string, opts?: RequestOptions & { since?: number }): Promise<Room>;
-  /** The Room with this normalised key, if it was ever joined. */
+  /** The Room with this normalised key: joined, invited or left. */
   room(key: string): Room | undefined;
   /** Leaves a room on this connection. */
   leave(room: string, opts?: RequestOptions): Promise<{ room: string }>;
@@ -372,15 +410,18 @@ export declare class ParleyClient extends Emitter<ClientEvents> {
   lookupUser(username: string): Promise<PublicUser>;
 }
 
-/** A joined room; the same object lives across reconnects. */
+/** A room joined, invited to or left; the same object lives across reconnects. */
 export declare class Room extends Emitter<RoomEvents> {
   /** The client this room belongs to. */
   readonly client: ParleyClient;
   /** The normalised room key. */
   readonly name: string;
-  readonly state: "joined" | "left";
+  /** invited: you were added to it but have not joined it; left: not joined, and not re-joined on reconnect. */
+  readonly state: "joined" | "invited" | "left";
   readonly topic: string;
   readonly private: boolean;
+  /** Your role as the last room frame about you told it; null until one does. */
+  readonly role: Role | null;
   /** Users connected to the room, by id. */
   readonly members: Map<string, User>;
   /** Users typing now, by id. */
@@ -399,6 +440,8 @@ export declare class Room extends Emitter<RoomEvents> {
   typing(): void;
   /** Sends "stop" if a start is in force. */
   stopTyping(): void;
+  /** Joins the room (an invited or a left one); resolves with this Room. */
+  join(opts?: RequestOptions & { since?: number }): Promise<Room>;
   leave(opts?: RequestOptions): Promise<{ room: string }>;
 }
 

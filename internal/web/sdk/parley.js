@@ -297,7 +297,7 @@ export class ParleyClient extends Emitter {
     this.guestToken = options.guestToken ?? null;
     /** Unread state by room key, from the server's unread frame onwards. */
     this.unread = new Map();
-    /** Rooms by normalised key, joined or once joined. */
+    /** Rooms by normalised key: joined, invited (added by someone else) or left. */
     this.rooms = new Map();
     /** How many of your notifications are unread, as the server last counted them. */
     this.notificationsUnread = 0;
@@ -605,6 +605,7 @@ export class ParleyClient extends Emitter {
       case "system": return this._roomEvent("system", b);
       case "joined": return void this._onJoined(b); // the implicit join of /ws/{room}
       case "left": return this._onLeft(b.room, true);
+      case "room": return this._onRoomChange(b);
       case "notification": return this._notify(b);
       case "notifications": return this._onNotifications(b, true); // unread ones, after welcome
       case "notifications_read": return this._onNotificationsRead(b); // from another device
@@ -723,6 +724,32 @@ export class ParleyClient extends Emitter {
     room.typingUsers.clear();
     room._emit("left", { room: key, removed });
     this._emit("left", { room: key, removed });
+  }
+
+  // _onRoomChange applies a room frame (PROTOCOL.md, "room"): the frame
+  // carries the room as it now is, and a change about you adds the room to
+  // client.rooms (invited, until joined) or takes your membership away. A
+  // removal takes a joined room to "left" by the left frame the server
+  // sends its connections, not here: someone leaving a public room over
+  // the API keeps the connections that joined it.
+  _onRoomChange(b) {
+    const mine = b.user != null && b.user === this.welcome?.user?.id;
+    let room = this.rooms.get(b.room);
+    if (!room && mine && b.event !== "removed") this.rooms.set(b.room, (room = new Room(this, b.room, "invited")));
+    if (room) {
+      room.private = !!b.private;
+      room.topic = b.topic ?? "";
+      if (mine && b.event === "removed") {
+        room.role = null;
+        if (room.state === "invited") room.state = "left";
+      } else if (mine && b.role) {
+        room.role = b.role;
+      }
+      room._emit("room", b);
+    }
+    this._emit("room", b);
+    if (mine && b.event === "added") this._emit("roomAdded", { room, change: b });
+    if (mine && b.event === "removed") this._emit("roomRemoved", { room: room ?? null, change: b });
   }
 
   // ── Notifications ──
@@ -1040,7 +1067,7 @@ export class ParleyClient extends Emitter {
     return this._call("join", body, { timeout: opts.timeout, handle: (b) => this._onJoined(b, opts.since) });
   }
 
-  /** The Room with this normalised key, if it was ever joined. */
+  /** The Room with this normalised key: joined, invited or left. */
   room(key) {
     return this.rooms.get(key);
   }
@@ -1196,16 +1223,18 @@ export class ParleyClient extends Emitter {
  * object lives across reconnects.
  */
 export class Room extends Emitter {
-  constructor(client, name) {
+  constructor(client, name, state = "joined") {
     super();
     /** The client this room belongs to. */
     this.client = client;
     /** The room's normalised key. */
     this.name = name;
-    /** @type {"joined"|"left"} */
-    this.state = "joined";
+    /** @type {"joined"|"invited"|"left"} */
+    this.state = state;
     this.topic = "";
     this.private = false;
+    /** Your role in the room as the last room frame about you told it; null until one does. */
+    this.role = null;
     /** Users connected to the room, by id, rebuilt on every (re)join. */
     this.members = new Map();
     /** Users typing now, by id; cleared on every (re)join. */
@@ -1279,6 +1308,11 @@ export class Room extends Emitter {
     const active = this._typingAt && Date.now() - this._typingAt < timeout;
     this._typingAt = 0;
     if (active) this.client._signal("typing", { room: this.name, state: "stop" });
+  }
+
+  /** Joins the room (an invited or a left one); resolves with this Room. */
+  join(opts) {
+    return this.client.join(this.name, opts);
   }
 
   /** Leaves the room on this connection. */
