@@ -744,6 +744,7 @@ export class ParleyClient extends Emitter {
         if (room.state === "invited") room.state = "left";
       } else if (mine && b.role) {
         room.role = b.role;
+        if (b.event === "added" && room.state === "left") room.state = "invited"; // invited again
       }
       room._emit("room", b);
     }

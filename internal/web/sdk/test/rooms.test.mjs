@@ -62,7 +62,7 @@ test("a room appears when you are added, follows role and topic changes, and goe
   await assert.rejects(room.join(), (err) => err instanceof ServerError && err.code === "forbidden");
 });
 
-test("an invitation withdrawn before it was joined: the room goes to left", async (t) => {
+test("an invitation withdrawn before it was joined goes to left, and a new one brings it back", async (t) => {
   const srv = await startServer(t, []);
   const key = await srv.apiKey(["rooms"]);
   const b = await register(srv.http, { username: unique("bob"), password: "correct horse battery" });
@@ -81,4 +81,8 @@ test("an invitation withdrawn before it was joined: the room goes to left", asyn
   assert.equal((await removed).room, room);
   assert.equal(room.state, "left");
   assert.equal(bob.room(name), room, "still listed, as left");
+  const again = nextEvent(bob, "roomAdded");
+  await srv.api("PUT", member, key);
+  assert.equal((await again).room, room);
+  assert.deepEqual({ state: room.state, role: room.role }, { state: "invited", role: "member" });
 });
