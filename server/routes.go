@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/web"
 )
 
 // routes registers every HTTP route on the server's mux.
@@ -17,6 +18,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /protocol/v1.schema.json", schema)
+	s.mux.Handle("GET /sdk/parley.js", web.SDKScript)
+	s.mux.Handle("GET /sdk/parley.d.ts", web.SDKTypes)
 	if s.cfg.MetricsAddr == "" {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
 	}
