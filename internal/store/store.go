@@ -361,6 +361,10 @@ type Store interface {
 	Sanctions(ctx context.Context, room, userID string) ([]Sanction, error)
 	// Rooms lists public rooms and every room userID is a member of, by name.
 	Rooms(ctx context.Context, userID string) ([]Room, error)
+	// ListRooms lists every named room, private ones included, by name in
+	// byte order; direct conversations are left out. It reads them all at
+	// once: it is for administrators, not for requests.
+	ListRooms(ctx context.Context) ([]Room, error)
 	// AddMember adds or re-roles a member; adding an existing member keeps
 	// their read marker.
 	AddMember(ctx context.Context, room, userID string, role Role) error
