@@ -146,6 +146,7 @@ func newRoot(e *cli) *cobra.Command {
 		benchCommand(e),
 		userCommand(e),
 		apikeyCommand(e),
+		roomCommand(e),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
