@@ -146,7 +146,7 @@ func newRoot(e *cli) *cobra.Command {
 		benchCommand(e),
 		userCommand(e),
 		apikeyCommand(e),
-		roomCommand(e), banCommand(e), unbanCommand(e),
+		roomCommand(e), banCommand(e), unbanCommand(e), auditCommand(e),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
