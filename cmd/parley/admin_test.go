@@ -162,7 +162,7 @@ func testAdminCommands(t *testing.T, addr string, p adminBin) {
 		{"bad scope", "", nil, []string{"apikey", "create", "--name", "ci", "--scopes", "everything"}, 2, `"everything" is not a scope`},
 		{"blank key name", "", nil, []string{"apikey", "create", "--name", " ", "--scopes", "rooms"}, 2, "name must be 1 to 64"},
 		{"revoke no key", "", nil, []string{"apikey", "revoke", "0123456789abcdef0123"}, 1, `there is no API key "0123456789abcdef0123"`},
-		{"unknown subcommand", "", nil, []string{"user", "delete", "alice"}, 2, `unknown command "delete"`},
+		{"unknown subcommand", "", nil, []string{"user", "remove", "alice"}, 2, `unknown command "remove"`},
 		{"disable no one", "", nil, []string{"user", "disable"}, 2, "missing USERNAME"},
 	} {
 		stdout, stderr, code := p.run(bad.stdin, bad.env, bad.args...)

@@ -43,14 +43,14 @@ func newUserJSON(u store.User) userJSON {
 func userCommand(e *cli) *cobra.Command {
 	group := &cobra.Command{
 		Use:   "user",
-		Short: "Manage accounts: create, list, show, set-admin, disable, enable, reset-password",
+		Short: "Manage accounts: create, list, show, set-admin, disable, enable, reset-password, delete",
 		Long:  userLong,
 		Args:  subcommandArgs,
 		RunE:  showHelpAndFail(e),
 	}
 	f := addAdminFlags(group)
 	group.AddCommand(userCreate(e, f), userList(e, f), userShow(e, f), userSetAdmin(e, f),
-		userDisable(e, f, true), userDisable(e, f, false), userResetPassword(e, f))
+		userDisable(e, f, true), userDisable(e, f, false), userResetPassword(e, f), userDelete(e, f))
 	return group
 }
 
@@ -323,6 +323,60 @@ by default), since the token cannot be refreshed.`,
 			})
 		},
 	}
+}
+
+func userDelete(e *cli, f *adminFlags) *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:   "delete USERNAME --yes [flags]",
+		Short: "Delete an account; its messages stay (needs --yes)",
+		Long: `Delete an account with its sessions, room memberships, subscriptions,
+notifications, bans and mutes, in one transaction. This cannot be undone;
+--yes is required. Its messages stay, under the name they were sent with; rooms it
+owned stay, without an owner. The username is free to take again.
+
+A running server is not told (this is another process): the account's
+tokens are refused at its next request or connection, but a WebSocket
+already open stays open until its access token expires, within --token-ttl
+(15 minutes by default). To close its connections at once, delete it over
+the HTTP API instead (DELETE /api/v1/users/NAME, docs/API.md).`,
+		Args: exactArgs("USERNAME"),
+	}
+	c.Flags().BoolVar(&yes, "yes", false, "delete the account: there is no undo")
+	c.RunE = func(c *cobra.Command, args []string) error {
+		key, err := usernameArg(args[0])
+		if err != nil {
+			return err
+		}
+		if !yes {
+			return usagef("this deletes the account %q for good (its messages stay, under the name they were sent with); give --yes to go ahead",
+				args[0])
+		}
+		return f.withStore(c, e, func(ctx context.Context, st store.Store) error {
+			u, err := findUser(ctx, st, key, args[0])
+			if err != nil {
+				return err
+			}
+			n, err := st.DeleteUser(ctx, u.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("there is no user %q", args[0]) // deleted meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			cliAudit(ctx, st, audit.UserDelete, u.ID, map[string]any{"username": u.Username})
+			out := struct {
+				ID        string `json:"id"`
+				Username  string `json:"username"`
+				SignedOut int    `json:"signed_out"`
+			}{u.ID, u.Username, n}
+			return f.output(e.stdout, out, func(w io.Writer) {
+				fmt.Fprintf(w, "deleted user %s (%s); %d %s ended; their messages stay, under the name they were sent with\n",
+					u.Username, u.ID, n, plural(n, "session"))
+			})
+		})
+	}
+	return c
 }
 
 // plural returns word, with an s unless n is 1.

@@ -120,7 +120,7 @@ const rootLong = `Parley: a self-hosted real-time chat and notification server.
 
 Every setting of "parley serve" is a flag, a PARLEY_* environment variable
 and a key in the YAML file given with --config; docs/CONFIG.md lists them
-all. The admin commands (user, apikey) work on the data of a server, running
+all. The admin commands (user, apikey, room, ban, unban, audit) work on the data of a server, running
 or not, found from the same --config, --data-dir and --database-url. The
 client commands (chat, send, listen, history) talk to a running server, the
 one --server or PARLEY_SERVER names (docs/CLIENT.md).`
@@ -152,6 +152,7 @@ func newRoot(e *cli) *cobra.Command {
 		sendCommand(e),
 		listenCommand(e),
 		historyCommand(e),
+		roomCommand(e), banCommand(e), unbanCommand(e), auditCommand(e),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -27,6 +27,7 @@ const (
 	RoomArchive   = "room.archive"   // no one may post
 	RoomUnarchive = "room.unarchive" //
 	RoomUpdate    = "room.update"    // topic or privacy changed by a moderator
+	RoomCreate    = "room.create"    // a room made from the command line
 	RoomDelete    = "room.delete"
 	MessageDelete = "message.delete" // someone else's message deleted by a moderator
 
@@ -46,7 +47,7 @@ const (
 
 // Actions lists every action, in the order documented.
 var Actions = []string{RoomBan, RoomUnban, RoomMute, RoomUnmute, RoomKick, RoomRole, RoomLock, RoomUnlock,
-	RoomArchive, RoomUnarchive, RoomUpdate, RoomDelete, MessageDelete, UserCreate, UserDisable, UserEnable,
+	RoomArchive, RoomUnarchive, RoomUpdate, RoomCreate, RoomDelete, MessageDelete, UserCreate, UserDisable, UserEnable,
 	UserDelete, UserAdmin, UserPassword, UserDisconnect, KeyCreate, KeyRevoke, WebhookCreate, WebhookDelete}
 
 // Actor is who did something: a user id and name, "key:<id>" and the

@@ -361,6 +361,10 @@ type Store interface {
 	Sanctions(ctx context.Context, room, userID string) ([]Sanction, error)
 	// Rooms lists public rooms and every room userID is a member of, by name.
 	Rooms(ctx context.Context, userID string) ([]Room, error)
+	// ListRooms lists every named room, private ones included, by name in
+	// byte order; direct conversations are left out. It reads them all at
+	// once: it is for administrators, not for requests.
+	ListRooms(ctx context.Context) ([]Room, error)
 	// AddMember adds or re-roles a member; adding an existing member keeps
 	// their read marker.
 	AddMember(ctx context.Context, room, userID string, role Role) error
@@ -404,9 +408,10 @@ type Store interface {
 	// there is no such account.
 	SetDisplayName(ctx context.Context, userID, name string) error
 	// DeleteUser deletes an account with its sessions, memberships,
-	// subscriptions, notifications and sanctions, in one transaction; its
-	// messages stay, their sender named DeletedUserName. Rooms it owned
-	// stay, without an owner. It returns how many live sessions ended;
+	// subscriptions, notifications and sanctions, in one transaction; the
+	// account's row stays, named DeletedUserName, so its username stays
+	// taken, and matches no look-up. Its messages stay as they were sent.
+	// Rooms it owned stay, without an owner. It returns how many live sessions ended;
 	// ErrNotFound if there is no such account.
 	DeleteUser(ctx context.Context, userID string) (signedOut int, err error)
 

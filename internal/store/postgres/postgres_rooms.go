@@ -154,6 +154,24 @@ func (s *Store) Rooms(ctx context.Context, userID string) ([]store.Room, error) 
 	return nil, fmt.Errorf("postgres: rooms of %q: %w", userID, s.check(err))
 }
 
+// ListRooms lists every named room by name; see store.Store. The names
+// are compared as bytes (COLLATE "C"), as SQLite does, whatever the
+// database's collation.
+func (s *Store) ListRooms(ctx context.Context) ([]store.Room, error) {
+	db, err := s.db()
+	if err == nil {
+		var rows pgx.Rows
+		rows, err = db.Query(ctx, `SELECT `+roomColumns+` FROM rooms WHERE kind = 'room' ORDER BY name COLLATE "C"`)
+		if err == nil {
+			var rs []store.Room
+			if rs, err = collect(rows, scanRoom); err == nil {
+				return rs, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("postgres: list rooms: %w", s.check(err))
+}
+
 // collect scans every row with scan, then closes rows.
 func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 	defer rows.Close()

@@ -159,12 +159,27 @@ func (s *Store) Rooms(ctx context.Context, userID string) ([]store.Room, error) 
 }
 
 func (s *Store) rooms(ctx context.Context, userID string) ([]store.Room, error) {
+	return s.queryRooms(ctx, ` WHERE private = 0
+		OR name IN (SELECT room FROM members WHERE user_id = ?) ORDER BY name`, userID)
+}
+
+// ListRooms lists every named room by name; see store.Store.
+func (s *Store) ListRooms(ctx context.Context) ([]store.Room, error) {
+	rs, err := s.queryRooms(ctx, ` WHERE kind = 'room' ORDER BY name`)
+	if err = s.settle(ctx, err); err != nil {
+		return nil, fmt.Errorf("sqlite: list rooms: %w", err)
+	}
+	return rs, nil
+}
+
+// queryRooms reads the rooms that where (a WHERE and ORDER BY clause, with
+// args) selects, from the read pool.
+func (s *Store) queryRooms(ctx context.Context, where string, args ...any) ([]store.Room, error) {
 	db, err := s.reader()
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, roomSelect+` WHERE private = 0
-		OR name IN (SELECT room FROM members WHERE user_id = ?) ORDER BY name`, userID)
+	rows, err := db.QueryContext(ctx, roomSelect+where, args...)
 	if err != nil {
 		return nil, err
 	}

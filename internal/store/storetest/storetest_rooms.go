@@ -145,4 +145,49 @@ var roomTests = []namedTest{
 		noErr(t, err, "Room")
 		equal(t, rs[1], got, "listed room")
 	}},
+	{"ListRoomsListsEveryNamedRoom", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		rs, err := s.ListRooms(c)
+		noErr(t, err, "ListRooms of an empty store")
+		equal(t, len(rs), 0, "rooms of an empty store")
+		// Names whose order differs between byte order and a language's
+		// collation, which ignores punctuation.
+		for _, name := range []string{"ab", "a_b", "a.c", "a-b", "b"} {
+			mkRoom(t, s, name, "ann")
+		}
+		_, err = s.CreateRoom(c, store.Room{Name: "secret", Kind: store.KindRoom, Private: true, Owner: "bob", Topic: "plans"})
+		noErr(t, err, "CreateRoom private")
+		_, err = s.CreateRoom(c, store.Room{Name: "keyed", Kind: store.KindRoom})
+		noErr(t, err, "CreateRoom without owner")
+		_, err = s.EnsureDirect(c, "ann", "bob")
+		noErr(t, err, "EnsureDirect")
+		send(t, s, "secret", "bob", "one")
+		send(t, s, "secret", "bob", "two")
+		locked, err := s.Room(c, "b")
+		noErr(t, err, "Room")
+		locked.Locked, locked.Archived = true, true
+		_, err = s.UpdateRoom(c, locked)
+		noErr(t, err, "UpdateRoom")
+
+		rs, err = s.ListRooms(c)
+		noErr(t, err, "ListRooms")
+		var names []string
+		for _, r := range rs {
+			names = append(names, r.Name)
+			got, err := s.Room(c, r.Name)
+			noErr(t, err, "Room "+r.Name)
+			equal(t, r, got, "listed room "+r.Name)
+		}
+		equal(t, names, []string{"a-b", "a.c", "a_b", "ab", "b", "keyed", "secret"}, "every named room, in byte order")
+		if r := rs[6]; !r.Private || r.Owner != "bob" || r.Topic != "plans" || r.LastSeq != 2 {
+			t.Fatalf("listed private room = %+v", r)
+		}
+		if r := rs[4]; !r.Locked || !r.Archived {
+			t.Fatalf("listed locked, archived room = %+v", r)
+		}
+		noErr(t, s.DeleteRoom(c, "ab"), "DeleteRoom")
+		rs, err = s.ListRooms(c)
+		noErr(t, err, "ListRooms after DeleteRoom")
+		equal(t, len(rs), 6, "rooms after one was deleted")
+	}},
 }
