@@ -142,7 +142,7 @@ func (a *API) deleteMe(w http.ResponseWriter, r *http.Request, id auth.Identity)
 		a.fail(w, r, err)
 		return
 	}
-	a.deleteAccount(w, r, id, u, "account deleted")
+	_ = a.deleteAccount(w, r, id, u, "account deleted")
 }
 
 // deleteUser deletes an account, for administrators and keys with the
@@ -156,28 +156,31 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, id auth.Identit
 		a.fail(w, r, err)
 		return
 	}
-	a.deleteAccount(w, r, id, u, "account deleted by an administrator")
-	a.audit.Record(r.Context(), who(id), audit.UserDelete, "", u.ID, map[string]any{"username": u.Username})
+	if a.deleteAccount(w, r, id, u, "account deleted by an administrator") {
+		a.audit.Record(r.Context(), who(id), audit.UserDelete, "", u.ID, map[string]any{"username": u.Username})
+	}
 }
 
 // deleteAccount deletes u and closes its connections with 4003, which
-// tells clients not to come back.
-func (a *API) deleteAccount(w http.ResponseWriter, r *http.Request, id auth.Identity, u store.User, reason string) {
+// tells clients not to come back; it reports whether the account was
+// deleted (else it has answered with the error).
+func (a *API) deleteAccount(w http.ResponseWriter, r *http.Request, id auth.Identity, u store.User, reason string) bool {
 	ctx := r.Context()
 	n, err := a.store.DeleteUser(ctx, u.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		a.fail(w, r, errorf(http.StatusNotFound, protocol.CodeNotFound, "no account is named %q", u.Username))
-		return
+		return false
 	}
 	if err != nil {
 		a.fail(w, r, fmt.Errorf("api: delete account %q: %w", u.ID, err))
-		return
+		return false
 	}
 	if err := a.live.Disconnect(ctx, u.ID, reason); err != nil {
 		a.log.Warn("closing a deleted account's connections", "user", u.ID, "err", err)
 	}
 	a.log.Info("account deleted", "user", u.ID, "username", u.Username, "sessions_ended", n, "by", callerName(id))
 	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // namedAccount loads the account the {username} path segment names.

@@ -48,6 +48,12 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ auth.Identity)
 			return
 		}
 	}
+	if aq.Room != "" {
+		// Rooms are named as users typed them; the log keeps their keys.
+		if key, perr := protocol.NormaliseRoom(aq.Room, a.cfg.MaxRoomNameLength); perr == nil {
+			aq.Room = key
+		}
+	}
 	entries, err := a.store.Audit(r.Context(), aq)
 	if err != nil {
 		a.fail(w, r, fmt.Errorf("api: audit log: %w", err))

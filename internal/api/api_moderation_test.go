@@ -109,7 +109,7 @@ func TestBanKeepsAUserOut(t *testing.T) {
 			want: http.StatusForbidden},
 		{name: "lifted", method: "DELETE", path: bans + bob.User.ID, token: alice.AccessToken, want: http.StatusNoContent},
 		{name: "lifted twice", method: "DELETE", path: bans + bob.User.ID, token: alice.AccessToken, want: http.StatusNotFound},
-		{name: "audit", method: "GET", path: "/api/v1/admin/audit?room=team", token: root, want: http.StatusOK,
+		{name: "audit", method: "GET", path: "/api/v1/admin/audit?room=Team", token: root, want: http.StatusOK,
 			contains: []string{`"action":"room.unban"`, `"action":"room.ban"`, `"reason":"spam"`, `"actor":"` + alice.User.ID}},
 	})
 	joinRoom(t, bc, "team")

@@ -213,7 +213,11 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 	}
 	if id.KeyID == "" {
 		if perr := a.live.MayCreateRoom(r.Context(), hub.Creator{UserID: id.UserID, Guest: id.Guest, Admin: id.Admin}, key); perr != nil {
-			a.fail(w, r, errorf(http.StatusForbidden, perr.Code, "%s", perr.Message))
+			status := http.StatusForbidden
+			if perr.Code == protocol.CodeUnavailable {
+				status = http.StatusServiceUnavailable
+			}
+			a.fail(w, r, errorf(status, perr.Code, "%s", perr.Message))
 			return
 		}
 	}
