@@ -194,6 +194,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		pattern string
 		h       http.HandlerFunc
 	}{
+		{"GET /config", a.config},
 		{"POST /auth/register", a.register},
 		{"POST /auth/login", a.login},
 		{"POST /auth/refresh", a.refresh},
