@@ -22,8 +22,10 @@ func TestBrowserChat(t *testing.T) {
 	bob.joinRoom("lobby")
 	alice.waitFor("bob online", `document.getElementById("show-members").textContent === "2 online"`)
 
-	alice.say("hello bob")
+	// Enter sends.
+	alice.do(chromedp.SendKeys(chromedp.CSS("#input"), "hello bob"), chromedp.KeyEvent("\r"))
 	bob.waitMessages("hello bob")
+	alice.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("input").value = ""`))
 	bob.say("hi alice")
 	alice.waitMessages("hello bob", "hi alice")
 	bob.waitMessages("hello bob", "hi alice")

@@ -99,13 +99,15 @@ export class Timeline {
     this.#placeReceipts();
   }
 
-  // Each reader's mark goes under the newest message at or below their seq.
+  // Each reader's mark goes under the newest message at or below their
+  // seq that someone else wrote: "Seen by alice" under her own words says
+  // nothing.
   #placeReceipts() {
     const marks = new Map();
     const items = [...this.el.querySelectorAll("li.msg:not(.pending)")];
-    for (const { name, seq } of this.readers.values()) {
+    for (const [id, { name, seq }] of this.readers) {
       for (let i = items.length - 1; i >= 0; i--) {
-        if (Number(items[i].dataset.seq) <= seq) {
+        if (Number(items[i].dataset.seq) <= seq && items[i].dataset.from !== id) {
           if (!marks.has(items[i])) marks.set(items[i], []);
           marks.get(items[i]).push(name);
           break;
