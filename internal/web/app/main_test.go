@@ -11,6 +11,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	// The browser is shared by the package's tests: stop it once they are done.
 	browserCancel()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			os.Stderr.WriteString("goleak: " + err.Error() + "\n")
