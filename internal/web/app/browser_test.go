@@ -165,10 +165,14 @@ func (p *tab) text() string {
 	return s
 }
 
-// js quotes s as a JavaScript string literal.
-func js(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+// js writes v as a JavaScript literal (JSON, with "<" and ">" as they are:
+// the page compares them with its own text).
+func js(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // screenshot writes a PNG of the tab to the artifacts folder.
@@ -296,8 +300,7 @@ func (p *tab) messages() []string {
 // waitMessages waits until the open timeline's messages are exactly want.
 func (p *tab) waitMessages(want ...string) {
 	p.t.Helper()
-	w, _ := json.Marshal(want)
-	p.waitFor(fmt.Sprintf("messages %q", want), `JSON.stringify([...document.querySelectorAll("#timeline li.msg:not(.pending) .text")].map((e) => e.textContent)) === `+js(string(w)))
+	p.waitFor(fmt.Sprintf("messages %q", want), `JSON.stringify([...document.querySelectorAll("#timeline li.msg:not(.pending) .text")].map((e) => e.textContent)) === JSON.stringify(`+js(want)+`)`)
 }
 
 const password = "correct horse battery"

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"net/http"
 	"os"
 	"testing"
 
@@ -11,6 +12,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	// The browser is shared by the package's tests: stop it once they are done.
 	browserCancel()
+	http.DefaultClient.CloseIdleConnections()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
