@@ -1219,8 +1219,9 @@ export class ParleyClient extends Emitter {
 // ───────────────────────────── Room ─────────────────────────────
 
 /**
- * A joined room: its members, who is typing, its contiguous sequence, and
- * the requests that concern it. Get one from client.join(); the same
+ * A room: its members, who is typing, its contiguous sequence, and the
+ * requests that concern it. Get one from client.join(), or from
+ * client.rooms once someone adds you to a room (state "invited"); the same
  * object lives across reconnects.
  */
 export class Room extends Emitter {
