@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -349,4 +350,25 @@ func (p *tab) console() func() []string {
 		defer mu.Unlock()
 		return append([]string(nil), seen...)
 	}
+}
+
+// call makes an HTTP API request with a bearer token and a JSON body
+// (body "" for none), and returns the status and the answer.
+func call(t *testing.T, base, method, path, token, body string) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, base+path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, out
 }
