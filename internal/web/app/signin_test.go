@@ -11,7 +11,8 @@ import (
 
 // TestBrowserSignIn: a person signs up, reloads and is still signed in
 // (the tab's sessionStorage), signs out, signs in again; a guest enters
-// with a name; a server without guests offers no guest tab. The page logs
+// with a name and is the same guest, in the same rooms, after a reload; a
+// server without guests offers no guest tab. The page logs
 // no error (a CSP or Trusted Types violation would be one).
 func TestBrowserSignIn(t *testing.T) {
 	ts := testutil.StartServer(t, nil)
@@ -57,6 +58,16 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#form-guest button[type=submit]`)),
 	)
 	g.waitFor("the guest in the chat", `document.getElementById("me-name").textContent === "visitor (guest)"`)
+	g.joinRoom("lobby")
+	g.say("hello as a guest")
+	g.waitMessages("hello as a guest")
+	// A reload comes back as the same guest (the guest token), in the same rooms.
+	g.do(chromedp.Reload())
+	g.waitFor("the guest's room after a reload", `document.getElementById("me-name").textContent === "visitor (guest)" && document.querySelector('#sidebar a[data-key="lobby"]') !== null`)
+	g.waitMessages("hello as a guest")
+	if mine := eval[int](g, `document.querySelectorAll("#timeline li.mine").length`); mine != 1 {
+		t.Errorf("after a reload the guest's own message is not shown as theirs (%d mine): a new guest?", mine)
+	}
 
 	closed := testutil.StartServer(t, func(c *config.Config) { c.Guests = false })
 	p.open(closed.URL, "")

@@ -96,6 +96,7 @@ export class Chat {
       $("input").maxLength = welcome.limits?.max_message_length ?? 4000;
       if (!reconnected) {
         performance.mark("parley:connected");
+        for (const key of this.session.guestRooms) this.client.join(key).catch(() => this.#drop(key));
         renderSidebar(this);
         this.route();
       }
@@ -125,7 +126,7 @@ export class Chat {
       for (const u of room.members.values()) this.#learn(u);
       this.#channel(room.name);
       if (room.name === this.active?.key) renderHeader(this, this.active);
-      renderSidebar(this);
+      this.#changed();
     });
     c.on("room", (change) => {
       if (change.room === this.active?.key) renderHeader(this, this.active);
@@ -352,6 +353,12 @@ export class Chat {
     ch.timeline.el.remove();
     if (why) this.banner.notice(why);
     if (this.active === ch) location.hash = "#/";
+    this.#changed();
+  }
+
+  /** Redraws the sidebar after the list of rooms changed, and keeps a guest's list. */
+  #changed() {
     renderSidebar(this);
+    if (this.me.guest) this.session.guestRooms = [...this.channels.values()].filter((c) => c.kind === "room").map((c) => c.key);
   }
 }

@@ -120,6 +120,20 @@ export class Session {
     this.#save();
   }
 
+  /**
+   * The rooms a guest had joined, kept with the session: the server keeps
+   * no memberships for guests, so a reload re-joins these.
+   */
+  get guestRooms() {
+    return this.guest ? (this.#data.rooms ?? []) : [];
+  }
+
+  set guestRooms(rooms) {
+    if (!this.guest) return;
+    this.#data = { ...this.#data, rooms };
+    this.#save();
+  }
+
   /** True while this session is still the one stored (not signed out in another tab). */
   stillStored() {
     return read(this.#store) !== null;
