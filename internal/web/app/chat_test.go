@@ -35,6 +35,9 @@ func TestBrowserChat(t *testing.T) {
 	if pending := eval[int](alice, `document.querySelectorAll("#timeline li.pending").length`); pending != 0 {
 		t.Fatalf("%d messages still pending after their ack", pending)
 	}
+	if sent := eval[string](alice, `[...document.querySelectorAll("#timeline li.msg .sent")].map((e) => e.closest("li").querySelector(".text").textContent).join()`); sent != "hello bob" {
+		t.Fatalf("messages marked sent: %q, want alice's own one only", sent)
+	}
 
 	// Typing shows on the other side, and clears when the input is cleared.
 	bob.do(chromedp.SendKeys(chromedp.CSS("#input"), "typing something"))

@@ -36,7 +36,7 @@ export function fillMessage(li, msg, ctx) {
   const body = h(
     "div",
     { class: "body" },
-    h("div", { class: "meta" }, h("bdi", { class: "author", text: msg.from?.name || msg.from?.id || "?" }), " ", timeEl(msg.ts), msg.edited_at && !msg.deleted ? h("span", { class: "edited", text: " (edited)" }) : null),
+    h("div", { class: "meta" }, h("bdi", { class: "author", text: msg.from?.name || msg.from?.id || "?" }), " ", timeEl(msg.ts), msg.edited_at && !msg.deleted ? h("span", { class: "edited", text: " (edited)" }) : null, mine && !msg.deleted ? h("span", { class: "sent", title: "Sent: stored by the server", text: " ✓" }) : null),
     msg.deleted ? h("p", { class: "text", text: "This message was deleted." }) : h("p", { class: "text", dir: "auto" }, ...richText(msg.text)),
     msg.deleted ? null : reactionsElement(msg, ctx),
     seen ?? h("p", { class: "seen", hidden: true }),
