@@ -8,11 +8,20 @@ import (
 
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/web"
+	"github.com/parley-chat/parley/internal/web/app"
 )
 
-// routes registers every HTTP route on the server's mux.
+// routes registers every HTTP route on the server's mux. The web app takes
+// "/" exactly and /app/; every other path not listed here is a 404.
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
+	webApp, err := app.New()
+	if err != nil {
+		// The app's files are fixed when the binary is built, and the
+		// app package's tests load them: this is a broken build.
+		panic(err)
+	}
+	webApp.Register(s.mux)
 	s.mux.Handle("GET /ws", s.ws)
 	s.mux.Handle("GET /ws/{room}", s.ws)
 	s.mux.HandleFunc("GET /healthz", s.healthz)

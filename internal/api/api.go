@@ -222,6 +222,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		h       http.HandlerFunc
 	}{
 		{"GET /openapi.json", a.openAPI},
+		{"GET /config", a.config},
 
 		{"POST /auth/register", a.register},
 		{"POST /auth/login", a.login},

@@ -3,4 +3,5 @@
 // declarations at /sdk/parley.d.ts (docs/SDK.md). The files live in sdk/,
 // with their node --test suite in sdk/test/, and are embedded in the
 // binary, so a server always serves the SDK of its own protocol version.
+// The chat app built on the SDK, served at /, is the app sub-package.
 package web
