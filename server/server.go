@@ -68,6 +68,7 @@ type Server struct {
 	mux      *http.ServeMux
 	nodeID   string
 	files    files
+	lock     *sqlite.Lock // held on the SQLite database while the server lives; nil with PostgreSQL
 
 	// listenAddr is the address Serve listens on, once it does.
 	listenAddr atomic.Value
@@ -102,8 +103,12 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, nodeID: randomID(3), files: f}
+	if s.lock, err = lockDatabase(f, cfg); err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
+		_ = s.lock.Release()
 		return nil, err
 	}
 	s.store = st
@@ -327,6 +332,9 @@ func (s *Server) closeBackends() {
 		if err := s.store.Close(); err != nil {
 			s.log.Error("closing the store", "err", err)
 		}
+	}
+	if err := s.lock.Release(); err != nil {
+		s.log.Warn("releasing the database lock", "err", err)
 	}
 }
 
