@@ -146,6 +146,8 @@ func newRoot(e *cli) *cobra.Command {
 		benchCommand(e),
 		userCommand(e),
 		apikeyCommand(e),
+		backupCommand(e),
+		restoreCommand(e),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
