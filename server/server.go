@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,7 @@ type Server struct {
 	nodeID   string
 	files    files
 	lock     *sqlite.Lock // held on the SQLite database while the server lives; nil with PostgreSQL
+	cert     *certificate // the TLS certificate; nil without TLS
 
 	// listenAddr is the address Serve listens on, once it does.
 	listenAddr atomic.Value
@@ -102,7 +104,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, nodeID: randomID(3), files: f}
+	s := &Server{cfg: cfg, log: log, nodeID: randomID(3), files: f, cert: f.cert}
 	if s.lock, err = lockDatabase(f, cfg); err != nil {
 		return nil, err
 	}
@@ -210,10 +212,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	s.listenAddr.Store(ln.Addr().String())
-	s.log.Info("parley listening", "url", baseURL(s.cfg.Addr, ln.Addr()), "version", Version, "node", s.nodeID,
-		"database", s.databaseName(), "signing_key", s.files.signingKey, "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
+	s.logStartup(ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	if s.cert != nil {
+		hs.TLSConfig = s.cert.tlsConfig()
+		go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- hs.Serve(ln) }()
+	}
 	memCtx, stopMem := context.WithCancel(ctx)
 	memDone := make(chan struct{})
 	go func() { defer close(memDone); s.releaseMemory(memCtx, 1000) }()
@@ -352,14 +358,40 @@ func (s *Server) databaseName() string {
 
 // baseURL is the address to open in a browser: the configured host (or
 // localhost for one that listens on every interface) and the port the
-// listener got.
-func baseURL(configured string, bound net.Addr) string {
+// listener got, with https when tls.
+func baseURL(configured string, bound net.Addr, tls bool) string {
 	host, _, _ := net.SplitHostPort(configured)
 	_, port, _ := net.SplitHostPort(bound.String())
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port)
+}
+
+// logStartup logs the line an operator looks for: the URL to open, the
+// WebSocket URL, where the data and the keys live, and what is on.
+func (s *Server) logStartup(bound net.Addr) {
+	u := baseURL(s.cfg.Addr, bound, s.cert != nil)
+	attrs := []any{"url", u, "websocket", "ws" + strings.TrimPrefix(u, "http") + "/ws", "version", Version, "node", s.nodeID,
+		"database", s.databaseName()}
+	if s.files.dataDir != "" {
+		attrs = append(attrs, "data_dir", s.files.dataDir)
+	}
+	attrs = append(attrs, "signing_key", s.files.signingKey)
+	if s.cert != nil {
+		attrs = append(attrs, "tls_cert", s.cert.certFile)
+		attrs = append(attrs, certAttrs(s.cert.cur.Load())...)
+	}
+	metricsURL := u + "/metrics"
+	if s.cfg.MetricsAddr != "" {
+		metricsURL = "http://" + s.cfg.MetricsAddr + "/metrics"
+	}
+	attrs = append(attrs, "metrics", metricsURL, "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
+	s.log.Info("parley listening", attrs...)
 }
 
 // NewLogger builds the server's structured logger.

@@ -28,6 +28,8 @@ type files struct {
 	signingKey string
 	// external verifies an integrating app's tokens; nil when off.
 	external *auth.ExternalVerifier
+	// cert is the TLS certificate; nil when TLS is off.
+	cert *certificate
 }
 
 // checkFiles resolves the paths cfg refers to and checks, without changing
@@ -59,6 +61,15 @@ func checkFiles(cfg config.Config) (files, error) {
 	if f.dataDir != "" {
 		if err := checkDataDir(f.dataDir); err != nil {
 			problems = append(problems, pathError("data-dir", f.dataDir, err))
+		}
+	}
+	if cfg.TLSCert != "" && cfg.TLSKey != "" {
+		pair, err := loadCertificate(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			problems = append(problems, err)
+		} else {
+			f.cert = &certificate{certFile: cfg.TLSCert, keyFile: cfg.TLSKey}
+			f.cert.cur.Store(pair)
 		}
 	}
 	ext, err := externalVerifier(cfg)
