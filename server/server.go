@@ -34,6 +34,12 @@ import (
 // -ldflags "-X github.com/parley-chat/parley/server.Version=v1.2.3".
 var Version = "dev"
 
+// Commit is the commit the binary was built from, for builds that carry no
+// VCS stamp of Go's own (-buildvcs=false, or a source tree without .git
+// such as a Docker build context); deploy/build.sh sets it with
+// -ldflags "-X github.com/parley-chat/parley/server.Commit=…". Default "".
+var Commit = ""
+
 // Config is the complete configuration of a server: every setting that
 // `parley serve` takes as a flag, a PARLEY_* variable or a config-file key,
 // under the same names (docs/CONFIG.md lists them with their defaults and

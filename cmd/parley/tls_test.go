@@ -55,6 +55,12 @@ func TestSighupReloadsTheCertificate(t *testing.T) {
 		t.Fatalf("the startup line does not give https and wss URLs:\n%s", logs.String())
 	}
 
+	// parley healthcheck finds the server from the same settings: https.
+	hc := adminBin{t: t, bin: bin}
+	if out := hc.ok("", nil, "healthcheck", "--addr", addr, "--tls-cert", first.CertFile, "--tls-key", first.KeyFile); !strings.HasPrefix(out, "https://"+addr+"/readyz") {
+		t.Fatalf("healthcheck with TLS said %q", out)
+	}
+
 	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: first.Pool()}, Subprotocols: []string{"parley.v1"}, HandshakeTimeout: 5 * time.Second}
 	ws, _, err := d.Dial("wss://"+addr+"/ws/lobby?name=early", nil)
 	if err != nil {
@@ -68,9 +74,8 @@ func TestSighupReloadsTheCertificate(t *testing.T) {
 	}
 	testutil.Eventually(t, 10*time.Second, func() bool { return testutil.ServedSerial(t, addr) == 2 },
 		"new connections still get the first certificate after SIGHUP:\n%s", &logs)
-	if !strings.Contains(logs.String(), "reloaded the TLS certificate") {
-		t.Errorf("no log line for the reload:\n%s", logs.String())
-	}
+	testutil.Eventually(t, 5*time.Second, func() bool { return strings.Contains(logs.String(), "reloaded the TLS certificate") },
+		"no log line for the reload:\n%s", &logs)
 
 	// The connection made before the reload still carries frames.
 	if err := ws.WriteJSON(map[string]any{"type": "chat", "id": "after", "body": map[string]string{"room": "lobby", "text": "still here"}}); err != nil {
