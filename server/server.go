@@ -73,6 +73,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	webhooks *webhook.Service
 	mux      *http.ServeMux
+	handler  http.Handler // mux with the API's access log and metrics
 	nodeID   string
 	files    files
 	lock     *sqlite.Lock // held on the SQLite database while the server lives; nil with PostgreSQL
@@ -187,7 +188,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 
 // Handler returns the server's HTTP handler: WebSockets, health checks, the
 // API and the protocol schema.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Online reports how many WebSocket connections the user with this id has
 // open on this server.
@@ -211,7 +212,7 @@ func (s *Server) Run(ctx context.Context) error {
 // not serve at all.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
