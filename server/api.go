@@ -10,7 +10,7 @@ func (s *Server) registerAPI() {
 		Config:   s.cfg,
 		Store:    s.store,
 		Log:      s.log,
-		Identify: s.auth.identify,
+		Identify: s.identifyAndNote,
 		Issuer:   s.auth.issuer,
 		Live:     s.hub,
 		Webhooks: s.webhooks,

@@ -37,6 +37,12 @@ import (
 // -ldflags "-X github.com/parley-chat/parley/server.Version=v1.2.3".
 var Version = "dev"
 
+// Commit is the commit the binary was built from, for builds that carry no
+// VCS stamp of Go's own (-buildvcs=false, or a source tree without .git
+// such as a Docker build context); deploy/build.sh sets it with
+// -ldflags "-X github.com/parley-chat/parley/server.Commit=…". Default "".
+var Commit = ""
+
 // Config is the complete configuration of a server: every setting that
 // `parley serve` takes as a flag, a PARLEY_* variable or a config-file key,
 // under the same names (docs/CONFIG.md lists them with their defaults and
@@ -71,8 +77,11 @@ type Server struct {
 	webhooks *webhook.Service
 	audit    *audit.Recorder
 	mux      *http.ServeMux
+	handler  http.Handler // mux with the API's access log and metrics
 	nodeID   string
 	files    files
+	lock     *sqlite.Lock // held on the SQLite database while the server lives; nil with PostgreSQL
+	cert     *certificate // the TLS certificate; nil without TLS
 
 	// listenAddr is the address Serve listens on, once it does.
 	listenAddr atomic.Value
@@ -101,9 +110,13 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, nodeID: randomID(3), files: f}
+	s := &Server{cfg: cfg, log: log, nodeID: randomID(3), files: f, cert: f.cert}
+	if s.lock, err = lockDatabase(f, cfg); err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
+		_ = s.lock.Release()
 		return nil, err
 	}
 	s.store = st
@@ -182,7 +195,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 
 // Handler returns the server's HTTP handler: WebSockets, health checks, the
 // API and the protocol schema.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Online reports how many WebSocket connections the user with this id has
 // open on this server.
@@ -206,17 +219,21 @@ func (s *Server) Run(ctx context.Context) error {
 // not serve at all.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	s.listenAddr.Store(ln.Addr().String())
-	s.log.Info("parley listening", "url", baseURL(s.cfg.Addr, ln.Addr()), "version", Version, "node", s.nodeID,
-		"database", s.databaseName(), "signing_key", s.files.signingKey, "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
+	s.logStartup(ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	if s.cert != nil {
+		hs.TLSConfig = s.cert.tlsConfig()
+		go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- hs.Serve(ln) }()
+	}
 	memCtx, stopMem := context.WithCancel(ctx)
 	memDone := make(chan struct{})
 	go func() { defer close(memDone); s.releaseMemory(memCtx, 1000) }()
@@ -336,6 +353,9 @@ func (s *Server) closeBackends() {
 			s.log.Error("closing the store", "err", err)
 		}
 	}
+	if err := s.lock.Release(); err != nil {
+		s.log.Warn("releasing the database lock", "err", err)
+	}
 }
 
 // databaseName says where the data lives, for the startup line: the
@@ -352,14 +372,40 @@ func (s *Server) databaseName() string {
 
 // baseURL is the address to open in a browser: the configured host (or
 // localhost for one that listens on every interface) and the port the
-// listener got.
-func baseURL(configured string, bound net.Addr) string {
+// listener got, with https when tls.
+func baseURL(configured string, bound net.Addr, tls bool) string {
 	host, _, _ := net.SplitHostPort(configured)
 	_, port, _ := net.SplitHostPort(bound.String())
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port)
+}
+
+// logStartup logs the line an operator looks for: the URL to open, the
+// WebSocket URL, where the data and the keys live, and what is on.
+func (s *Server) logStartup(bound net.Addr) {
+	u := baseURL(s.cfg.Addr, bound, s.cert != nil)
+	attrs := []any{"url", u, "websocket", "ws" + strings.TrimPrefix(u, "http") + "/ws", "version", Version, "node", s.nodeID,
+		"database", s.databaseName()}
+	if s.files.dataDir != "" {
+		attrs = append(attrs, "data_dir", s.files.dataDir)
+	}
+	attrs = append(attrs, "signing_key", s.files.signingKey)
+	if s.cert != nil {
+		attrs = append(attrs, "tls_cert", s.cert.certFile)
+		attrs = append(attrs, certAttrs(s.cert.cur.Load())...)
+	}
+	metricsURL := u + "/metrics"
+	if s.cfg.MetricsAddr != "" {
+		metricsURL = "http://" + s.cfg.MetricsAddr + "/metrics"
+	}
+	attrs = append(attrs, "metrics", metricsURL, "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
+	s.log.Info("parley listening", attrs...)
 }
 
 // NewLogger builds the server's structured logger.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/store/sqlite"
 )
 
 // files are the paths a configuration makes the server read and create,
@@ -27,6 +28,8 @@ type files struct {
 	signingKey string
 	// external verifies an integrating app's tokens; nil when off.
 	external *auth.ExternalVerifier
+	// cert is the TLS certificate; nil when TLS is off.
+	cert *certificate
 }
 
 // checkFiles resolves the paths cfg refers to and checks, without changing
@@ -58,6 +61,15 @@ func checkFiles(cfg config.Config) (files, error) {
 	if f.dataDir != "" {
 		if err := checkDataDir(f.dataDir); err != nil {
 			problems = append(problems, pathError("data-dir", f.dataDir, err))
+		}
+	}
+	if cfg.TLSCert != "" && cfg.TLSKey != "" {
+		pair, err := loadCertificate(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			problems = append(problems, err)
+		} else {
+			f.cert = &certificate{certFile: cfg.TLSCert, keyFile: cfg.TLSKey}
+			f.cert.cur.Store(pair)
 		}
 	}
 	ext, err := externalVerifier(cfg)
@@ -92,6 +104,35 @@ func (f files) prepare(log *slog.Logger) (signingKey []byte, err error) {
 		log.Info("generated a new token-signing key; every node of a cluster must use this file", "path", f.signingKey)
 	}
 	return key, nil
+}
+
+// lockDatabase takes the lock of the SQLite database (see sqlite.Lock), so
+// that a second server on the same data refuses to start rather than run
+// beside the first: each keeps the rooms' sequence numbers in memory, and
+// two would hand out the same ones. It returns nil with PostgreSQL, which
+// several servers share by design.
+func lockDatabase(f files, cfg config.Config) (*sqlite.Lock, error) {
+	if f.sqlite == "" {
+		return nil, nil
+	}
+	l, err := sqlite.AcquireLock(f.sqlite)
+	var held *sqlite.LockedError
+	if errors.As(err, &held) {
+		setting := "data-dir"
+		if cfg.DatabaseURL != "" {
+			setting = "database-url"
+		}
+		holder := "another process"
+		if held.PID > 0 {
+			holder = fmt.Sprintf("process %d", held.PID)
+		}
+		return nil, fmt.Errorf("server: the database %s is already in use by another parley serve (%s; lock file %s); "+
+			"stop that one first, or give this one another --%s", f.sqlite, holder, held.LockFile, setting)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return l, nil
 }
 
 // checkDir checks that dir exists and is a directory.

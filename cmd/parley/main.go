@@ -153,6 +153,9 @@ func newRoot(e *cli) *cobra.Command {
 		listenCommand(e),
 		historyCommand(e),
 		roomCommand(e), banCommand(e), unbanCommand(e), auditCommand(e),
+		backupCommand(e),
+		restoreCommand(e),
+		healthcheckCommand(e),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
@@ -247,15 +250,21 @@ func helpCommand(root *cobra.Command) *cobra.Command {
 	}
 }
 
-// versionString reports the version with the build's Go version and commit.
+// versionString reports the version with the build's Go version and commit:
+// Go's VCS stamp, or server.Commit for builds without one (deploy/build.sh,
+// the Dockerfile).
 func versionString() string {
 	v := "parley " + server.Version
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		v += " (" + bi.GoVersion
+		commit := server.Commit
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += ", commit " + s.Value[:12]
+			if s.Key == "vcs.revision" {
+				commit = s.Value
 			}
+		}
+		if len(commit) >= 12 {
+			v += ", commit " + commit[:12]
 		}
 		v += ")"
 	}

@@ -54,9 +54,41 @@ func serve(flags *config.Flags, e *cli) error {
 		printError(e.stderr, "parley", err)
 		return exitStatus(exitError)
 	}
-	if err := srv.Run(ctx); err != nil {
+	stopReload := reloadOnHangup(ctx, srv)
+	err = srv.Run(ctx)
+	stopReload()
+	if err != nil {
 		printError(e.stderr, "parley", err)
 		return exitStatus(exitError)
 	}
 	return nil
+}
+
+// reloadOnHangup rereads the TLS certificate each time the process gets
+// SIGHUP, until the returned func is called (which waits for the watcher
+// to end). A server without TLS logs that there is nothing to reload, and
+// carries on: a stray SIGHUP never stops it.
+func reloadOnHangup(ctx context.Context, srv *server.Server) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	quit := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-hup:
+				srv.HandleReload()
+			case <-ctx.Done():
+				return
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(quit)
+		<-done
+	}
 }

@@ -24,6 +24,18 @@ type Config struct {
 	// machine; use ":8080" to listen on every interface.
 	Addr string `flag:"addr" usage:"listen address (host:port) for HTTP and WebSocket"`
 
+	// TLSCert is a PEM file holding the server's certificate, followed by
+	// any intermediate certificates. With TLSKey, the server speaks HTTPS
+	// and WSS on Addr itself; both are read again on SIGHUP, so a renewed
+	// certificate serves new connections while open ones go on. Default
+	// "": plain HTTP, for TLS at a reverse proxy. Give both or neither.
+	// TLS costs CPU per byte sent, on top of the fan-out.
+	TLSCert string `flag:"tls-cert" usage:"PEM certificate (chain) file: serve HTTPS and WSS; reread on SIGHUP"`
+
+	// TLSKey is the PEM file holding the private key of TLSCert.
+	// Default "".
+	TLSKey string `flag:"tls-key" usage:"PEM private key file of tls-cert"`
+
 	// DataDir is the directory that holds the SQLite database and the
 	// generated token signing key. It is created on first start.
 	// Default "./parley-data", relative to the working directory.

@@ -66,6 +66,9 @@ func (c Config) Validate() error {
 	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
 		v.add("metrics-addr", c.MetricsAddr, "must differ from addr; leave it empty to serve /metrics on addr")
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		v.add("tls-cert", nil, "give tls-cert and tls-key together (the certificate and its private key), or neither")
+	}
 	if c.DataDir == "" {
 		v.add("data-dir", c.DataDir, "must not be empty")
 	}

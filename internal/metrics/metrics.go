@@ -35,6 +35,9 @@ type Metrics struct {
 	hookFails   *prometheus.CounterVec
 	hookDrops   prometheus.Counter
 	actions     *prometheus.CounterVec
+	apiReqs     *prometheus.CounterVec
+	apiDur      *prometheus.HistogramVec
+	logins      *prometheus.CounterVec
 }
 
 // Gauges reports sizes sampled when /metrics is scraped.
@@ -88,6 +91,19 @@ func New(g Gauges) *Metrics {
 		hookDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_webhook_dropped_total", Help: "Webhook events lost before the outbox: its queue was full, or the store failed."}),
 	}
+	m.apiReqs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_api_requests_total", Help: "HTTP API requests answered, by route pattern, method and status code."},
+		[]string{"route", "method", "code"})
+	m.apiDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "parley_api_request_seconds", Help: "Time to answer an HTTP API request, by route pattern.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"route"})
+	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_logins_total", Help: "Sign-ins with a password: success, failure (wrong or unknown credentials, disabled account) or locked (refused by the login rate limit)."},
+		[]string{"result"})
+	for _, r := range []string{LoginSuccess, LoginFailure, LoginLocked} {
+		m.logins.WithLabelValues(r) // present at 0, so alerts on rates work from the start
+	}
+	m.reg.MustRegister(m.apiReqs, m.apiDur, m.logins)
 	m.reg.MustRegister(m.connsOpen, m.connsTotal, m.closes, m.framesIn, m.framesOut, m.bytesOut,
 		m.slowClients, m.appendDur, m.appendErrs, m.commitDur, m.commitSize, m.commitErrs, m.ckptDur, m.ckptErrs,
 		m.hookDur, m.hookFails, m.hookDrops,
@@ -184,3 +200,21 @@ func (m *Metrics) WebhookDropped() { m.hookDrops.Inc() }
 
 // AdminAction counts a moderation or administration action.
 func (m *Metrics) AdminAction(action string) { m.actions.WithLabelValues(action).Inc() }
+// Results of a sign-in, the values of parley_logins_total's result label.
+const (
+	LoginSuccess = "success"
+	LoginFailure = "failure"
+	LoginLocked  = "locked"
+)
+
+// APIRequest records an answered HTTP API request: route is the pattern it
+// matched ("/api/v1/rooms/{room}/messages", never the raw path, so the
+// label's values stay few), or "unmatched".
+func (m *Metrics) APIRequest(route, method string, code int, d time.Duration) {
+	m.apiReqs.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.apiDur.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// Login records the outcome of a sign-in: LoginSuccess, LoginFailure or
+// LoginLocked.
+func (m *Metrics) Login(result string) { m.logins.WithLabelValues(result).Inc() }

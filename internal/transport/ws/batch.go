@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -23,6 +24,10 @@ var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return
 // (a pong, a close) is never interleaved with a batch being flushed.
 type batchConn struct {
 	net.Conn
+	// fragile is set for a TLS connection, which a write that runs out of
+	// time breaks for good (crypto/tls cannot resume a record half sent):
+	// flushWithin never writes to it with its short deadline.
+	fragile  bool
 	mu       sync.Mutex
 	buf      *[]byte   // open batch, nil when none
 	deadline time.Time // the write deadline asked for while the batch is open
@@ -111,6 +116,9 @@ func (b *batchConn) flushWithin(d time.Duration) error {
 	if b.buf == nil {
 		return nil
 	}
+	if len(*b.buf) > 0 && b.fragile {
+		return errSocketFull // the connection's own writer sends it, with the full timeout
+	}
 	if len(*b.buf) > 0 {
 		_ = b.Conn.SetWriteDeadline(time.Now().Add(d))
 		n, err := b.Conn.Write(*b.buf)
@@ -140,9 +148,14 @@ func (b *batchConn) discard() {
 	}
 }
 
-// tcp returns the underlying TCP connection, if it is one.
+// tcp returns the underlying TCP connection, beneath TLS if need be, if it
+// is one.
 func (b *batchConn) tcp() (*net.TCPConn, bool) {
-	tc, ok := b.Conn.(*net.TCPConn)
+	c := b.Conn
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	tc, ok := c.(*net.TCPConn)
 	return tc, ok
 }
 
@@ -161,6 +174,7 @@ func (w *batchingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if conn == nil {
 		return nil, nil, errors.New("ws: hijack returned no connection")
 	}
-	w.conn = &batchConn{Conn: conn}
+	_, isTLS := conn.(*tls.Conn)
+	w.conn = &batchConn{Conn: conn, fragile: isTLS}
 	return w.conn, brw, nil
 }

@@ -39,7 +39,15 @@ type conn struct {
 	limiter *rate.Limiter
 	client  *hub.Client
 	user    string
-	strikes int // frames refused by the rate limiter in a row; reader only
+	name    string // the user's display name, for the disconnect log
+	strikes int    // frames refused by the rate limiter in a row; reader only
+	// opened is when the session was registered with the hub (Unix ns),
+	// for the disconnect log's duration; 0 until then.
+	opened int64
+	// framesIn counts the frames read (reader only); framesOut those
+	// written, by whichever writer has the connection.
+	framesIn  int64
+	framesOut atomic.Int64
 	// lastExtend is when the read deadline was last moved (Unix ns).
 	lastExtend atomic.Int64
 	// readyAt is when the connection was last handed to the flush workers
@@ -239,6 +247,7 @@ func (c *conn) writeBatch(batch []outItem, deadline time.Time) error {
 	}
 	if frames > 0 {
 		c.s.metrics.FramesOut(frames, bytes)
+		c.framesOut.Add(int64(frames))
 	}
 	return err
 }
@@ -395,6 +404,9 @@ func (c *conn) start(ctx context.Context, p Principal, preAuth bool, room string
 		c.drainUntilClosed()
 		return false
 	}
+	c.name = p.User.Name
+	c.opened = time.Now().UnixNano()
+	c.logConnected(ctx, p, room)
 	c.mu.Lock()
 	c.client = client
 	c.armExpiryLocked(p.ExpiresAt)

@@ -46,6 +46,7 @@ func (c *conn) handleOffStack(ctx context.Context, typ int, data []byte) bool {
 func (c *conn) handleFrame(ctx context.Context, typ int, data []byte) bool {
 	c.extendRead()
 	c.s.metrics.FrameIn()
+	c.framesIn++
 	if typ != websocket.TextMessage {
 		c.violation(protocol.CloseUnsupportedData, "binary frames are not part of the protocol")
 		return false
@@ -205,4 +206,7 @@ func (c *conn) teardown() {
 	_ = c.ws.Close()
 	c.wg.Wait()
 	c.s.metrics.ConnClosed(code)
+	if client != nil {
+		c.logDisconnected(code)
+	}
 }
