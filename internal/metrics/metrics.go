@@ -200,6 +200,7 @@ func (m *Metrics) WebhookDropped() { m.hookDrops.Inc() }
 
 // AdminAction counts a moderation or administration action.
 func (m *Metrics) AdminAction(action string) { m.actions.WithLabelValues(action).Inc() }
+
 // Results of a sign-in, the values of parley_logins_total's result label.
 const (
 	LoginSuccess = "success"
