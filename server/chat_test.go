@@ -41,8 +41,9 @@ type joinedBody struct {
 		Name  string `json:"name"`
 		Guest bool   `json:"guest"`
 	} `json:"members"`
-	Recovered *bool `json:"recovered"`
-	Replayed  int   `json:"replayed"`
+	MemberCount int   `json:"member_count"`
+	Recovered   *bool `json:"recovered"`
+	Replayed    int   `json:"replayed"`
 }
 
 type presenceBody struct {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/testutil"
@@ -18,6 +19,13 @@ import (
 // one NATS, as a cluster of processes would run: the same database, the
 // same signing key, the same subject prefix, a data directory each.
 func startCluster(t *testing.T, n int) []*testutil.TestServer {
+	t.Helper()
+	return startClusterWith(t, n, nil)
+}
+
+// startClusterWith is startCluster with every node's settings changed by
+// mutate.
+func startClusterWith(t *testing.T, n int, mutate func(*config.Config)) []*testutil.TestServer {
 	t.Helper()
 	db := pgtest.FreshSchema(t)
 	nats := natstest.URL(t)
@@ -33,6 +41,9 @@ func startCluster(t *testing.T, n int) []*testutil.TestServer {
 			c.BrokerPrefix = prefix
 			c.SigningKeyFile = key
 			c.RateMessages, c.RateBurst = 10_000, 10_000
+			if mutate != nil {
+				mutate(c)
+			}
 		})
 	}
 	return nodes
@@ -136,5 +147,48 @@ func TestClusterOneOrder(t *testing.T) {
 				t.Fatalf("readers 0 and %d disagree at seq %d: %q and %q", i, k+1, orders[0][k], orders[i][k])
 			}
 		}
+	}
+}
+
+// TestClusterPresence: presence and member lists span the nodes — a user
+// on two nodes is one member, who leaves only when their last connection
+// anywhere does — and the per-user connection limit counts every node.
+func TestClusterPresence(t *testing.T) {
+	nodes := startClusterWith(t, 2, func(c *config.Config) { c.MaxConnsPerUser = 2 })
+	a, b := nodes[0], nodes[1]
+	alice := connect(t, a, "alice", "")
+	if jb := join(t, alice, "lobby"); jb.MemberCount != 1 || len(jb.Members) != 1 {
+		t.Fatalf("alice alone in lobby: %+v", jb)
+	}
+	bob := connect(t, b, "bob", "")
+	jb := join(t, bob, "lobby")
+	if jb.MemberCount != 2 || len(jb.Members) != 2 {
+		t.Fatalf("bob on node b sees %+v, want alice (node a) and himself", jb)
+	}
+	var p presenceBody
+	alice.Expect("presence").Decode(t, &p)
+	if p.Event != "join" || p.User.ID != bob.ID() {
+		t.Fatalf("alice got %+v, want bob's join", p)
+	}
+
+	// Bob opens a second connection, on node a: no news for alice.
+	bob2 := again(t, a, bob, "lobby")
+	alice.ExpectNone(200*time.Millisecond)
+	// A third connection, anywhere, is over his limit of two.
+	third, _, err := b.DialWith(t, "/ws", testutil.DialOptions{Header: testutil.Bearer(bob.Welcomed.GuestToken)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := third.ExpectClose(); code != 4009 {
+		t.Fatalf("bob's third connection closed with %d, want 4009 (too many connections)", code)
+	}
+
+	// Bob's connection on node b goes: he is still in the room (node a).
+	bob.Close()
+	alice.ExpectNone(300*time.Millisecond)
+	bob2.Close()
+	alice.Expect("presence").Decode(t, &p)
+	if p.Event != "leave" || p.User.ID != bob.ID() {
+		t.Fatalf("alice got %+v, want bob's leave", p)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -152,6 +153,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		OnAppend:         s.metrics.StoreAppend,
 		Events:           s.webhooks,
 		RoomCreation:     cfg.RoomCreation,
+		Cluster:          s.cluster(st),
 		ReservedRooms:    reservedRooms(cfg),
 		MaxRoomsPerUser:  cfg.MaxRoomsPerUser,
 		Audit:            s.audit,
@@ -267,6 +269,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Lock()
 	s.draining = true
 	s.mu.Unlock()
+	s.hub.Stopping()
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	// Stop accepting first, then close the WebSockets (hijacked, so
@@ -471,4 +474,35 @@ func redactBroker(urls string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// cluster is the hub's Cluster when the server shares events with other
+// nodes, nil for one node.
+func (s *Server) cluster(st store.Store) *hub.Cluster {
+	p, ok := st.(store.Presence)
+	if s.cfg.Broker == "" || !ok {
+		return nil
+	}
+	return &hub.Cluster{Node: s.clusterNodeID(), Presence: p, NodeTimeout: s.cfg.NodeTimeout,
+		Heartbeat: min(2*time.Second, s.cfg.NodeTimeout/5)}
+}
+
+// clusterNodeID is the node's id in the cluster, kept in the data
+// directory so that a restart is recognised as the same node. Without a
+// writable data directory the node is new at every start.
+func (s *Server) clusterNodeID() string {
+	path := filepath.Join(s.cfg.DataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" && len(id) <= 64 {
+			return id
+		}
+	}
+	id := "n" + randomID(6)
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err == nil {
+		err = os.WriteFile(path, []byte(id+"\n"), 0o600)
+		if err != nil {
+			s.log.Warn("cluster: could not keep the node id; a restart will count as a new node", "path", path, "err", err)
+		}
+	}
+	return id
 }

@@ -69,6 +69,12 @@ type Config struct {
 	// not.
 	BrokerCAFile string `flag:"broker-ca-file" usage:"PEM certificate authority of a tls:// NATS"`
 
+	// NodeTimeout is how long a cluster node that sends no heartbeat is
+	// taken for alive: after it, its users leave their rooms. A restarted
+	// node keeps its users' presence this long for them to come back.
+	// Default 10s.
+	NodeTimeout time.Duration `flag:"node-timeout" usage:"how long a silent cluster node counts as alive"`
+
 	// LogFormat is the log encoding: "text" (default, for people) or "json"
 	// (for log collectors).
 	LogFormat string `flag:"log-format" usage:"log format: text or json"`
@@ -305,6 +311,7 @@ func Default() Config {
 		MaxRoomsPerConn:    100,
 		RoomCreation:       "accounts",
 		BrokerPrefix:       "parley",
+		NodeTimeout:        10 * time.Second,
 		MaxRoomsPerUser:    100,
 		MaxConnsPerUser:    16,
 		RateMessages:       10,

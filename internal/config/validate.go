@@ -90,6 +90,7 @@ func (c Config) Validate() error {
 	v.duration("shutdown-timeout", c.ShutdownTimeout, 0, time.Hour)
 	v.duration("write-delay", c.WriteDelay, 0, time.Second)
 	v.duration("typing-timeout", c.TypingTimeout, 100*time.Millisecond, 5*time.Minute)
+	v.duration("node-timeout", c.NodeTimeout, time.Second, 5*time.Minute)
 
 	frameOK := v.intRange("max-frame-bytes", c.MaxFrameBytes, 1024, 16<<20)
 	lengthOK := v.intRange("max-message-length", c.MaxMessageLength, 1, 100_000)

@@ -67,8 +67,20 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		r.users[c.ident.User.ID] = p
 	}
 	p.conns++
-	members := r.memberListLocked()
+	members, count := r.memberListLocked(c.hub.cfg.MaxJoinedMembers), len(r.users)
 	r.mu.Unlock()
+	announce := first
+	if c.hub.cluster != nil {
+		// The cluster decides whether the join is news, and who is in
+		// the room through any node. Read after this connection was
+		// added: anyone who joins later is in the list or in a held
+		// presence event, possibly both (clients take a join for a
+		// member as no change).
+		if first {
+			announce = c.hub.joinedCluster(key, c.ident.User)
+		}
+		members, count = c.hub.clusterRoster(key)
+	}
 
 	c.mu.Lock()
 	if c.closed {
@@ -80,7 +92,8 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 	c.rooms[key] = r
 	c.mu.Unlock()
 
-	joined := protocol.JoinedBody{Room: key, Private: info.Private, Topic: info.Topic, LastSeq: lastSeq, Members: members}
+	joined := protocol.JoinedBody{Room: key, Private: info.Private, Topic: info.Topic, LastSeq: lastSeq,
+		Members: members, MemberCount: count, Locked: info.Locked, Archived: info.Archived}
 	rp, perr := c.recover(ctx, key, body.Since, lastSeq)
 	if perr != nil {
 		c.mu.Lock()
@@ -93,7 +106,7 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		joined.Recovered = &rp.complete
 		joined.Replayed = len(rp.frames)
 	}
-	if first {
+	if announce {
 		// Announce before replying, so that anyone who joins after this
 		// client has seen its reply finds it in the member list and gets
 		// no late presence event for it.
@@ -121,13 +134,17 @@ func (c *Client) rejoin(ctx context.Context, id, key string, since *int64) *prot
 		return protocol.Errorf(protocol.CodeNotJoined, "left %q while re-joining", key)
 	}
 	r.mu.Lock()
-	members := r.memberListLocked()
+	members, count := r.memberListLocked(c.hub.cfg.MaxJoinedMembers), len(r.users)
 	r.mu.Unlock()
+	if c.hub.cluster != nil {
+		members, count = c.hub.clusterRoster(key)
+	}
 	rp, perr := c.recover(ctx, key, since, info.LastSeq)
 	if perr != nil {
 		return perr
 	}
-	joined := protocol.JoinedBody{Room: key, Private: info.Private, Topic: info.Topic, LastSeq: info.LastSeq, Members: members}
+	joined := protocol.JoinedBody{Room: key, Private: info.Private, Topic: info.Topic, LastSeq: info.LastSeq,
+		Members: members, MemberCount: count, Locked: info.Locked, Archived: info.Archived}
 	if since != nil {
 		joined.Recovered = &rp.complete
 		joined.Replayed = len(rp.frames)
@@ -305,11 +322,15 @@ func (c *Client) leaveRoom(ctx context.Context, r *room) {
 		}
 	}
 	r.mu.Unlock()
-	if last {
-		if stoppedTyping {
-			c.hub.publishRoom(ctx, r.key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypeTyping, "",
-				protocol.TypingEvent{Room: r.key, User: c.ident.User, State: "stop"}))
-		}
+	announce := last
+	if c.hub.cluster != nil {
+		announce = last && c.hub.leaveRecorded() && c.hub.leftCluster(r.key, uid)
+	}
+	if stoppedTyping {
+		c.hub.publishRoom(ctx, r.key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypeTyping, "",
+			protocol.TypingEvent{Room: r.key, User: c.ident.User, State: "stop"}))
+	}
+	if announce {
 		c.hub.publishRoom(ctx, r.key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypePresence, "",
 			protocol.PresenceBody{Room: r.key, User: c.ident.User, Event: "leave"}))
 	}

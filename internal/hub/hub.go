@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/internal/audit"
@@ -57,6 +58,13 @@ type Config struct {
 	// Audit records what moderators do over the WebSocket (deleting
 	// others' messages); nil records nothing.
 	Audit *audit.Recorder
+	// MaxJoinedMembers bounds the members a joined reply lists (the
+	// first ones by id; member_count gives them all), so that joining a
+	// large room costs a bounded frame. Default 100.
+	MaxJoinedMembers int
+	// Cluster, when set, makes presence and the per-user connection
+	// limit hold across the nodes that share the store and the broker.
+	Cluster *Cluster
 }
 
 func (c *Config) setDefaults() {
@@ -72,6 +80,7 @@ func (c *Config) setDefaults() {
 	def(&c.RecoveryWindow, 1000)
 	def(&c.MaxReplayBytes, 512<<10)
 	def(&c.HistoryLimit, 100)
+	def(&c.MaxJoinedMembers, 100)
 	if c.TypingTimeout <= 0 {
 		c.TypingTimeout = 6 * time.Second
 	}
@@ -134,6 +143,11 @@ type Hub struct {
 	// live notifications (see Notify); nil if the broker refused them.
 	notices, notifications broker.Subscription
 
+	// cluster is nil on a single node.
+	cluster *cluster
+	// stopping is set when the node shuts down (Stopping).
+	stopping atomic.Bool
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -176,6 +190,9 @@ func New(cfg Config, st store.Store, b broker.Broker, log *slog.Logger) *Hub {
 	if h.notifications, err = b.Subscribe(notifySubject, h.deliverNotification); err != nil {
 		log.Error("hub: subscribe to live notifications; they will arrive only on connecting", "err", err)
 	}
+	if cfg.Cluster != nil {
+		h.startCluster(*cfg.Cluster)
+	}
 	return h
 }
 
@@ -216,7 +233,22 @@ func (h *Hub) Connect(ctx context.Context, connID string, id Identity, out Sende
 	return c, nil
 }
 
+// addUserConn counts c among its user's connections: across the cluster
+// first, when there is one, then on this node.
 func (h *Hub) addUserConn(c *Client) error {
+	if h.cluster != nil {
+		if err := h.countConnection(c); err != nil {
+			return err
+		}
+	}
+	err := h.addLocalConn(c)
+	if err != nil && h.cluster != nil {
+		h.uncountConnection(c)
+	}
+	return err
+}
+
+func (h *Hub) addLocalConn(c *Client) error {
 	uid := c.ident.User.ID
 	s := &h.users[h.shard(uid)]
 	s.mu.Lock()
@@ -230,7 +262,9 @@ func (h *Hub) addUserConn(c *Client) error {
 		}
 		u.sub = sub
 		s.users[uid] = u
-		h.emit(event.UserOnline, func() any { return event.User{User: c.ident.User} })
+		if h.cluster == nil {
+			h.emit(event.UserOnline, func() any { return event.User{User: c.ident.User} })
+		}
 	}
 	if len(u.clients) >= h.cfg.MaxConnsPerUser {
 		if len(u.clients) == 0 {
@@ -244,20 +278,34 @@ func (h *Hub) addUserConn(c *Client) error {
 }
 
 func (h *Hub) removeUserConn(c *Client) {
+	if h.removeLocalConn(c) && h.leaveRecorded() {
+		h.uncountConnection(c)
+	}
+}
+
+// removeLocalConn drops c from its user's connections on this node and
+// reports whether it was one.
+func (h *Hub) removeLocalConn(c *Client) bool {
 	uid := c.ident.User.ID
 	s := &h.users[h.shard(uid)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.users[uid]
 	if u == nil {
-		return
+		return false
+	}
+	if _, ok := u.clients[c]; !ok {
+		return false
 	}
 	delete(u.clients, c)
 	if len(u.clients) == 0 {
 		_ = u.sub.Unsubscribe()
 		delete(s.users, uid)
-		h.emit(event.UserOffline, func() any { return event.User{User: c.ident.User} })
+		if h.cluster == nil {
+			h.emit(event.UserOffline, func() any { return event.User{User: c.ident.User} })
+		}
 	}
+	return true
 }
 
 // emit reports an event of type typ, building its data only when someone
@@ -365,9 +413,13 @@ func (h *Hub) Disconnect(ctx context.Context, uid, reason string) error {
 	return nil
 }
 
-// RoomOnline lists the users connected to room on this node, each once,
+// RoomOnline lists the users connected to room (through any node of a
+// cluster, up to MaxJoinedMembers; on this node otherwise), each once,
 // by id; empty when nobody is.
 func (h *Hub) RoomOnline(room string) []protocol.User {
+	if h.cluster != nil {
+		return h.clusterMembers(room)
+	}
 	s := &h.rooms[h.shard(room)]
 	s.mu.Lock()
 	r := s.rooms[room]
@@ -377,11 +429,21 @@ func (h *Hub) RoomOnline(room string) []protocol.User {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.memberListLocked()
+	return r.memberListLocked(0)
 }
 
-// Online reports how many connections user has on this node.
+// Online reports how many connections user has: on every node of a
+// cluster, on this one otherwise.
 func (h *Hub) Online(uid string) int {
+	if h.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		n, err := h.cluster.Presence.Connections(ctx, uid)
+		if err == nil {
+			return n
+		}
+		h.log.Warn("cluster: counting a user's connections; counting this node's", "user", uid, "err", err)
+	}
 	s := &h.users[h.shard(uid)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -415,8 +477,13 @@ func (h *Hub) Stats() Stats {
 // the transport, which calls Client.Close for each.
 func (h *Hub) Close() {
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
 	h.closed = true
 	h.mu.Unlock()
+	h.stopCluster()
 	for _, sub := range []broker.Subscription{h.notices, h.notifications} {
 		if sub != nil {
 			_ = sub.Unsubscribe()

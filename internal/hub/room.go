@@ -299,13 +299,17 @@ func (r *room) fanoutLocked(seq int64, exclude string, frame []byte) {
 	}
 }
 
-// memberList returns the room's local users, sorted by id.
-func (r *room) memberListLocked() []protocol.User {
+// memberListLocked returns the room's local users, sorted by id: all of
+// them when limit is 0, else the first limit.
+func (r *room) memberListLocked(limit int) []protocol.User {
 	users := make([]protocol.User, 0, len(r.users))
 	for _, p := range r.users {
 		users = append(users, p.user)
 	}
 	sort.Slice(users, func(i, j int) bool { return users[i].ID < users[j].ID })
+	if limit > 0 && len(users) > limit {
+		users = users[:limit]
+	}
 	return users
 }
 

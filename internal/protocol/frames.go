@@ -253,13 +253,18 @@ type WelcomeBody struct {
 // replay after Since was complete; false means the gap was larger than the
 // recovery window and the client should page history instead.
 type JoinedBody struct {
-	Room      string `json:"room"`
-	Private   bool   `json:"private"`
-	Topic     string `json:"topic,omitempty"`
-	LastSeq   int64  `json:"last_seq"`
-	Members   []User `json:"members"`
-	Recovered *bool  `json:"recovered,omitempty"`
-	Replayed  int    `json:"replayed,omitempty"`
+	Room    string `json:"room"`
+	Private bool   `json:"private"`
+	Topic   string `json:"topic,omitempty"`
+	LastSeq int64  `json:"last_seq"`
+	// Members are the users in the room now, the first ones by id, at
+	// most the server's bound; MemberCount counts them all.
+	Members     []User `json:"members"`
+	MemberCount int    `json:"member_count"`
+	Locked      bool   `json:"locked,omitempty"`
+	Archived    bool   `json:"archived,omitempty"`
+	Recovered   *bool  `json:"recovered,omitempty"`
+	Replayed    int    `json:"replayed,omitempty"`
 }
 
 // AckBody confirms a stored message to its sender.

@@ -148,6 +148,7 @@ func undoAfter4(t *testing.T, tx *sql.Tx) {
 		`DROP INDEX rooms_owner`, `DROP TABLE audit_log`, `DROP TABLE sanctions`, // 0010
 		`ALTER TABLE users DROP COLUMN deleted`, `ALTER TABLE rooms DROP COLUMN archived`,
 		`ALTER TABLE rooms DROP COLUMN locked`,
+		`DROP TABLE connections`, `DROP TABLE presence`, `DROP TABLE nodes`, // 0011
 	} {
 		if _, err := tx.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Admin", adminTests},
 		{"Moderation", moderationTests},
 		{"Accounts", accountTests},
+		{"Presence", presenceTests},
 		{"Sessions", sessionTests},
 		{"Lifecycle", lifecycleTests},
 	}

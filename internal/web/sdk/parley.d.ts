@@ -87,7 +87,12 @@ export interface Joined {
   private: boolean;
   topic?: string;
   last_seq: number;
+  /** The first users by id, at most the server's bound (100). */
   members: User[];
+  /** Everyone in the room. */
+  member_count: number;
+  locked?: boolean;
+  archived?: boolean;
   recovered?: boolean;
   replayed?: number;
 }
@@ -422,8 +427,14 @@ export declare class Room extends Emitter<RoomEvents> {
   readonly private: boolean;
   /** Your role as the last room frame about you told it; null until one does. */
   readonly role: Role | null;
-  /** Users connected to the room, by id. */
+  /** Users connected to the room, by id: the first ones, up to the server's bound. */
   readonly members: Map<string, User>;
+  /** How many users are connected to the room, listed in members or not. */
+  readonly memberCount: number;
+  /** Only the owner and admins may post (room frames and joins keep it current). */
+  readonly locked: boolean;
+  /** No one may post. */
+  readonly archived: boolean;
   /** Users typing now, by id. */
   readonly typingUsers: Map<string, User>;
   /** The highest seq up to which every event was delivered. */

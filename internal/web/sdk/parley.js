@@ -685,8 +685,16 @@ export class ParleyClient extends Emitter {
   _onPresence(b) {
     const room = this.rooms.get(b.room);
     if (!room || b.user?.id === this.welcome?.user?.id) return;
-    if (b.event === "join") room.members.set(b.user.id, b.user);
-    else if (b.event === "leave") room.members.delete(b.user.id);
+    // members holds at most the server's bound; memberCount follows every
+    // change it hears of (a join of someone already counted but not
+    // listed makes it one too high until the next join of the room).
+    if (b.event === "join") {
+      if (!room.members.has(b.user.id)) room.memberCount++;
+      room.members.set(b.user.id, b.user);
+    } else if (b.event === "leave") {
+      room.members.delete(b.user.id);
+      room.memberCount = Math.max(room.members.size, room.memberCount - 1);
+    }
     room._emit("presence", b);
     room._emit("members", room.members);
     this._emit("presence", b);
@@ -739,6 +747,8 @@ export class ParleyClient extends Emitter {
     if (room) {
       room.private = !!b.private;
       room.topic = b.topic ?? "";
+      room.locked = !!b.locked;
+      room.archived = !!b.archived;
       if (mine && b.event === "removed") {
         room.role = null;
         if (room.state === "invited") room.state = "left";
@@ -1239,6 +1249,9 @@ export class Room extends Emitter {
     this.role = null;
     /** Users connected to the room, by id, rebuilt on every (re)join. */
     this.members = new Map();
+    this.memberCount = 0;
+    this.locked = false;
+    this.archived = false;
     /** Users typing now, by id; cleared on every (re)join. */
     this.typingUsers = new Map();
     this._t = null;
@@ -1257,6 +1270,9 @@ export class Room extends Emitter {
     this.topic = b.topic ?? "";
     this.private = !!b.private;
     this.members = new Map((b.members ?? []).map((u) => [u.id, u]));
+    this.memberCount = b.member_count ?? this.members.size;
+    this.locked = !!b.locked;
+    this.archived = !!b.archived;
     this.typingUsers.clear();
     this._emit("members", this.members);
   }

@@ -1,0 +1,215 @@
+package hub
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/internal/event"
+	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// Cluster makes presence, member lists and the per-user connection limit
+// hold across the nodes that share one store and one broker. Without it
+// (one node) the hub keeps them in memory.
+type Cluster struct {
+	// Node is this node's id: the same across restarts, so that a node
+	// that comes back is recognised and its users' presence survives a
+	// quick restart without leave and join events.
+	Node string
+	// Presence is the shared record (the store).
+	Presence store.Presence
+	// Heartbeat is how often the node says it is alive; default 2s.
+	Heartbeat time.Duration
+	// NodeTimeout is how long a silent node is taken for alive: its users
+	// leave the rooms when it has passed. It is also how long a restarted
+	// node waits for its users to come back before the others are told
+	// they left. Default 10s.
+	NodeTimeout time.Duration
+}
+
+// cluster is a hub's running Cluster.
+type cluster struct {
+	Cluster
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+// opTimeout bounds one presence operation: presence is advisory, and a
+// slow store must not hold a join or a close for long.
+const opTimeout = 5 * time.Second
+
+// startCluster registers the node and starts its heartbeat and reaper.
+func (h *Hub) startCluster(c Cluster) {
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 2 * time.Second
+	}
+	if c.NodeTimeout <= 0 {
+		c.NodeTimeout = 10 * time.Second
+	}
+	h.cluster = &cluster{Cluster: c, stop: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	started := time.Now()
+	if err := c.Presence.NodeStarted(ctx, c.Node, started); err != nil {
+		h.log.Error("cluster: registering this node; presence across nodes may be wrong", "node", c.Node, "err", err)
+	}
+	h.cluster.done.Add(1)
+	go h.clusterLoop(started)
+}
+
+// clusterLoop beats the node's heartbeat, reaps nodes that went silent,
+// and, once NodeTimeout after the start, drops the presence a previous run
+// of this node left that no user came back to.
+func (h *Hub) clusterLoop(started time.Time) {
+	cl := h.cluster
+	defer cl.done.Done()
+	tick := time.NewTicker(cl.Heartbeat)
+	defer tick.Stop()
+	staleDropped := false
+	for {
+		select {
+		case <-cl.stop:
+			return
+		case now := <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+			if err := cl.Presence.NodeAlive(ctx, cl.Node, now); err != nil {
+				h.log.Warn("cluster: heartbeat", "err", err)
+			}
+			gone, err := cl.Presence.ReapNodes(ctx, now.Add(-cl.NodeTimeout))
+			if err != nil {
+				h.log.Warn("cluster: reaping silent nodes", "err", err)
+			} else if len(gone) > 0 {
+				h.log.Info("cluster: a node went silent; its users left their rooms", "leaves", len(gone))
+			}
+			if !staleDropped && now.Sub(started) >= cl.NodeTimeout {
+				staleDropped = true
+				stale, err := cl.Presence.DropStale(ctx, cl.Node)
+				if err != nil {
+					h.log.Warn("cluster: dropping presence of the previous run", "err", err)
+				}
+				gone = append(gone, stale...)
+			}
+			h.announceGone(ctx, gone)
+			cancel()
+		}
+	}
+}
+
+// announceGone tells rooms that users no node has in them any more left.
+func (h *Hub) announceGone(ctx context.Context, gone []store.PresenceGone) {
+	for _, g := range gone {
+		u := protocol.User{ID: g.User.ID, Name: g.User.Name, Guest: g.User.Guest}
+		h.publishRoom(ctx, g.Room, kindEphemeral, 0, "", protocol.Encode(protocol.TypePresence, "",
+			protocol.PresenceBody{Room: g.Room, User: u, Event: "leave"}))
+	}
+}
+
+// Stopping tells the hub that the node is shutting down: the connections
+// closing from now on leave the cluster's record as it is, so that a node
+// restarted within NodeTimeout finds its users' presence and their
+// reconnecting (to it or to another node) causes no leave and join. If
+// the node does not come back, the others reap it after NodeTimeout.
+func (h *Hub) Stopping() {
+	h.stopping.Store(true)
+}
+
+// stopCluster stops the heartbeat; the node's rows stay for a restart
+// (see Stopping) or for the other nodes to reap.
+func (h *Hub) stopCluster() {
+	cl := h.cluster
+	if cl == nil {
+		return
+	}
+	close(cl.stop)
+	cl.done.Wait()
+}
+
+// leaveRecorded reports whether a connection's leaving must change the
+// cluster's record: not while the node stops (see Stopping).
+func (h *Hub) leaveRecorded() bool { return h.cluster != nil && !h.stopping.Load() }
+
+// joinedCluster records that a user's first connection on this node
+// joined room key and reports whether the join is news to the cluster
+// (no node had them in the room). On a store failure it says no: a
+// missing join event is better than one for someone already there.
+func (h *Hub) joinedCluster(key string, u protocol.User) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	first, err := h.cluster.Presence.JoinPresence(ctx, key, h.cluster.Node, store.PresenceUser{ID: u.ID, Name: u.Name, Guest: u.Guest})
+	if err != nil {
+		h.log.Warn("cluster: recording presence", "room", key, "user", u.ID, "err", err)
+	}
+	return first
+}
+
+// leftCluster records that a user's last connection on this node left
+// room key and reports whether they are now in it through no node.
+func (h *Hub) leftCluster(key, uid string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	last, err := h.cluster.Presence.LeavePresence(ctx, key, h.cluster.Node, uid)
+	if err != nil {
+		h.log.Warn("cluster: recording a leave", "room", key, "user", uid, "err", err)
+	}
+	return last
+}
+
+// clusterMembers lists the users in room key through any node, the
+// first MaxJoinedMembers by id.
+func (h *Hub) clusterMembers(key string) []protocol.User {
+	users, _ := h.clusterRoster(key)
+	return users
+}
+
+// clusterRoster is clusterMembers and how many users there are in all.
+func (h *Hub) clusterRoster(key string) ([]protocol.User, int) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	users, total, err := h.cluster.Presence.RoomPresence(ctx, key, h.cfg.MaxJoinedMembers)
+	if err != nil {
+		h.log.Warn("cluster: reading a room's presence", "room", key, "err", err)
+		return []protocol.User{}, 0
+	}
+	out := make([]protocol.User, len(users))
+	for i, u := range users {
+		out[i] = protocol.User{ID: u.ID, Name: u.Name, Guest: u.Guest}
+	}
+	return out, total
+}
+
+// countConnection counts a new connection of c's user across the
+// cluster, refusing it over MaxConnsPerUser, and tells webhooks when it
+// is the user's first anywhere.
+func (h *Hub) countConnection(c *Client) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	before, ok, err := h.cluster.Presence.AddConnection(ctx, h.cluster.Node, c.ident.User.ID, h.cfg.MaxConnsPerUser)
+	switch {
+	case err != nil:
+		// The limit cannot be checked; the node's own limit still holds.
+		h.log.Warn("cluster: counting a connection", "user", c.ident.User.ID, "err", err)
+		return nil
+	case !ok:
+		return ErrTooManyConns
+	case before == 0:
+		h.emit(event.UserOnline, func() any { return event.User{User: c.ident.User} })
+	}
+	return nil
+}
+
+// uncountConnection counts a closed connection, telling webhooks when it
+// was the user's last anywhere.
+func (h *Hub) uncountConnection(c *Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	left, err := h.cluster.Presence.RemoveConnection(ctx, h.cluster.Node, c.ident.User.ID)
+	if err != nil {
+		h.log.Warn("cluster: counting a closed connection", "user", c.ident.User.ID, "err", err)
+		return
+	}
+	if left == 0 {
+		h.emit(event.UserOffline, func() any { return event.User{User: c.ident.User} })
+	}
+}

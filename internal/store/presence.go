@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// PresenceUser is a user as presence shows them.
+type PresenceUser struct {
+	ID    string
+	Name  string
+	Guest bool
+}
+
+// PresenceGone is a user no node has in a room any more, found by a reap.
+type PresenceGone struct {
+	Room string
+	User PresenceUser
+}
+
+// Presence is the record a cluster's nodes share of who is in which room
+// through which node, and how many connections each user has on each: it
+// makes presence and the per-user connection limit hold across nodes. A
+// node writes only its own rows; a node that stops sending heartbeats is
+// reaped by any other. Every method is safe for concurrent use.
+type Presence interface {
+	// NodeStarted registers node, alive at now. Its presence rows from an
+	// earlier run (the same node id) are kept but marked stale, so that
+	// users who come back soon cause no leave and join; its connection
+	// rows are dropped, as those connections are gone.
+	NodeStarted(ctx context.Context, node string, now time.Time) error
+	// NodeAlive records node's heartbeat at now.
+	NodeAlive(ctx context.Context, node string, now time.Time) error
+	// ReapNodes removes every node whose last heartbeat is before deadline,
+	// with its rows, and returns the users now in a room through no node.
+	// Nodes reaping at once never report the same user twice.
+	ReapNodes(ctx context.Context, deadline time.Time) ([]PresenceGone, error)
+	// DropStale removes node's stale presence rows (those not confirmed
+	// since NodeStarted) and returns the users now in a room through no
+	// node.
+	DropStale(ctx context.Context, node string) ([]PresenceGone, error)
+
+	// JoinPresence records user in room through node (confirming a stale
+	// row); first reports whether no row had the user in the room before.
+	JoinPresence(ctx context.Context, room, node string, user PresenceUser) (first bool, err error)
+	// LeavePresence removes user from room through node; last reports
+	// whether no row has the user in the room now.
+	LeavePresence(ctx context.Context, room, node, userID string) (last bool, err error)
+	// RoomPresence lists up to limit users in room (each once, by id) and
+	// how many there are in all.
+	RoomPresence(ctx context.Context, room string, limit int) ([]PresenceUser, int, error)
+
+	// AddConnection counts one more connection of userID on node, unless
+	// the user already has max in all (0: no limit); it returns their
+	// total across nodes before it, and whether it was counted.
+	AddConnection(ctx context.Context, node, userID string, max int) (before int, ok bool, err error)
+	// RemoveConnection counts one connection less and returns the user's
+	// total left across nodes.
+	RemoveConnection(ctx context.Context, node, userID string) (left int, err error)
+	// Connections returns userID's connections across nodes.
+	Connections(ctx context.Context, userID string) (int, error)
+}
