@@ -173,7 +173,7 @@ func TestClusterPresence(t *testing.T) {
 
 	// Bob opens a second connection, on node a: no news for alice.
 	bob2 := again(t, a, bob, "lobby")
-	alice.ExpectNone(200*time.Millisecond)
+	alice.ExpectNone(200 * time.Millisecond)
 	// A third connection, anywhere, is over his limit of two.
 	third, _, err := b.DialWith(t, "/ws", testutil.DialOptions{Header: testutil.Bearer(bob.Welcomed.GuestToken)})
 	if err != nil {
@@ -185,7 +185,7 @@ func TestClusterPresence(t *testing.T) {
 
 	// Bob's connection on node b goes: he is still in the room (node a).
 	bob.Close()
-	alice.ExpectNone(300*time.Millisecond)
+	alice.ExpectNone(300 * time.Millisecond)
 	bob2.Close()
 	alice.Expect("presence").Decode(t, &p)
 	if p.Event != "leave" || p.User.ID != bob.ID() {
