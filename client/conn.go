@@ -162,7 +162,16 @@ func (c *Client) run(conn *websocket.Conn) {
 		if time.Since(up) > stableAfter {
 			attempt = 0
 		}
-		if conn, err = c.reconnect(&attempt, renew); err != nil {
+		first := time.Duration(-1) // the usual backoff
+		var ce *CloseError
+		if errors.As(err, &ce) && ce.Code == protocol.CloseServiceRestart {
+			// A draining node says when to come back; it spreads its
+			// clients' waits so they do not all return at once.
+			if wait, ok := protocol.ParseRestartReason(ce.Reason); ok {
+				first = min(wait, c.opts.BackoffMax)
+			}
+		}
+		if conn, err = c.reconnect(&attempt, renew, first); err != nil {
 			c.stop(err)
 			return
 		}
@@ -171,12 +180,13 @@ func (c *Client) run(conn *websocket.Conn) {
 }
 
 // reconnect dials with backoff until it has a connection, the client is
-// closed or a dial fails for good. With needToken (the server refused the
+// closed or a dial fails for good; first, when not negative, replaces the
+// first wait (the one a restarting server asked for). With needToken (the server refused the
 // token) it first gets a new one from GetToken; a token refused on a dial
 // is replaced once, and a second refusal in a row ends the client. The
 // new connection has its rooms re-joined and its outbox resent before
 // anyone else may write to it.
-func (c *Client) reconnect(attempt *int, needToken bool) (*websocket.Conn, error) {
+func (c *Client) reconnect(attempt *int, needToken bool, first time.Duration) (*websocket.Conn, error) {
 	refusals := 0
 	for {
 		ceiling := c.opts.BackoffMax
@@ -184,7 +194,11 @@ func (c *Client) reconnect(attempt *int, needToken bool) (*websocket.Conn, error
 			ceiling = min(ceiling, c.opts.BackoffMin<<*attempt)
 		}
 		*attempt++
-		t := time.NewTimer(rand.N(ceiling + 1))
+		wait := rand.N(ceiling + 1)
+		if first >= 0 {
+			wait, first = first, -1
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-c.ctx.Done():
 			t.Stop()

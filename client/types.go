@@ -172,6 +172,7 @@ func ErrorCode(err error) string {
 const (
 	CloseNormal          = protocol.CloseNormal          // final: the client asked to close
 	CloseGoingAway       = protocol.CloseGoingAway       // the server is shutting down
+	CloseServiceRestart  = protocol.CloseServiceRestart  // a draining node: reconnect after the wait in the reason
 	CloseUnsupportedData = protocol.CloseUnsupportedData // final: a binary frame was sent
 	CloseInvalidPayload  = protocol.CloseInvalidPayload  // final: a frame was not valid UTF-8
 	ClosePolicyViolation = protocol.ClosePolicyViolation // the rate limit was ignored persistently

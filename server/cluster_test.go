@@ -4,7 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -27,8 +30,13 @@ func startCluster(t *testing.T, n int) []*testutil.TestServer {
 // mutate.
 func startClusterWith(t *testing.T, n int, mutate func(*config.Config)) []*testutil.TestServer {
 	t.Helper()
+	return startClusterOn(t, n, natstest.URL(t), mutate)
+}
+
+// startClusterOn is startClusterWith on the NATS at nats.
+func startClusterOn(t *testing.T, n int, nats string, mutate func(*config.Config)) []*testutil.TestServer {
+	t.Helper()
 	db := pgtest.FreshSchema(t)
-	nats := natstest.URL(t)
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	prefix := "parleytest" + hex.EncodeToString(b[:])
@@ -191,4 +199,60 @@ func TestClusterPresence(t *testing.T) {
 	if p.Event != "leave" || p.User.ID != bob.ID() {
 		t.Fatalf("alice got %+v, want bob's leave", p)
 	}
+}
+
+// TestClusterNATSRestart: with NATS gone, each node keeps serving its own
+// clients and stores what they send, and says it is not ready; when NATS
+// is back, what was stored meanwhile reaches the other nodes' clients, in
+// order, within 5 s, and live traffic crosses again.
+func TestClusterNATSRestart(t *testing.T) {
+	nats := natstest.Start(t)
+	_, portText, _ := net.SplitHostPort(nats.Addr().String())
+	port, _ := strconv.Atoi(portText)
+	nodes := startClusterOn(t, 2, nats.ClientURL(), nil)
+	a, b := nodes[0], nodes[1]
+	alice := connect(t, a, "alice", "lobby")
+	bob := connect(t, b, "bob", "lobby")
+	alice.Expect("presence")
+
+	nats.Shutdown()
+	nats.WaitForShutdown()
+	testutil.Eventually(t, 10*time.Second, func() bool { return readyStatus(t, b) == 503 },
+		"node b still says it is ready with NATS gone")
+	for i := range 3 {
+		bob.Send("chat", fmt.Sprint(i), map[string]any{"room": "lobby", "text": fmt.Sprint("during ", i)})
+		bob.Expect("ack")
+	}
+	back := time.Now()
+	natstest.StartAt(t, port)
+	for i := range 3 {
+		var m msgBody
+		alice.Expect("message", "presence").Decode(t, &m)
+		if m.Text != fmt.Sprint("during ", i) || m.Seq != int64(i+1) {
+			t.Fatalf("alice got %+v, want message %d sent while NATS was down", m, i+1)
+		}
+	}
+	if d := time.Since(back); d > 5*time.Second {
+		t.Fatalf("the messages sent during the outage took %v after NATS returned", d)
+	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return readyStatus(t, b) == 200 },
+		"node b is not ready again after NATS returned")
+	bob.Send("chat", "after", map[string]any{"room": "lobby", "text": "after"})
+	bob.Expect("ack")
+	var m msgBody
+	alice.Expect("message", "presence").Decode(t, &m)
+	if m.Text != "after" || m.Seq != 4 {
+		t.Fatalf("alice got %+v after NATS returned, want seq 4", m)
+	}
+}
+
+// readyStatus is a node's /readyz status.
+func readyStatus(t *testing.T, ts *testutil.TestServer) int {
+	t.Helper()
+	resp, err := http.Get(ts.URL + "/readyz")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,12 +17,16 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/testutil"
 	"github.com/parley-chat/parley/internal/testutil/pgtest"
 	"github.com/parley-chat/parley/server"
 )
 
-func TestShutdownSends1001(t *testing.T) {
+// TestShutdownSends1012: a draining server tells each client to
+// reconnect, with a wait of its own in the close reason, within the
+// window a small node uses (1 s).
+func TestShutdownSends1012(t *testing.T) {
 	ts := testutil.StartServer(t, nil)
 	a := connect(t, ts, "alice", "lobby")
 	b := connect(t, ts, "bob", "")
@@ -35,8 +40,15 @@ func TestShutdownSends1001(t *testing.T) {
 		if notice.Text == "" {
 			t.Fatalf("empty shutdown notice")
 		}
-		if code := c.ExpectClose(); code != 1001 {
-			t.Fatalf("close code = %d, want 1001", code)
+		if code := c.ExpectClose(); code != 1012 {
+			t.Fatalf("close code = %d, want 1012", code)
+		}
+		var ce *websocket.CloseError
+		if !errors.As(c.Err(), &ce) {
+			t.Fatalf("no close frame: %v", c.Err())
+		}
+		if wait, ok := protocol.ParseRestartReason(ce.Text); !ok || wait < 0 || wait >= time.Second {
+			t.Fatalf("close reason %q, want a wait under 1s", ce.Text)
 		}
 	}
 	if err := <-done; err != nil {

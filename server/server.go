@@ -158,6 +158,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		MaxRoomsPerUser:  cfg.MaxRoomsPerUser,
 		Audit:            s.audit,
 	}, st, s.broker, log)
+	if nb, ok := s.broker.(interface{ OnReconnect(func()) }); ok {
+		nb.OnReconnect(s.hub.BrokerReconnected)
+	}
 	s.auth = newAuthenticator(cfg, st, log, signingKey, f.external)
 	s.ws = ws.NewServer(ws.Config{
 		AllowedOrigins:    cfg.AllowedOrigins,
@@ -215,7 +218,7 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Serve serves on ln until ctx is cancelled. Then it stops accepting, sends
-// every WebSocket client close 1001, waits up to ShutdownTimeout for them to
+// every WebSocket client close 1012, waits up to ShutdownTimeout for them to
 // go (cutting those still open after it), stops the HTTP server and closes
 // the store. It returns nil once stopped, and an error only when it could
 // not serve at all.

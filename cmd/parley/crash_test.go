@@ -206,7 +206,7 @@ func TestAcknowledgedMessagesSurviveKill9(t *testing.T) {
 }
 
 // TestSigtermDrainsAndExitsZero: on SIGTERM the binary closes every
-// WebSocket with 1001 and exits 0.
+// WebSocket with 1012 and exits 0.
 func TestSigtermDrainsAndExitsZero(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary; skipped with -short")
@@ -222,8 +222,8 @@ func TestSigtermDrainsAndExitsZero(t *testing.T) {
 	if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if code := c.ExpectClose(); code != 1001 {
-		t.Fatalf("close code %d, want 1001", code)
+	if code := c.ExpectClose(); code != 1012 {
+		t.Fatalf("close code %d, want 1012", code)
 	}
 	done := make(chan error, 1)
 	go func() { done <- proc.Wait() }()

@@ -43,7 +43,9 @@ func TestWebhookOutboxSurvivesKill9(t *testing.T) {
 
 	bin := buildParley(t)
 	dataDir, addr := t.TempDir(), freeAddr(t)
-	flags := []string{"--webhook-retry-min", "50ms"}
+	// A delivery being sent at the kill is claimed for the request timeout
+	// and 5 s more; a short timeout keeps the wait after the restart short.
+	flags := []string{"--webhook-retry-min", "50ms", "--webhook-timeout", "1s"}
 	proc := startParleyWith(t, bin, addr, dataDir, os.Stderr, flags...)
 	admin := adminBin{t: t, bin: bin, storeArgs: []string{"--data-dir", dataDir}}
 	var key struct{ Key string }

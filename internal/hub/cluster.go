@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -212,4 +213,52 @@ func (h *Hub) uncountConnection(c *Client) {
 	if left == 0 {
 		h.emit(event.UserOffline, func() any { return event.User{User: c.ident.User} })
 	}
+}
+
+// BrokerReconnected catches every active room up from the store: events
+// stored on other nodes while the broker was away never arrived here.
+func (h *Hub) BrokerReconnected() {
+	var rooms []*room
+	for i := range h.rooms {
+		sh := &h.rooms[i]
+		sh.mu.Lock()
+		for _, r := range sh.rooms {
+			rooms = append(rooms, r)
+		}
+		sh.mu.Unlock()
+	}
+	for _, r := range rooms {
+		r.catchUp()
+	}
+	h.log.Info("broker back: rooms caught up from the store", "rooms", len(rooms))
+}
+
+// publish sends an event through the broker. If the broker refuses it
+// (NATS is away), the event is delivered to this node's own connections
+// instead, so that a node cut off from the others still serves its own
+// users; the other nodes catch up from the store when the broker is back
+// (BrokerReconnected). The error is still returned, for the caller's log.
+func (h *Hub) publish(ctx context.Context, subject string, data []byte) error {
+	err := h.broker.Publish(ctx, subject, data)
+	if err == nil {
+		return nil
+	}
+	switch {
+	case strings.HasPrefix(subject, "room."):
+		key := strings.TrimPrefix(subject, "room.")
+		sh := &h.rooms[h.shard(key)]
+		sh.mu.Lock()
+		r := sh.rooms[key]
+		sh.mu.Unlock()
+		if r != nil {
+			r.deliver(data)
+		}
+	case strings.HasPrefix(subject, "user."):
+		h.deliverToUser(strings.TrimPrefix(subject, "user."), data)
+	case subject == noticeSubject:
+		h.deliverNotice(data)
+	case subject == notifySubject:
+		h.deliverNotification(data)
+	}
+	return err
 }

@@ -387,7 +387,7 @@ func (h *Hub) deliverToUser(uid string, data []byte) {
 // after their membership was revoked: a removed member must not keep reading
 // or writing a private room through a connection opened before.
 func (h *Hub) RemovedFromRoom(ctx context.Context, room, uid string) {
-	if err := h.broker.Publish(ctx, userSubject(uid), packEvent(kindRemoved, 0, "", []byte(room))); err != nil {
+	if err := h.publish(ctx, userSubject(uid), packEvent(kindRemoved, 0, "", []byte(room))); err != nil {
 		h.log.Warn("publishing a removal", "room", room, "user", uid, "err", err)
 	}
 }
@@ -398,7 +398,7 @@ func (h *Hub) SignedOut(ctx context.Context, uid, sessionID string) {
 	if sessionID == "" {
 		return
 	}
-	if err := h.broker.Publish(ctx, userSubject(uid), packEvent(kindSignedOut, 0, "", []byte(sessionID))); err != nil {
+	if err := h.publish(ctx, userSubject(uid), packEvent(kindSignedOut, 0, "", []byte(sessionID))); err != nil {
 		h.log.Warn("publishing a sign-out", "user", uid, "err", err)
 	}
 }
@@ -407,7 +407,7 @@ func (h *Hub) SignedOut(ctx context.Context, uid, sessionID string) {
 // close code 4003 and reason, which tells the client not to reconnect on
 // its own.
 func (h *Hub) Disconnect(ctx context.Context, uid, reason string) error {
-	if err := h.broker.Publish(ctx, userSubject(uid), packEvent(kindDisconnect, 0, "", []byte(reason))); err != nil {
+	if err := h.publish(ctx, userSubject(uid), packEvent(kindDisconnect, 0, "", []byte(reason))); err != nil {
 		return fmt.Errorf("hub: disconnect %q: %w", uid, err)
 	}
 	return nil

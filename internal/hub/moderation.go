@@ -191,7 +191,7 @@ func (r *room) evictAll() {
 // SignedOutExcept closes, on every node, the user's connections of every
 // sign-in session but keep (after a password change).
 func (h *Hub) SignedOutExcept(ctx context.Context, uid, keep string) {
-	if err := h.broker.Publish(ctx, userSubject(uid), packEvent(kindSignedOutExcept, 0, "", []byte(keep))); err != nil {
+	if err := h.publish(ctx, userSubject(uid), packEvent(kindSignedOutExcept, 0, "", []byte(keep))); err != nil {
 		h.log.Warn("publishing a sign-out", "user", uid, "err", err)
 	}
 }

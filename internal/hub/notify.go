@@ -35,7 +35,7 @@ func NotificationFrame(n store.Notification, read bool) protocol.Notification {
 // connection (see sendNotifications).
 func (h *Hub) Notify(ctx context.Context, n store.Notification, recipients []string) {
 	frame := protocol.Encode(protocol.TypeNotification, "", NotificationFrame(n, false))
-	if err := h.broker.Publish(ctx, notifySubject, packNotify(frame, recipients)); err != nil {
+	if err := h.publish(ctx, notifySubject, packNotify(frame, recipients)); err != nil {
 		h.log.Warn("publishing a notification", "notification", n.ID, "recipients", len(recipients), "err", err)
 	}
 }
@@ -45,7 +45,7 @@ func (h *Hub) Notify(ctx context.Context, n store.Notification, recipients []str
 // every device shows the same unread state.
 func (h *Hub) NotificationsRead(ctx context.Context, userID, except string, body protocol.NotificationsReadBody) {
 	frame := protocol.Encode(protocol.TypeNotificationsRead, "", body)
-	if err := h.broker.Publish(ctx, userSubject(userID), packEvent(kindEphemeral, 0, except, frame)); err != nil {
+	if err := h.publish(ctx, userSubject(userID), packEvent(kindEphemeral, 0, except, frame)); err != nil {
 		h.log.Warn("publishing notifications read", "user", userID, "err", err)
 	}
 }

@@ -113,7 +113,7 @@ func (h *Hub) Notice(ctx context.Context, room, text string) error {
 	if room != "" {
 		subject = roomSubject(room)
 	}
-	return h.broker.Publish(ctx, subject, packEvent(kindEphemeral, 0, "", frame))
+	return h.publish(ctx, subject, packEvent(kindEphemeral, 0, "", frame))
 }
 
 // deliverNotice hands a notice for everyone to every local connection.
@@ -174,7 +174,7 @@ func (h *Hub) publishToRoom(ctx context.Context, key, sender string, kind byte, 
 		if uid == "" {
 			continue
 		}
-		if err := h.broker.Publish(ctx, userSubject(uid), data); err != nil {
+		if err := h.publish(ctx, userSubject(uid), data); err != nil {
 			h.log.Warn("publishing to a conversation", "room", key, "user", uid, "err", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/broker"
 	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/store"
 )
 
 // room is one room's state on this node. It exists while at least one local
@@ -315,7 +316,44 @@ func (r *room) memberListLocked(limit int) []protocol.User {
 
 // publish sends an event for this room through the broker.
 func (h *Hub) publishRoom(ctx context.Context, key string, kind byte, seq int64, exclude string, frame []byte) {
-	if err := h.broker.Publish(ctx, roomSubject(key), packEvent(kind, seq, exclude, frame)); err != nil {
+	if err := h.publish(ctx, roomSubject(key), packEvent(kind, seq, exclude, frame)); err != nil {
 		h.log.Warn("publishing a room event", "room", key, "seq", seq, "err", err)
+	}
+}
+
+// catchUp delivers the stored events the room missed from the broker, up
+// to the store's last sequence: after the broker was away (NATS down or
+// unreachable), events other nodes stored meanwhile never arrived, and
+// without a later one arriving the gap would not be noticed.
+func (r *room) catchUp() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	info, err := r.hub.store.Room(ctx, r.key)
+	if err != nil {
+		return // deleted, or the store is failing: the next event heals it
+	}
+	r.mu.Lock()
+	after, stopped := r.delivered, r.stopped || !r.ready
+	r.mu.Unlock()
+	for !stopped && after < info.LastSeq {
+		events, err := r.hub.store.Events(ctx, r.key, after, int(min(info.LastSeq-after, store.MaxLimit)))
+		if err != nil || len(events) == 0 {
+			r.hub.log.Warn("catching a room up after the broker came back", "room", r.key, "err", err)
+			return
+		}
+		r.mu.Lock()
+		for _, ev := range events {
+			if ev.Seq == r.delivered+1 {
+				r.fanoutLocked(ev.Seq, "", encodeEvent(ev))
+				r.delivered = ev.Seq
+			}
+		}
+		r.drainPendingLocked()
+		progressed := r.delivered > after
+		after, stopped = r.delivered, r.stopped
+		r.mu.Unlock()
+		if !progressed {
+			return // delivered meanwhile by the broker, or a hole the gap timer handles
+		}
 	}
 }

@@ -45,7 +45,7 @@ func (h *Hub) RoomChanged(ctx context.Context, ch RoomChange) {
 	exclude := ""
 	if ch.User != "" {
 		exclude = userExclude + ch.User
-		if err := h.broker.Publish(ctx, userSubject(ch.User), packEvent(kindEphemeral, 0, "", frame)); err != nil {
+		if err := h.publish(ctx, userSubject(ch.User), packEvent(kindEphemeral, 0, "", frame)); err != nil {
 			h.log.Warn("publishing a room change to its member", "room", ch.Room.Name, "user", ch.User, "err", err)
 		}
 	}

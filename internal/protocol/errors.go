@@ -28,6 +28,10 @@ const (
 const (
 	CloseNormal          = 1000 // the client asked to close
 	CloseGoingAway       = 1001 // the server is shutting down; reconnect to another node or later
+	// CloseServiceRestart is how a draining node closes its connections:
+	// reconnect after the wait its reason gives (RestartReason), to another
+	// node or to this one restarted.
+	CloseServiceRestart = 1012
 	CloseUnsupportedData = 1003 // a binary frame: the protocol is text only
 	CloseInvalidPayload  = 1007 // a text frame that is not valid UTF-8
 	ClosePolicyViolation = 1008 // a persistent abuse of limits
@@ -61,4 +65,22 @@ func Errorf(code, format string, args ...any) *Error {
 // Body returns the error frame body for e.
 func (e *Error) Body() ErrorBody {
 	return ErrorBody{Code: e.Code, Message: e.Message, RetryAfterMS: e.RetryAfter.Milliseconds()}
+}
+
+// RestartReason is the close reason of CloseServiceRestart: it tells
+// clients, and the people reading it, when to reconnect. Each connection
+// gets its own wait, spread over a window, so that a node's clients do
+// not all come back at once.
+func RestartReason(wait time.Duration) string {
+	return fmt.Sprintf("server restarting; reconnect after %d ms", wait.Milliseconds())
+}
+
+// ParseRestartReason reads the wait out of a RestartReason; ok is false
+// for any other reason.
+func ParseRestartReason(reason string) (wait time.Duration, ok bool) {
+	var ms int64
+	if _, err := fmt.Sscanf(reason, "server restarting; reconnect after %d ms", &ms); err != nil || ms < 0 {
+		return 0, false
+	}
+	return time.Duration(ms) * time.Millisecond, true
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -48,6 +49,9 @@ type Broker struct {
 	prefix string
 	log    *slog.Logger
 	closed chan struct{} // closed when the connection has closed
+	// onReconnect runs each time the connection comes back (see
+	// OnReconnect).
+	onReconnect atomic.Pointer[func()]
 
 	mu   sync.Mutex
 	done bool
@@ -88,6 +92,9 @@ func Open(cfg Config) (*Broker, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("broker: reconnected to NATS", "server", nc.ConnectedUrlRedacted())
+			if f := b.onReconnect.Load(); f != nil {
+				go (*f)()
+			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			subject := ""
@@ -225,6 +232,11 @@ func (b *Broker) isClosed() bool {
 	defer b.mu.Unlock()
 	return b.done
 }
+
+// OnReconnect sets f to run, on a goroutine of its own, each time the
+// connection comes back after it was lost: what was published meanwhile
+// did not arrive, and the hub reads it from the store.
+func (b *Broker) OnReconnect(f func()) { b.onReconnect.Store(&f) }
 
 // Flush waits until NATS has everything sent so far, subscriptions
 // included, so that a caller that must know a subscription is in place

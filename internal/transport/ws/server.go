@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -282,7 +283,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
-		c.Close(protocol.CloseGoingAway, "server is shutting down")
+		c.Close(protocol.CloseServiceRestart, protocol.RestartReason(rand.N(time.Second)))
 		c.teardown()
 		s.wg.Done()
 		return
@@ -426,8 +427,8 @@ func (s *Server) forget(c *conn) {
 	s.wg.Done()
 }
 
-// Drain refuses new connections and closes every open one with 1001
-// ("going away"), then waits until they have ended or ctx is done, when the
+// Drain refuses new connections and closes every open one with 1012
+// ("service restart", with a wait for each to reconnect after), then waits until they have ended or ctx is done, when the
 // remaining ones are cut. It returns how many had to be cut: 0 when every
 // client left in time (or there was none).
 func (s *Server) Drain(ctx context.Context) (cut int) {
@@ -438,12 +439,16 @@ func (s *Server) Drain(ctx context.Context) (cut int) {
 		open = append(open, c)
 	}
 	s.mu.Unlock()
-	// Chat UIs show the notice; clients reconnect on 1001 with backoff.
+	// Chat UIs show the notice. Each connection is told a wait of its own,
+	// spread over a window that grows with the node's connections (about
+	// 2,000 a second, 1 to 10 s), so that they do not all land on the
+	// other nodes, or on this one restarted, at the same moment.
 	notice := protocol.Encode(protocol.TypeSystem, "", protocol.SystemBody{
 		Text: "The server is restarting; reconnecting in a moment."})
+	window := min(max(time.Duration(len(open))*time.Second/2000, time.Second), 10*time.Second)
 	for _, c := range open {
 		c.Send(notice)
-		c.Close(protocol.CloseGoingAway, "server is shutting down")
+		c.Close(protocol.CloseServiceRestart, protocol.RestartReason(rand.N(window)))
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

@@ -49,6 +49,15 @@ const DEFAULTS = {
 };
 
 /** Full jitter: a random delay in [0, min(maxMs, minMs × 2^attempt)]. */
+// restartWait is the wait a draining server gives in its 1012 close
+// reason ("server restarting; reconnect after N ms", spread per client so
+// they do not all come back at once), or undefined for the usual backoff.
+function restartWait(code, reason, maxMs) {
+  if (code !== 1012) return undefined;
+  const m = /^server restarting; reconnect after (\d+) ms$/.exec(reason ?? "");
+  return m ? Math.min(Number(m[1]), maxMs) : undefined;
+}
+
 function backoff(attempt, minMs, maxMs) {
   return Math.floor(Math.random() * Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30)));
 }
@@ -437,7 +446,7 @@ export class ParleyClient extends Emitter {
     if (REAUTH_CODES.has(code)) this._tokenStale = true;
     if (c.welcome && Date.now() - c.welcomedAt >= this.options.stableAfterMs) this._attempt = 0;
     if (code === 1008) this._attempt = Math.max(this._attempt, 10); // persistent abuse: back off long
-    this._retry(code, reason, code === 4002 ? 0 : undefined);
+    this._retry(code, reason, code === 4002 ? 0 : restartWait(code, reason, this.options.backoffMaxMs));
   }
 
   _retry(code, reason, delayMs) {

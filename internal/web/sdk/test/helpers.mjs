@@ -22,7 +22,7 @@ const BIN = process.env.PARLEY_TEST_BIN;
  * Starts the parley binary on a free port of 127.0.0.1 in a fresh data
  * directory, with extra flags, and waits until /readyz answers. The
  * returned server can stop() (SIGTERM, the graceful path: clients get
- * 1001), kill() (SIGKILL), pause()/resume() (SIGSTOP/SIGCONT) and
+ * 1012), kill() (SIGKILL), pause()/resume() (SIGSTOP/SIGCONT) and
  * restart() on the same port and data directory. t.after stops it.
  *
  * The port is below 32768, outside the ephemeral range (32768-60999

@@ -1,4 +1,4 @@
-// The real server is stopped (SIGTERM: close 1001) and restarted on the
+// The real server is stopped (SIGTERM: close 1012) and restarted on the
 // same port and data directory in the middle of a conversation.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -36,8 +36,8 @@ test("a restart mid-conversation loses nothing, repeats nothing and delivers the
   const lostA = nextEvent(alice, "disconnected");
   const lostB = nextEvent(bob, "disconnected");
   await srv.stop();
-  assert.equal((await lostA).code, 1001);
-  assert.equal((await lostB).code, 1001);
+  assert.equal((await lostA).code, 1012);
+  assert.equal((await lostB).code, 1012);
   assert.equal(alice.state, "reconnecting");
 
   // Sends while the server is down wait in the outbox.
