@@ -26,12 +26,12 @@ const (
 // WebSocket close codes the server uses. 1000–1011 are RFC 6455's; 4000–4999
 // are Parley's own, documented in docs/PROTOCOL.md.
 const (
-	CloseNormal          = 1000 // the client asked to close
-	CloseGoingAway       = 1001 // the server is shutting down; reconnect to another node or later
+	CloseNormal    = 1000 // the client asked to close
+	CloseGoingAway = 1001 // the server is shutting down; reconnect to another node or later
 	// CloseServiceRestart is how a draining node closes its connections:
 	// reconnect after the wait its reason gives (RestartReason), to another
 	// node or to this one restarted.
-	CloseServiceRestart = 1012
+	CloseServiceRestart  = 1012
 	CloseUnsupportedData = 1003 // a binary frame: the protocol is text only
 	CloseInvalidPayload  = 1007 // a text frame that is not valid UTF-8
 	ClosePolicyViolation = 1008 // a persistent abuse of limits
