@@ -121,6 +121,22 @@ func (c *Client) handleFrame(data []byte) {
 			c.applyPresence(&p)
 			c.emit(Event{Type: EventPresence, Room: p.Room, Presence: &p})
 		}
+	case protocol.TypePresenceDiff:
+		// A busy room's changes, gathered: one presence event each, leaves
+		// first, as if they had come one by one.
+		var d protocol.PresenceDiffBody
+		if json.Unmarshal(env.Body, &d) == nil {
+			for _, batch := range []struct {
+				users []protocol.User
+				event string
+			}{{d.Leaves, "leave"}, {d.Joins, "join"}} {
+				for _, u := range batch.users {
+					p := Presence{Room: d.Room, User: u, Event: batch.event}
+					c.applyPresence(&p)
+					c.emit(Event{Type: EventPresence, Room: p.Room, Presence: &p})
+				}
+			}
+		}
 	case protocol.TypeTyping:
 		var t Typing
 		if json.Unmarshal(env.Body, &t) == nil {

@@ -142,21 +142,23 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("server: webhooks: %w", err)
 	}
 	s.hub = hub.New(hub.Config{
-		MaxRoomName:      cfg.MaxRoomNameLength,
-		MaxMessageLength: cfg.MaxMessageLength,
-		MaxRoomsPerConn:  cfg.MaxRoomsPerConn,
-		MaxConnsPerUser:  cfg.MaxConnsPerUser,
-		TypingTimeout:    cfg.TypingTimeout,
-		RecoveryWindow:   cfg.RecoveryWindow,
-		MaxReplayBytes:   cfg.SendQueueBytes / 2,
-		HistoryLimit:     cfg.HistoryLimit,
-		OnAppend:         s.metrics.StoreAppend,
-		Events:           s.webhooks,
-		RoomCreation:     cfg.RoomCreation,
-		Cluster:          s.cluster(st),
-		ReservedRooms:    reservedRooms(cfg),
-		MaxRoomsPerUser:  cfg.MaxRoomsPerUser,
-		Audit:            s.audit,
+		MaxRoomName:        cfg.MaxRoomNameLength,
+		MaxMessageLength:   cfg.MaxMessageLength,
+		MaxRoomsPerConn:    cfg.MaxRoomsPerConn,
+		MaxConnsPerUser:    cfg.MaxConnsPerUser,
+		TypingTimeout:      cfg.TypingTimeout,
+		RecoveryWindow:     cfg.RecoveryWindow,
+		MaxReplayBytes:     cfg.SendQueueBytes / 2,
+		HistoryLimit:       cfg.HistoryLimit,
+		OnAppend:           s.metrics.StoreAppend,
+		Events:             s.webhooks,
+		RoomCreation:       cfg.RoomCreation,
+		Cluster:            s.cluster(st),
+		PresenceBatchAbove: cfg.PresenceBatchAbove,
+		PresenceInterval:   cfg.PresenceInterval,
+		ReservedRooms:      reservedRooms(cfg),
+		MaxRoomsPerUser:    cfg.MaxRoomsPerUser,
+		Audit:              s.audit,
 	}, st, s.broker, log)
 	if nb, ok := s.broker.(interface{ OnReconnect(func()) }); ok {
 		nb.OnReconnect(s.hub.BrokerReconnected)

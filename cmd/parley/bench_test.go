@@ -86,7 +86,10 @@ func TestBenchPublishStartsItsOwnServer(t *testing.T) {
 		t.Fatalf("publish result %+v:\n%s", p, out)
 	}
 	r := p.Notify.Rounds[0]
-	if r.Recipients != 20 || r.ServerRSSPeak == nil || r.ServerRSSBefore == nil || *r.ServerRSSPeak < *r.ServerRSSBefore {
-		t.Errorf("first notification %+v: want 20 recipients and the child's memory, peak >= before", r)
+	// The peak is reset just before the notification, so it covers it: it
+	// is at least what the server holds after it (not necessarily before,
+	// as memory may be given back in between).
+	if r.Recipients != 20 || r.ServerRSSPeak == nil || r.ServerRSSAfter == nil || *r.ServerRSSPeak < *r.ServerRSSAfter {
+		t.Errorf("first notification %+v: want 20 recipients and the child's memory, peak >= after", r)
 	}
 }

@@ -143,6 +143,15 @@ type Config struct {
 	// once across tabs and devices. Default 16.
 	MaxConnsPerUser int `flag:"max-conns-per-user" usage:"simultaneous connections per user"`
 
+	// PresenceBatchAbove is how many connections a room may have on a
+	// node before its presence changes are gathered into one
+	// presence_diff frame per PresenceInterval. Default 100.
+	PresenceBatchAbove int `flag:"presence-batch-above" usage:"connections in a room above which presence changes are sent gathered"`
+
+	// PresenceInterval is how often a busy room sends its gathered
+	// presence changes. Default 1s.
+	PresenceInterval time.Duration `flag:"presence-interval" usage:"how often a busy room sends its presence changes"`
+
 	// RoomCreation says who may create a room (by joining it or over the
 	// API): anyone (guests included), accounts (signed-in users with an
 	// account or a token from the application, not guests) or admins.
@@ -310,6 +319,8 @@ func Default() Config {
 		MaxRoomNameLength:  64,
 		MaxRoomsPerConn:    100,
 		RoomCreation:       "accounts",
+		PresenceBatchAbove: 100,
+		PresenceInterval:   time.Second,
 		BrokerPrefix:       "parley",
 		NodeTimeout:        10 * time.Second,
 		MaxRoomsPerUser:    100,

@@ -103,6 +103,8 @@ func (c Config) Validate() error {
 	v.intRange("max-rooms-per-conn", c.MaxRoomsPerConn, 1, 100_000)
 	v.intRange("max-conns-per-user", c.MaxConnsPerUser, 1, 100_000)
 	v.oneOf("room-creation", c.RoomCreation, []string{"anyone", "accounts", "admins"})
+	v.intRange("presence-batch-above", c.PresenceBatchAbove, 1, 1_000_000)
+	v.duration("presence-interval", c.PresenceInterval, 50*time.Millisecond, time.Minute)
 	for _, name := range c.ReservedRooms {
 		if _, err := protocol.NormaliseRoom(name, c.MaxRoomNameLength); err != nil {
 			v.add("reserved-rooms", name, "is not a room name: "+err.Message)

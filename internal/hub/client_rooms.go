@@ -110,7 +110,7 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		// Announce before replying, so that anyone who joins after this
 		// client has seen its reply finds it in the member list and gets
 		// no late presence event for it.
-		c.hub.publishRoom(ctx, key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypePresence, "",
+		c.hub.publishRoom(ctx, key, kindPresence, 0, c.id, protocol.Encode(protocol.TypePresence, "",
 			protocol.PresenceBody{Room: key, User: c.ident.User, Event: "join"}))
 	}
 	c.reply(protocol.TypeJoined, env.ID, joined)
@@ -331,7 +331,7 @@ func (c *Client) leaveRoom(ctx context.Context, r *room) {
 			protocol.TypingEvent{Room: r.key, User: c.ident.User, State: "stop"}))
 	}
 	if announce {
-		c.hub.publishRoom(ctx, r.key, kindEphemeral, 0, c.id, protocol.Encode(protocol.TypePresence, "",
+		c.hub.publishRoom(ctx, r.key, kindPresence, 0, c.id, protocol.Encode(protocol.TypePresence, "",
 			protocol.PresenceBody{Room: r.key, User: c.ident.User, Event: "leave"}))
 	}
 	if was {

@@ -102,7 +102,7 @@ func (h *Hub) clusterLoop(started time.Time) {
 func (h *Hub) announceGone(ctx context.Context, gone []store.PresenceGone) {
 	for _, g := range gone {
 		u := protocol.User{ID: g.User.ID, Name: g.User.Name, Guest: g.User.Guest}
-		h.publishRoom(ctx, g.Room, kindEphemeral, 0, "", protocol.Encode(protocol.TypePresence, "",
+		h.publishRoom(ctx, g.Room, kindPresence, 0, "", protocol.Encode(protocol.TypePresence, "",
 			protocol.PresenceBody{Room: g.Room, User: u, Event: "leave"}))
 	}
 }

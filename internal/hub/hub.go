@@ -62,6 +62,13 @@ type Config struct {
 	// first ones by id; member_count gives them all), so that joining a
 	// large room costs a bounded frame. Default 100.
 	MaxJoinedMembers int
+	// PresenceBatchAbove is the number of local connections in a room
+	// above which its presence changes are gathered into presence_diff
+	// frames, one per PresenceInterval; default 100.
+	PresenceBatchAbove int
+	// PresenceInterval is how often a busy room sends its gathered
+	// presence changes; default 1s.
+	PresenceInterval time.Duration
 	// Cluster, when set, makes presence and the per-user connection
 	// limit hold across the nodes that share the store and the broker.
 	Cluster *Cluster
@@ -81,6 +88,10 @@ func (c *Config) setDefaults() {
 	def(&c.MaxReplayBytes, 512<<10)
 	def(&c.HistoryLimit, 100)
 	def(&c.MaxJoinedMembers, 100)
+	def(&c.PresenceBatchAbove, 100)
+	if c.PresenceInterval <= 0 {
+		c.PresenceInterval = time.Second
+	}
 	if c.TypingTimeout <= 0 {
 		c.TypingTimeout = 6 * time.Second
 	}

@@ -44,6 +44,8 @@ type room struct {
 	pending   map[int64]pendingEvent
 	gapTimer  *time.Timer
 	stopped   bool
+	// diff gathers presence changes while the room is busy.
+	diff presenceDiff
 }
 
 type pendingEvent struct {
@@ -148,6 +150,9 @@ func (r *room) stop() {
 	if r.gapTimer != nil {
 		r.gapTimer.Stop()
 	}
+	if r.diff.timer != nil {
+		r.diff.timer.Stop()
+	}
 	sub := r.sub
 	r.sub = nil
 	r.mu.Unlock()
@@ -176,6 +181,10 @@ func (r *room) deliver(data []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {
+		return
+	}
+	if kind == kindPresence {
+		r.presenceLocked(exclude, frame)
 		return
 	}
 	if kind != kindStored || seq <= 0 {

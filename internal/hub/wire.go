@@ -17,6 +17,9 @@ import (
 const (
 	kindStored    byte = 's'
 	kindEphemeral byte = 'e'
+	// kindPresence is an ephemeral presence frame, which a room with many
+	// local connections gathers into presence_diff frames.
+	kindPresence byte = 'p'
 	// Control events go to a user's subject and act on that user's
 	// connections instead of being delivered; the frame names the target
 	// (a room for kindRemoved, a session id for kindSignedOut).

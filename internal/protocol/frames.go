@@ -42,11 +42,14 @@ const (
 	TypeMessage  = "message"  // a chat message in a room
 	TypeUpdate   = "update"   // a message was edited, deleted or reacted to
 	TypePresence = "presence" // a member joined or left a room
-	TypeSystem   = "system"   // a notice from the server
-	TypeError    = "error"    // a request failed; id names the frame
-	TypePong     = "pong"     // reply to ping
-	TypeUnread   = "unread"   // unread counts, sent after welcome to account holders
-	TypeRoom     = "room"     // a room the user belongs to changed: added, removed, role, updated
+	// TypePresenceDiff gathers a busy room's joins and leaves of the last
+	// interval into one frame.
+	TypePresenceDiff = "presence_diff"
+	TypeSystem       = "system" // a notice from the server
+	TypeError        = "error"  // a request failed; id names the frame
+	TypePong         = "pong"   // reply to ping
+	TypeUnread       = "unread" // unread counts, sent after welcome to account holders
+	TypeRoom         = "room"   // a room the user belongs to changed: added, removed, role, updated
 
 	TypeSubscribed   = "subscribed"   // reply to subscribe
 	TypeUnsubscribed = "unsubscribed" // reply to unsubscribe
@@ -315,6 +318,14 @@ type PresenceBody struct {
 	Room  string `json:"room"`
 	User  User   `json:"user"`
 	Event string `json:"event"` // "join" or "leave"
+}
+
+// PresenceDiffBody is a busy room's presence changes over an interval:
+// who joined and who left, each user once, by their last change.
+type PresenceDiffBody struct {
+	Room   string `json:"room"`
+	Joins  []User `json:"joins"`
+	Leaves []User `json:"leaves"`
 }
 
 // TypingEvent is the server's typing frame.

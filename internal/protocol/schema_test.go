@@ -86,6 +86,7 @@ var serverFrames = []serverFrame{
 	{"update reaction", protocol.TypeUpdate, "", protocol.UpdateBody{Room: "general", Seq: 46, Kind: "reaction", Actor: alice.ID,
 		Emoji: "👍", Removed: true, Message: full}},
 	{"presence", protocol.TypePresence, "", protocol.PresenceBody{Room: "general", User: guest, Event: "join"}},
+	{"presence_diff", protocol.TypePresenceDiff, "", protocol.PresenceDiffBody{Room: "general", Joins: []protocol.User{guest}, Leaves: []protocol.User{}}},
 	{"typing", protocol.TypeTyping, "", protocol.TypingEvent{Room: "general", User: alice, State: "stop"}},
 	{"read receipt", protocol.TypeRead, "", protocol.ReadEvent{Room: "general", User: alice, Seq: 44}},
 	{"read reply", protocol.TypeRead, "r1", protocol.ReadEvent{Room: direct.Room, User: alice, Seq: 3}},
@@ -134,7 +135,7 @@ func TestSchemaServerFrames(t *testing.T) {
 func TestSchemaServerFramesCoverTypes(t *testing.T) {
 	sent := []string{
 		protocol.TypeWelcome, protocol.TypeJoined, protocol.TypeLeft, protocol.TypeAck, protocol.TypeMessage,
-		protocol.TypeUpdate, protocol.TypePresence, protocol.TypeSystem, protocol.TypeError, protocol.TypePong,
+		protocol.TypeUpdate, protocol.TypePresence, protocol.TypePresenceDiff, protocol.TypeSystem, protocol.TypeError, protocol.TypePong,
 		protocol.TypeUnread, protocol.TypePrivate, protocol.TypeTyping, protocol.TypeRead, protocol.TypeHistory,
 		protocol.TypeAuth,
 	}

@@ -217,7 +217,7 @@ func TestFailuresAreRetriedWithBackoff(t *testing.T) {
 // RetryFor, then the event is given up and counted.
 func TestAnEventIsGivenUp(t *testing.T) {
 	rv := newReceiver(t, "0123456789abcdef", func(int) int { return http.StatusInternalServerError })
-	s, m, st := setup(t, webhook.Config{RetryMin: 20 * time.Millisecond, RetryFor: 200 * time.Millisecond, Poll: 10 * time.Millisecond},
+	s, m, st := setup(t, webhook.Config{RetryMin: 20 * time.Millisecond, RetryFor: time.Second, Poll: 10 * time.Millisecond},
 		store.Webhook{ID: "w", URL: rv.URL, Secret: rv.secret, Events: []string{"*"}})
 	s.Emit(event.MessageCreated, "x")
 	waitFor(t, "the event given up", func() bool { return m.abandoned.Load() == 1 })

@@ -608,6 +608,11 @@ export class ParleyClient extends Emitter {
         return;
       }
       case "presence": return this._onPresence(b);
+      // A busy room's changes, gathered: applied one by one, leaves first.
+      case "presence_diff":
+        for (const user of b.leaves ?? []) this._onPresence({ room: b.room, user, event: "leave" });
+        for (const user of b.joins ?? []) this._onPresence({ room: b.room, user, event: "join" });
+        return;
       case "typing": return this._onTyping(b);
       case "read": return this._roomEvent("read", b);
       case "unread": return this._onUnread(b);

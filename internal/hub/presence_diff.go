@@ -1,0 +1,76 @@
+package hub
+
+import (
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/parley-chat/parley/internal/protocol"
+)
+
+// presenceDiff gathers a busy room's presence changes between two
+// flushes: for each user, their last change.
+type presenceDiff struct {
+	joins, leaves map[string]protocol.User
+	timer         *time.Timer
+}
+
+// presenceLocked delivers a presence frame. A room with no more than
+// PresenceBatchAbove local connections sends it at once; a busier one
+// gathers the changes and sends one presence_diff per PresenceInterval,
+// so that filling a room of N costs O(N) frames per interval rather than
+// one frame to every member for every join.
+func (r *room) presenceLocked(exclude string, frame []byte) {
+	// Changes wait behind a diff still to be sent, so none overtakes it.
+	if len(r.members) <= r.hub.cfg.PresenceBatchAbove && r.diff.timer == nil {
+		r.fanoutLocked(0, exclude, frame)
+		return
+	}
+	var f struct {
+		Body protocol.PresenceBody `json:"body"`
+	}
+	if err := json.Unmarshal(frame, &f); err != nil {
+		r.hub.log.Warn("dropping a malformed presence event", "room", r.key, "err", err)
+		return
+	}
+	d := &r.diff
+	if d.joins == nil {
+		d.joins, d.leaves = make(map[string]protocol.User), make(map[string]protocol.User)
+	}
+	u := f.Body.User
+	switch f.Body.Event {
+	case "join":
+		delete(d.leaves, u.ID)
+		d.joins[u.ID] = u
+	case "leave":
+		delete(d.joins, u.ID)
+		d.leaves[u.ID] = u
+	}
+	if d.timer == nil && !r.stopped {
+		d.timer = time.AfterFunc(r.hub.cfg.PresenceInterval, r.flushPresence)
+	}
+}
+
+// flushPresence sends the gathered changes as one presence_diff frame.
+func (r *room) flushPresence() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d := &r.diff
+	d.timer = nil
+	if r.stopped || len(d.joins)+len(d.leaves) == 0 {
+		return
+	}
+	body := protocol.PresenceDiffBody{Room: r.key, Joins: sortedUsers(d.joins), Leaves: sortedUsers(d.leaves)}
+	clear(d.joins)
+	clear(d.leaves)
+	r.fanoutLocked(0, "", protocol.Encode(protocol.TypePresenceDiff, "", body))
+}
+
+func sortedUsers(m map[string]protocol.User) []protocol.User {
+	out := make([]protocol.User, 0, len(m))
+	for _, u := range m {
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
