@@ -67,24 +67,37 @@ func (a *API) checkPassword(r *http.Request, u store.User, password, field strin
 	return nil
 }
 
+// provenAccount decodes a request into req and loads the caller's
+// account once the password the request carries (password, named field)
+// is checked; on any failure it has answered and ok is false.
+func (a *API) provenAccount(w http.ResponseWriter, r *http.Request, id auth.Identity, req any,
+	password func() (value, field string)) (u store.User, ok bool) {
+	if err := decode(w, r, req, false); err != nil {
+		a.fail(w, r, err)
+		return store.User{}, false
+	}
+	u, err := a.ownAccount(r.Context(), id)
+	if err == nil {
+		pw, field := password()
+		err = a.checkPassword(r, u, pw, field)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return store.User{}, false
+	}
+	return u, true
+}
+
 // changePassword sets a new password for the caller's account, and signs
 // out every other session: their refresh tokens stop working and their
 // connections close (4001). This session stays signed in.
 func (a *API) changePassword(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	var req changePasswordRequest
-	if err := decode(w, r, &req, false); err != nil {
-		a.fail(w, r, err)
+	u, ok := a.provenAccount(w, r, id, &req, func() (string, string) { return req.CurrentPassword, "current_password" })
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	u, err := a.ownAccount(ctx, id)
-	if err == nil {
-		err = a.checkPassword(r, u, req.CurrentPassword, "current_password")
-	}
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	n, err := auth.SetPassword(ctx, a.store, a.hasher, u.ID, req.NewPassword, id.SessionID)
 	if err != nil {
 		a.fail(w, r, ruleError(fmt.Errorf("api: change the password of %q: %w", u.ID, err)))
@@ -129,17 +142,8 @@ func (a *API) updateMe(w http.ResponseWriter, r *http.Request, id auth.Identity)
 // deleteMe deletes the caller's account, after checking its password.
 func (a *API) deleteMe(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	var req deleteMeRequest
-	if err := decode(w, r, &req, false); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	u, err := a.ownAccount(ctx, id)
-	if err == nil {
-		err = a.checkPassword(r, u, req.Password, "password")
-	}
-	if err != nil {
-		a.fail(w, r, err)
+	u, ok := a.provenAccount(w, r, id, &req, func() (string, string) { return req.Password, "password" })
+	if !ok {
 		return
 	}
 	_ = a.deleteAccount(w, r, id, u, "account deleted")
