@@ -124,3 +124,31 @@ func BenchmarkRejoin(b *testing.B) {
 	defer s.Close()
 	storetest.BenchRejoin(b, s, 100)
 }
+
+// BenchmarkCreateNotification stores one notification for many
+// recipients: one write transaction that every other write of the node
+// waits behind. Run with
+//
+//	go test -run '^$' -bench CreateNotification -benchtime 20x ./internal/store/sqlite
+func BenchmarkCreateNotification(b *testing.B) {
+	for _, n := range []int{10_000, 50_000} {
+		b.Run(fmt.Sprint("recipients=", n), func(b *testing.B) {
+			ctx := context.Background()
+			s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			users := make([]string, n)
+			for i := range users {
+				users[i] = fmt.Sprintf("u_%08d", i)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if err := s.CreateNotification(ctx, store.Notification{ID: fmt.Sprint("n", i), Title: "t"}, users); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
