@@ -130,7 +130,7 @@ func (s *Server) appended(d time.Duration, err error) {
 }
 
 // failureKind names what kind of store failure err is, for the metric and
-// /readyz: disk_full, unavailable, timeout, io or other; "" for the
+// /readyz: disk_full, unavailable, read_only, timeout, io or other; "" for the
 // failures that are the request's and not the store's.
 func failureKind(err error) string {
 	var se *sqlite.Error
@@ -147,7 +147,9 @@ func failureKind(err error) string {
 		return "io"
 	case errors.Is(err, context.DeadlineExceeded): // before net.Error, which it satisfies
 		return "timeout"
-	case errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57") || pe.Code == "25006"),
+	case errors.As(err, &pe) && pe.Code == "25006": // read_only_sql_transaction
+		return "read_only"
+	case errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57")),
 		errors.As(err, &ne), pgconn.SafeToRetry(err), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
 		return "unavailable"
 	}
@@ -165,6 +167,8 @@ func kindText(kind string) string {
 		return "the database did not answer in time"
 	case "io":
 		return "the disk refused the write"
+	case "read_only":
+		return "the database refuses writes: it is read-only"
 	}
 	return "see the log"
 }

@@ -28,7 +28,7 @@ func newHealth(reg *prometheus.Registry) *health {
 	h := &health{
 		writeFails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_store_write_failures_total",
-			Help: "Message writes the store failed, by kind: disk_full, unavailable (the database cannot be reached or is shutting down), timeout, io (the disk refused it) or other."},
+			Help: "Message writes the store failed, by kind: disk_full, unavailable (the database cannot be reached or is shutting down), read_only, timeout, io (the disk refused it) or other."},
 			[]string{"kind"}),
 		writable: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "parley_store_writable",
