@@ -75,7 +75,7 @@ func TestDiskFullUnderWriteLoad(t *testing.T) {
 	var stderr syncBuffer
 	proc := startParleyWith(t, bin, addr, dataDir, &stderr)
 	wsBase := "ws://" + addr
-	load := testutil.StartLoad(wsBase, "full", 4, 0)
+	load := testutil.StartLoad(wsBase, "full", testutil.LoadOptions{})
 	defer load.Stop()
 	filler := filepath.Join(dataDir, "filler")
 	for cycle := 1; cycle <= cycles; cycle++ {

@@ -34,7 +34,7 @@ func TestPostgresRestartUnderWriteLoad(t *testing.T) {
 	var stderr syncBuffer
 	proc := startParleyWith(t, bin, addr, t.TempDir(), &stderr, "--database-url", pg.URL)
 	wsBase := "ws://" + addr
-	load := testutil.StartLoad(wsBase, "pgfault", 4, 0)
+	load := testutil.StartLoad(wsBase, "pgfault", testutil.LoadOptions{})
 	defer load.Stop()
 	var worstBack time.Duration
 	for cycle := 1; cycle <= cycles; cycle++ {

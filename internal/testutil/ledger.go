@@ -118,7 +118,8 @@ func (l *Ledger) Check(tb testing.TB, wsBase, room string) int {
 }
 
 // FetchRoom reads a room's whole message history from the server at wsBase,
-// newest page first, through a WebSocket as a guest.
+// newest page first, through a WebSocket as a guest. Pages are of 100
+// messages, so that one of long messages fits a client's send queue.
 func FetchRoom(tb testing.TB, wsBase, room string) []Stored {
 	tb.Helper()
 	c, _, err := DialURL(tb, wsBase+"/ws/"+room+"?name=ledger-check", DialOptions{})
@@ -133,7 +134,7 @@ func FetchRoom(tb testing.TB, wsBase, room string) []Stored {
 	var out []Stored
 	before := j.LastSeq + 1
 	for before > 1 {
-		c.Send("history", "h", map[string]any{"room": room, "before": before, "limit": 1000})
+		c.Send("history", "h", map[string]any{"room": room, "before": before, "limit": 100})
 		var h struct {
 			Messages []struct {
 				ID       string `json:"id"`

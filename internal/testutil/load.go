@@ -3,6 +3,7 @@ package testutil
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ type Load struct {
 	Ledger Ledger
 	room   string
 	base   string
+	pad    string // added to each message's text
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
@@ -31,13 +33,26 @@ type Load struct {
 	lastAck  time.Time
 }
 
-// StartLoad starts writers writers sending to room on the server at wsBase
-// (like ws://127.0.0.1:8080), each pausing pause between answers.
-func StartLoad(wsBase, room string, writers int, pause time.Duration) *Load {
+// LoadOptions shape a Load.
+type LoadOptions struct {
+	Writers   int           // connections sending at once; 0 means 4
+	Pause     time.Duration // each writer's wait between an answer and its next send
+	TextBytes int           // the length of each message's text; 0 means short
+}
+
+// StartLoad starts writers sending to room on the server at wsBase (like
+// ws://127.0.0.1:8080).
+func StartLoad(wsBase, room string, o LoadOptions) *Load {
 	l := &Load{room: room, base: wsBase, stop: make(chan struct{}), errCodes: map[string]int{}, errTexts: map[string]int{}}
-	for w := range writers {
+	if o.Writers <= 0 {
+		o.Writers = 4
+	}
+	if o.TextBytes > 0 {
+		l.pad = " " + strings.Repeat("x", o.TextBytes)
+	}
+	for w := range o.Writers {
 		l.wg.Add(1)
-		go l.writer(w, pause)
+		go l.writer(w, o.Pause)
 	}
 	return l
 }
@@ -152,7 +167,7 @@ func (l *Load) session(c *websocket.Conn, w int, n *int, pause time.Duration) {
 	for !l.stopped() {
 		*n++
 		id := fmt.Sprintf("w%d-%d", w, *n)
-		msg := map[string]any{"type": "chat", "id": id, "body": map[string]any{"room": l.room, "text": "load " + id, "client_id": id}}
+		msg := map[string]any{"type": "chat", "id": id, "body": map[string]any{"room": l.room, "text": "load " + id + l.pad, "client_id": id}}
 		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		if err := c.WriteJSON(msg); err != nil {
 			return
