@@ -123,8 +123,8 @@ func TestDiskFullUnderWriteLoad(t *testing.T) {
 		if !ok {
 			t.Fatalf("cycle %d: /readyz not 200 within 30 s of freeing space", cycle)
 		}
-		t.Logf("cycle %d: %d bytes filled; %d sends refused, %d log lines; first ack %v and /readyz 200 %v after space came back",
-			cycle, filled, load.ErrorCount()-errsBefore, logged, back.Round(time.Millisecond), ready.Round(time.Millisecond))
+		t.Logf("cycle %d: %d bytes filled; %d sends refused (slowest error frame %v), %d log lines; first ack %v and /readyz 200 %v after space came back",
+			cycle, filled, load.ErrorCount()-errsBefore, load.SlowestError().Round(time.Millisecond), logged, back.Round(time.Millisecond), ready.Round(time.Millisecond))
 	}
 	load.Stop()
 	byCode, byText := load.Errors()
@@ -134,6 +134,9 @@ func TestDiskFullUnderWriteLoad(t *testing.T) {
 		}
 	}
 	assertHumanErrors(t, byText)
+	if slow := load.SlowestError(); slow > 10*time.Second {
+		t.Errorf("a refused send waited %v for its error frame; sends must fail fast", slow)
+	}
 	if n := metric(t, addr, "parley_store_write_failures_total", `kind="disk_full"`); n < float64(refusals) {
 		t.Errorf("parley_store_write_failures_total{kind=\"disk_full\"} = %v, want at least %d", n, refusals)
 	}

@@ -21,6 +21,7 @@ type Load struct {
 	room   string
 	base   string
 	pad    string // added to each message's text
+	prefix string // of its client ids, unique to this Load
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
@@ -33,6 +34,11 @@ type Load struct {
 	lastAck  time.Time
 }
 
+// loads numbers the Loads of a test process, so that two Loads on one
+// room (one after a restart, say) never send the same client id: each
+// connection is another guest, so the server would rightly store both.
+var loads atomic.Int64
+
 // LoadOptions shape a Load.
 type LoadOptions struct {
 	Writers   int           // connections sending at once; 0 means 4
@@ -43,7 +49,8 @@ type LoadOptions struct {
 // StartLoad starts writers sending to room on the server at wsBase (like
 // ws://127.0.0.1:8080).
 func StartLoad(wsBase, room string, o LoadOptions) *Load {
-	l := &Load{room: room, base: wsBase, stop: make(chan struct{}), errCodes: map[string]int{}, errTexts: map[string]int{}}
+	l := &Load{room: room, base: wsBase, stop: make(chan struct{}), errCodes: map[string]int{}, errTexts: map[string]int{},
+		prefix: fmt.Sprintf("l%d-", loads.Add(1))}
 	if o.Writers <= 0 {
 		o.Writers = 4
 	}
@@ -166,7 +173,7 @@ func (l *Load) session(c *websocket.Conn, w int, n *int, pause time.Duration) {
 	}()
 	for !l.stopped() {
 		*n++
-		id := fmt.Sprintf("w%d-%d", w, *n)
+		id := fmt.Sprintf("%sw%d-%d", l.prefix, w, *n)
 		msg := map[string]any{"type": "chat", "id": id, "body": map[string]any{"room": l.room, "text": "load " + id + l.pad, "client_id": id}}
 		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		if err := c.WriteJSON(msg); err != nil {
