@@ -50,7 +50,8 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // readyz answers 200 while the server accepts work: the store answers,
-// it commits writes (see writeHealth) and no shutdown is under way. Load balancers take a node out on 503.
+// it commits writes (see writeHealth) and no shutdown is under way. Load
+// balancers take a node out on 503.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	draining := s.draining

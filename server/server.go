@@ -107,12 +107,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	log := opts.Logger
-	if log == nil {
-		log = NewLogger(cfg.LogFormat, cfg.LogLevel, opts.LogOutput)
-	}
-	logRate := lograte.New(log.Handler(), lograte.DefaultInterval)
-	log = slog.New(logRate)
+	log, logRate := serverLogger(cfg, opts)
 	defer func() {
 		if err != nil {
 			logRate.Close()
@@ -428,22 +423,6 @@ func (s *Server) logStartup(bound net.Addr) {
 	}
 	attrs = append(attrs, "metrics", metricsURL, "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
 	s.log.Info("parley listening", attrs...)
-}
-
-// NewLogger builds the server's structured logger.
-func NewLogger(format, level string, w io.Writer) *slog.Logger {
-	if w == nil {
-		w = os.Stderr
-	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		lv = slog.LevelInfo
-	}
-	o := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, o))
-	}
-	return slog.New(slog.NewTextHandler(w, o))
 }
 
 func randomID(n int) string {
