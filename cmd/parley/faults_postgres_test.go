@@ -71,6 +71,9 @@ func TestPostgresRestartUnderWriteLoad(t *testing.T) {
 			t.Fatalf("cycle %d: /readyz not 200 within 30 s of the database coming back", cycle)
 		}
 		worstBack = max(worstBack, back, ready)
+		if logged := logLines(stderr.String()) - logBefore; logged >= 40 {
+			t.Errorf("cycle %d: %d sends refused wrote %d log lines, want under 40 (repeats are rate limited):\n%s", cycle, refused, logged, stderr.String())
+		}
 		t.Logf("cycle %d: down %v, %d sends refused (slowest error frame %v), /readyz said %s; first ack %v and /readyz 200 %v after the database came back; %d log lines",
 			cycle, started.Sub(stopped).Round(time.Millisecond), refused, load.SlowestError().Round(time.Millisecond), strings.TrimSpace(body),
 			back.Round(time.Millisecond), ready.Round(time.Millisecond), logLines(stderr.String())-logBefore)
