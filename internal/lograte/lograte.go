@@ -5,8 +5,9 @@
 // line, the one that says what is wrong, and fills the very disk that is
 // full. The first occurrence of a warning or error is logged as it comes;
 // its repeats within the next interval are only counted, and one summary
-// line per interval (the latest repeat, with repeated=N and in_last=T)
-// says how many there were. Every warning and error, logged or not, is
+// line per interval (the latest repeat, with repeated=N and in_last=T,
+// the time the count covers) says how many there were; Close writes the
+// summaries still due. Every warning and error, logged or not, is
 // also reported to a counter (see Handler.SetCounter), which /metrics
 // exposes.
 package lograte
@@ -56,6 +57,7 @@ type key struct {
 // entry is a record being rate limited: the interval its first occurrence
 // opened, and the repeats seen in it.
 type entry struct {
+	start   time.Time // the interval's
 	repeats int
 	last    slog.Record  // the latest repeat, for the summary
 	next    slog.Handler // the handler it came through
@@ -112,7 +114,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		return nil
 	}
 	if !s.closed {
-		e := &entry{}
+		e := &entry{start: time.Now()}
 		e.timer = time.AfterFunc(s.every, func() { s.tick(k, e) })
 		s.seen[k] = e
 	}
@@ -129,8 +131,8 @@ func (s *shared) tick(k key, e *entry) {
 		s.mu.Unlock()
 		return
 	}
-	n, last, next := e.repeats, e.last, e.next
-	e.repeats = 0
+	n, last, next, start := e.repeats, e.last, e.next, e.start
+	e.repeats, e.start = 0, time.Now()
 	if n == 0 {
 		delete(s.seen, k)
 	} else {
@@ -138,13 +140,14 @@ func (s *shared) tick(k key, e *entry) {
 	}
 	s.mu.Unlock()
 	if n > 0 {
-		summarise(next, last, n, s.every)
+		summarise(next, last, n, time.Since(start))
 	}
 }
 
-// summarise logs r, the latest of n repeats held back, saying so.
-func summarise(h slog.Handler, r slog.Record, n int, every time.Duration) {
-	r.AddAttrs(slog.Int("repeated", n), slog.Duration("in_last", every))
+// summarise logs r, the latest of n repeats held back over the time span,
+// saying so.
+func summarise(h slog.Handler, r slog.Record, n int, span time.Duration) {
+	r.AddAttrs(slog.Int("repeated", n), slog.Duration("in_last", span.Round(time.Millisecond)))
 	_ = h.Handle(context.Background(), r)
 }
 
@@ -165,7 +168,7 @@ func (h *Handler) Close() {
 	for _, e := range pending {
 		e.timer.Stop()
 		if e.repeats > 0 {
-			summarise(e.next, e.last, e.repeats, s.every)
+			summarise(e.next, e.last, e.repeats, time.Since(e.start))
 		}
 	}
 }
