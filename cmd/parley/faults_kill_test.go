@@ -116,6 +116,17 @@ func TestKillDuringCheckpoint(t *testing.T) {
 		t.Logf("cycle %d: killed %v after the restart, as the first checkpoint began copying a WAL file of %d bytes written with %d messages (parley.db size@mtime %s, then %s when the kill was sent, %s at its death)",
 			cycle, changed.Round(time.Millisecond), wal.Size(), load.Ledger.Len()-acked, before, after, dead)
 		proc = startParleyWith(t, bin, addr, dataDir, &stderr)
+		// The same copy again, not cut short: how long it takes says how
+		// far into it the kill came.
+		var n float64
+		if _, ok := waitFor(30*time.Second, func() bool {
+			n = metric(t, addr, "parley_store_checkpoint_seconds_count", `by="background"`)
+			return n >= 1
+		}); ok {
+			sum := metric(t, addr, "parley_store_checkpoint_seconds_sum", `by="background"`)
+			t.Logf("cycle %d: after the restart, %v background checkpoints (the first copying that WAL whole) took %v in all",
+				cycle, n, time.Duration(sum*float64(time.Second)).Round(time.Millisecond))
+		}
 	}
 	acked := load.Ledger.Len()
 	if _, ok := waitFor(30*time.Second, func() bool { return load.Ledger.Len() > acked }); !ok {
