@@ -49,8 +49,9 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": Version})
 }
 
-// readyz answers 200 while the server accepts work: the store answers and
-// no shutdown is under way. Load balancers take a node out on 503.
+// readyz answers 200 while the server accepts work: the store answers,
+// it commits writes (see writeHealth) and no shutdown is under way. Load
+// balancers take a node out on 503.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	draining := s.draining
@@ -64,6 +65,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("readiness check: store unavailable", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+		return
+	}
+	if ok, reason := s.writes.ready(ctx); !ok {
+		s.log.Warn("readiness check: store not writable", "reason", reason)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store not writable", "reason": reason})
 		return
 	}
 	if rb, ok := s.broker.(interface{ Ready() error }); ok {

@@ -25,6 +25,7 @@ import (
 	"github.com/parley-chat/parley/internal/broker/natsbroker"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/hub"
+	"github.com/parley-chat/parley/internal/lograte"
 	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
@@ -59,7 +60,8 @@ func DefaultConfig() Config { return config.Default() }
 // Options are what an embedding program may supply besides the Config.
 type Options struct {
 	// Logger receives the server's logs; nil builds one from the Config's
-	// log format and level, writing to LogOutput.
+	// log format and level, writing to LogOutput. Either way, repeats of
+	// the same warning or error are rate limited (see package lograte).
 	Logger *slog.Logger
 	// LogOutput is where a built logger writes; nil means standard error.
 	LogOutput io.Writer
@@ -83,6 +85,8 @@ type Server struct {
 	files    files
 	lock     *sqlite.Lock // held on the SQLite database while the server lives; nil with PostgreSQL
 	cert     *certificate // the TLS certificate; nil without TLS
+	logRate  *lograte.Handler
+	writes   *writeHealth // whether the store still commits; /readyz asks it
 
 	// listenAddr is the address Serve listens on, once it does.
 	listenAddr atomic.Value
@@ -95,7 +99,7 @@ type Server struct {
 // New opens the store (migrating it), prepares authentication and wires the
 // hub and transport. The caller must Close the server, or Run it, which
 // closes it on return.
-func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
+func New(ctx context.Context, cfg Config, opts Options) (_ *Server, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -103,15 +107,17 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := opts.Logger
-	if log == nil {
-		log = NewLogger(cfg.LogFormat, cfg.LogLevel, opts.LogOutput)
-	}
+	log, logRate := serverLogger(cfg, opts)
+	defer func() {
+		if err != nil {
+			logRate.Close()
+		}
+	}()
 	signingKey, err := f.prepare(log)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, nodeID: randomID(3), files: f, cert: f.cert}
+	s := &Server{cfg: cfg, log: log, nodeID: randomID(3), files: f, cert: f.cert, logRate: logRate}
 	if s.lock, err = lockDatabase(f, cfg); err != nil {
 		return nil, err
 	}
@@ -129,6 +135,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		Rooms: func() float64 { return float64(s.hub.Stats().Rooms) },
 		Users: func() float64 { return float64(s.hub.Stats().Users) },
 	})
+	logRate.SetCounter(s.metrics.LogRecord)
+	s.writes = newWriteHealth(st, s.metrics.StoreWritable, s.metrics.StoreWriteFailed)
 	if o, ok := st.(store.Observable); ok {
 		o.ObserveCommits(s.metrics)
 	}
@@ -150,7 +158,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		RecoveryWindow:     cfg.RecoveryWindow,
 		MaxReplayBytes:     cfg.SendQueueBytes / 2,
 		HistoryLimit:       cfg.HistoryLimit,
-		OnAppend:           s.metrics.StoreAppend,
+		OnAppend:           s.appended,
 		Events:             s.webhooks,
 		RoomCreation:       cfg.RoomCreation,
 		Cluster:            s.cluster(st),
@@ -347,6 +355,7 @@ func (s *Server) Close() {
 	s.ws.Close()
 	s.hub.Close()
 	s.closeBackends()
+	s.logRate.Close()
 }
 
 func (s *Server) closeBackends() {
@@ -414,22 +423,6 @@ func (s *Server) logStartup(bound net.Addr) {
 	}
 	attrs = append(attrs, "metrics", metricsURL, "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
 	s.log.Info("parley listening", attrs...)
-}
-
-// NewLogger builds the server's structured logger.
-func NewLogger(format, level string, w io.Writer) *slog.Logger {
-	if w == nil {
-		w = os.Stderr
-	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		lv = slog.LevelInfo
-	}
-	o := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, o))
-	}
-	return slog.New(slog.NewTextHandler(w, o))
 }
 
 func randomID(n int) string {

@@ -38,6 +38,7 @@ type Metrics struct {
 	apiReqs     *prometheus.CounterVec
 	apiDur      *prometheus.HistogramVec
 	logins      *prometheus.CounterVec
+	health      *health
 }
 
 // Gauges reports sizes sampled when /metrics is scraped.
@@ -120,6 +121,7 @@ func New(g Gauges) *Metrics {
 		Name: "parley_admin_actions_total",
 		Help: "Moderation and administration actions recorded in the audit log, by action."}, []string{"action"})
 	m.reg.MustRegister(m.actions)
+	m.health = newHealth(m.reg)
 	return m
 }
 

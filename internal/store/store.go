@@ -302,6 +302,18 @@ type Observable interface {
 	ObserveCommits(o CommitObserver)
 }
 
+// WriteProber is implemented by stores that can check that a write still
+// commits, without changing anything a user sees. /readyz probes with it
+// once writes have been failing, to tell when the store can store again
+// while no user is sending (a load balancer sends none to a node it has
+// taken out).
+type WriteProber interface {
+	// ProbeWrite commits a write of no consequence the way every write
+	// commits (durably, through the store's writer); an error says that
+	// writes fail now.
+	ProbeWrite(ctx context.Context) error
+}
+
 // Store is Parley's durable state. All methods are safe for concurrent use.
 // A method that returns without error has committed its change durably
 // (on SQLite, committed and its WAL flushed to disk; committed on

@@ -58,6 +58,7 @@ var (
 	_ store.Store         = (*Store)(nil)
 	_ store.AsyncAppender = (*Store)(nil)
 	_ store.Observable    = (*Store)(nil)
+	_ store.WriteProber   = (*Store)(nil)
 )
 
 // ObserveCommits implements store.Observable: o hears of the transaction of

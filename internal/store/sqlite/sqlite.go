@@ -59,6 +59,7 @@ var (
 	_ store.Store         = (*Store)(nil)
 	_ store.AsyncAppender = (*Store)(nil)
 	_ store.Observable    = (*Store)(nil)
+	_ store.WriteProber   = (*Store)(nil)
 )
 
 // writeReq is one caller's write, run by loop inside the batch transaction.

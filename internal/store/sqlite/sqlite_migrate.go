@@ -6,6 +6,8 @@ import (
 	"embed"
 	"fmt"
 	"log/slog"
+	"os"
+	"time"
 
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/internal/migration"
@@ -53,8 +55,30 @@ func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 		}
 		logger.Info("sqlite: applied migration", "migration", m.Name)
 	}
+	if latest > current {
+		pauseForTest(logger)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)
 	}
 	return nil
+}
+
+// EnvMigrationPause names a variable for tests only: set to a duration
+// (like 30s), a migration that applied steps waits that long before it
+// commits, having logged that it does. A test kills the process in that
+// wait to prove that a migration cut short leaves the database as it was
+// and the next start migrates it to the end: the whole migration is one
+// transaction, so without the wait the moment of the kill would be a race
+// against steps that take well under a millisecond.
+const EnvMigrationPause = "PARLEY_TEST_MIGRATION_PAUSE"
+
+// pauseForTest waits as EnvMigrationPause asks, if it does.
+func pauseForTest(logger *slog.Logger) {
+	d, err := time.ParseDuration(os.Getenv(EnvMigrationPause))
+	if err != nil || d <= 0 {
+		return
+	}
+	logger.Warn("sqlite: migration paused before its commit, for a test", "env", EnvMigrationPause, "for", d)
+	time.Sleep(d)
 }
