@@ -42,8 +42,13 @@ func backfillSkeletons(ctx context.Context, tx *sql.Tx, logger *slog.Logger) err
 		return fmt.Errorf("backfill username skeletons: %w", err)
 	}
 	assign, collisions := skeleton.Plan(all)
+	update, err := tx.PrepareContext(ctx, `UPDATE users SET username_skeleton = ? WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("backfill username skeletons: %w", err)
+	}
+	defer update.Close()
 	for id, sk := range assign {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET username_skeleton = ? WHERE id = ?`, sk, id); err != nil {
+		if _, err := update.ExecContext(ctx, sk, id); err != nil {
 			return fmt.Errorf("backfill username skeletons: %w", err)
 		}
 	}
