@@ -79,6 +79,14 @@ func TestHiddenCharactersInNames(t *testing.T) {
 			want: http.StatusOK, contains: []string{`"topic":"deploys"`}},
 	})
 
+	// A guest picking a name with an override on the WebSocket is refused
+	// at the upgrade (guest names follow the username rules).
+	_, resp, err := ts.DialWith(t, "/ws?name=alice%E2%80%AEgnp", testutil.DialOptions{})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("guest named with a right-to-left override: err %v, resp %v; want 401", err, resp)
+	}
+	resp.Body.Close()
+
 	// Over the WebSocket: what members see.
 	watcher := dialAs(t, ts, bob.AccessToken)
 	watcher.Send(protocol.TypeJoin, "j", map[string]any{"room": "lobby"})
