@@ -53,9 +53,9 @@ func uniqueUser(ctx context.Context, db querier, err error, username, key, sk st
 	qerr := db.QueryRow(ctx, `SELECT username, username_key FROM users WHERE username_skeleton = $1`, sk).Scan(&existing, &existingKey)
 	switch {
 	case qerr != nil:
-		// Deleted between the insert and this read: still a look-alike
-		// of a name that was taken a moment ago.
-		return &store.LookalikeError{Username: username, Existing: username}
+		// Accounts are never removed (a deleted one keeps its row), so
+		// the holder is there: this is a database fault.
+		return fmt.Errorf("find the username %q looks like: %w", username, qerr)
 	case existingKey == key:
 		return store.ErrConflict
 	}
