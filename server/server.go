@@ -236,9 +236,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// Slow bodies and slow readers are cut off. A WebSocket upgrade
+		// clears both deadlines (gorilla's Upgrade does), and the API
+		// clears the read deadline once it has the body, so a request
+		// waiting for a password hash is not cancelled (see api.limits).
+		ReadTimeout:  s.cfg.HTTPReadTimeout,
+		WriteTimeout: s.cfg.HTTPWriteTimeout,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	s.listenAddr.Store(ln.Addr().String())
 	s.logStartup(ln.Addr())

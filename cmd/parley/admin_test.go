@@ -190,6 +190,10 @@ func testAdminCommands(t *testing.T, addr string, p adminBin) {
 	if _, stderr, code := p.run(password, nil, "user", "create", "ALICE"); code != 1 || !strings.Contains(stderr, `the username "ALICE" is taken`) {
 		t.Errorf("a taken name: exit %d, %q", code, stderr)
 	}
+	if _, stderr, code := p.run(password, nil, "user", "create", "\u0430lice"); code != 1 ||
+		!strings.Contains(stderr, `looks too much like the existing username "alice"`) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("a look-alike name: exit %d, %q", code, stderr)
+	}
 	list := p.ok("", nil, "user", "list")
 	if !strings.Contains(list, "ID") || !strings.Contains(list, first.User.ID) || !strings.Contains(list, "Alice A.") {
 		t.Errorf("user list:\n%s", list)

@@ -114,6 +114,10 @@ how the first administrator is made.`,
 			if errors.Is(err, store.ErrConflict) {
 				return fmt.Errorf("the username %q is taken", a.Username)
 			}
+			if le := (*store.LookalikeError)(nil); errors.As(err, &le) {
+				return fmt.Errorf("the username %q looks too much like the existing username %q; pick one that looks different",
+					a.Username, le.Existing)
+			}
 			if err != nil {
 				return err
 			}

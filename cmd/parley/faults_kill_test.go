@@ -218,8 +218,9 @@ func TestKillDuringMigration(t *testing.T) {
 		cycles, ledger.Len(), stored, sqlite.SchemaVersion())
 }
 
-// createdObject finds what a migration creates.
-var createdObject = regexp.MustCompile(`(?i)CREATE\s+(?:UNIQUE\s+)?(TABLE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)`)
+// createdObject finds what a migration creates: a table, an index or a
+// column added to a table.
+var createdObject = regexp.MustCompile(`(?i)CREATE\s+(?:UNIQUE\s+)?(TABLE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)|ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(\w+)`)
 
 // undoNewestMigration takes the closed database at path back to the
 // schema version before the newest, dropping what the newest migration
@@ -245,9 +246,11 @@ func undoNewestMigration(t *testing.T, path string) int {
 		}
 	}
 	body := strings.Join(code, "\n")
+	// ALTER TABLE … ADD COLUMN is undone below; other ALTERs are not.
+	undoable := regexp.MustCompile(`(?i)ALTER\s+TABLE\s+\w+\s+ADD\b`).ReplaceAllString(body, "")
 	for _, verb := range []string{"ALTER", "UPDATE", "DELETE", "INSERT", "DROP"} {
-		if regexp.MustCompile(`(?i)\b` + verb + `\b`).MatchString(body) {
-			t.Fatalf("%s does %s; undoNewestMigration knows how to undo CREATE TABLE and CREATE INDEX only: teach it", newest, verb)
+		if regexp.MustCompile(`(?i)\b` + verb + `\b`).MatchString(undoable) {
+			t.Fatalf("%s does %s; undoNewestMigration knows how to undo CREATE TABLE, CREATE INDEX and ADD COLUMN only: teach it", newest, verb)
 		}
 	}
 	conn, err := sql.Open("sqlite", "file:"+path)
@@ -263,7 +266,11 @@ func undoNewestMigration(t *testing.T, path string) int {
 	defer tx.Rollback()
 	matches := createdObject.FindAllStringSubmatch(body, -1)
 	for i := len(matches) - 1; i >= 0; i-- {
-		if _, err := tx.Exec("DROP " + matches[i][1] + " " + matches[i][2]); err != nil {
+		undo := "DROP " + matches[i][1] + " " + matches[i][2]
+		if matches[i][3] != "" {
+			undo = "ALTER TABLE " + matches[i][3] + " DROP COLUMN " + matches[i][4]
+		}
+		if _, err := tx.Exec(undo); err != nil {
 			t.Fatalf("undo %s: %v", newest, err)
 		}
 	}

@@ -20,8 +20,10 @@ import (
 // Prefix is the path every endpoint of this version of the API starts with.
 const Prefix = "/api/v1"
 
-// MaxBodyBytes caps a request body. Every request this API accepts is a few
-// hundred bytes; the cap bounds what a client can make the server buffer.
+// MaxBodyBytes is the default cap on a request body (Config.MaxBodyBytes,
+// --max-body-bytes). Every request this API accepts is a few hundred bytes
+// but a batch of messages; the cap bounds what a client can make the
+// server buffer.
 const MaxBodyBytes = 64 << 10
 
 // Deps is what the API needs from the server that mounts it.
@@ -287,7 +289,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
-		mux.HandleFunc(method+" "+Prefix+path, a.cors(rt.h))
+		mux.HandleFunc(method+" "+Prefix+path, a.cors(a.limits(rt.h)))
 		a.mounted = append(a.mounted, rt.pattern)
 	}
 	mux.HandleFunc("OPTIONS "+Prefix+"/", a.preflight)

@@ -82,6 +82,9 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrConflict):
 		a.fail(w, r, errTaken(req.Username))
 		return
+	case errors.Is(err, store.ErrLookalike):
+		a.fail(w, r, errLookalike(err, req.Username))
+		return
 	case err != nil:
 		a.fail(w, r, fmt.Errorf("api: register: %w", err))
 		return
@@ -91,6 +94,18 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 
 func errTaken(username string) error {
 	return errorf(http.StatusConflict, protocol.CodeInvalid, "the username %q is taken", username)
+}
+
+// errLookalike is the answer to a username that looks like a taken one
+// (err wraps a *store.LookalikeError): 409 lookalike, naming the taken name
+// so the person sees why, as usernames are public anyway.
+func errLookalike(err error, username string) error {
+	var le *store.LookalikeError
+	if !errors.As(err, &le) {
+		return err
+	}
+	return errorf(http.StatusConflict, protocol.CodeLookalike,
+		"the username %q looks too much like the existing username %q; pick one that looks different", username, le.Existing)
 }
 
 // ruleError turns a rule break (a username, password, display name or API

@@ -99,20 +99,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // a write error means the client left
 }
 
-// decode reads the request body into v strictly: at most MaxBodyBytes, valid
+// decode reads the request body into v strictly: at most the body limit
+// (see limits), within the read timeout (408 when the client is too slow),
+// valid
 // UTF-8 (encoding/json would silently replace bad bytes), exactly one JSON
 // value and no fields v does not have. An empty body is allowed only when
 // optional is true, and leaves v untouched.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	// limits has capped r.Body; the cap here covers a handler mounted
+	// without it.
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes<<8))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
 		return errorf(http.StatusRequestEntityTooLarge, protocol.CodeInvalid,
-			"the request body is larger than %d bytes", MaxBodyBytes)
+			"the request body is larger than %d bytes", tooBig.Limit)
+	case isTimeout(err):
+		// The connection cannot be trusted for another request.
+		w.Header().Set("Connection", "close")
+		return errorf(http.StatusRequestTimeout, protocol.CodeInvalid,
+			"the request body did not arrive in time; send it faster")
 	case err != nil:
 		return fmt.Errorf("api: read request body: %w", err)
 	}
+	clearReadDeadline(w)
 	if len(bytes.TrimSpace(data)) == 0 {
 		if optional {
 			return nil

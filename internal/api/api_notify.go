@@ -114,6 +114,9 @@ func (a *API) checkNotification(req notificationRequest) (store.Notification, er
 		return store.Notification{}, errorf(http.StatusBadRequest, protocol.CodeInvalid,
 			"title must be 1 to %d characters without control characters", maxNotificationTitle)
 	}
+	if msg := protocol.HiddenRuneProblem("title", title); msg != "" {
+		return store.Notification{}, errorf(http.StatusBadRequest, protocol.CodeInvalid, "%s", msg)
+	}
 	if n := utf8.RuneCountInString(req.Body); n > a.cfg.MaxMessageLength {
 		return store.Notification{}, errorf(http.StatusBadRequest, protocol.CodeTooLong,
 			"body has %d characters, the limit is %d", n, a.cfg.MaxMessageLength)

@@ -246,6 +246,9 @@ func (a *API) sender(r *http.Request, id auth.Identity, as, name, field string) 
 			return protocol.User{}, errorf(http.StatusBadRequest, protocol.CodeInvalid,
 				"%sname must be 1 to %d characters without control characters", field, auth.MaxDisplayNameLen)
 		}
+		if msg := protocol.HiddenRuneProblem("name", name); msg != "" {
+			return protocol.User{}, errorf(http.StatusBadRequest, protocol.CodeInvalid, "%s%s", field, msg)
+		}
 		return protocol.User{ID: hub.SystemUserID, Name: name}, nil
 	}
 	if name != "" {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/audit"
@@ -247,10 +246,10 @@ func validTopic(s string) (string, error) {
 	if n := utf8.RuneCountInString(s); n > maxTopic {
 		return "", errorf(http.StatusBadRequest, protocol.CodeInvalid, "topic has %d characters, the limit is %d", n, maxTopic)
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return "", errorf(http.StatusBadRequest, protocol.CodeInvalid, "topic has a control character")
-		}
+	// A topic is shown beside the room's name and others' messages: no
+	// control, bidi-override or other hidden formatting characters.
+	if msg := protocol.HiddenRuneProblem("topic", s); msg != "" {
+		return "", errorf(http.StatusBadRequest, protocol.CodeInvalid, "%s", msg)
 	}
 	return s, nil
 }

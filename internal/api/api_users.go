@@ -104,6 +104,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, id auth.Identit
 	case errors.Is(err, store.ErrConflict):
 		a.fail(w, r, errTaken(req.Username))
 		return
+	case errors.Is(err, store.ErrLookalike):
+		a.fail(w, r, errLookalike(err, req.Username))
+		return
 	case err != nil:
 		a.fail(w, r, ruleError(err))
 		return

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
 
@@ -20,8 +21,12 @@ func NewAccountID() string {
 }
 
 // CheckDisplayName trims surrounding white space from an account's display
-// name and checks it: 1 to MaxDisplayNameLen characters, none a control
-// character. The error is a *RuleError wrapping ErrInvalidDisplayName.
+// name and checks it: 1 to MaxDisplayNameLen characters, none a control,
+// bidi-override or other hidden formatting character (see
+// protocol.IsHiddenRune: "alice\u202Egnp.exe" would show as
+// "aliceexe.png"). Display names are not unique and are not checked for
+// look-alikes: the username is what identifies an account. The error is a
+// *RuleError wrapping ErrInvalidDisplayName.
 func CheckDisplayName(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if n := utf8.RuneCountInString(s); n == 0 || n > MaxDisplayNameLen {
@@ -30,6 +35,9 @@ func CheckDisplayName(s string) (string, error) {
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return "", &RuleError{Msg: "the display name has a control character", Err: ErrInvalidDisplayName}
+	}
+	if msg := protocol.HiddenRuneProblem("display name", s); msg != "" {
+		return "", &RuleError{Msg: msg, Err: ErrInvalidDisplayName}
 	}
 	return s, nil
 }

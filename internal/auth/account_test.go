@@ -179,3 +179,18 @@ func TestCreateAPIKey(t *testing.T) {
 		t.Fatalf("stored %+v, %v", stored, err)
 	}
 }
+
+// TestCheckDisplayNameHidden checks that display names refuse what would
+// disguise them: bidi overrides and isolates and other format characters.
+func TestCheckDisplayNameHidden(t *testing.T) {
+	for _, s := range []string{"alice\u202egnp.exe", "\u2067bob\u2069", "ad\u200bmin", "a\u00adb", "x\u2028y"} {
+		if _, err := CheckDisplayName(s); !errors.Is(err, ErrInvalidDisplayName) || !strings.Contains(err.Error(), "U+") {
+			t.Errorf("CheckDisplayName(%q) = %v, want ErrInvalidDisplayName naming the character", s, err)
+		}
+	}
+	for _, s := range []string{"Alice Smith", "👩\u200d💻 Ada", "مریم\u200cجان"} {
+		if got, err := CheckDisplayName(s); err != nil || got != s {
+			t.Errorf("CheckDisplayName(%q) = %q, %v; want it accepted", s, got, err)
+		}
+	}
+}

@@ -152,7 +152,8 @@ type externalClaims struct {
 }
 
 // Verify checks an external token and returns its Identity: UserID is the
-// sub claim as is, Name the name claim (sub when absent), Rooms the rooms
+// sub claim as is, Name the name claim (sub when absent) without the hidden
+// characters protocol.StripHidden drops, Rooms the rooms
 // claim (nil when absent), External true, ExpiresAt from exp. Refused, with
 // an error wrapping ErrInvalidToken: any algorithm but the pinned one
 // ("none" and HMAC-signed tokens against a public-key verifier included), a
@@ -174,9 +175,15 @@ func (v *ExternalVerifier) Verify(token string) (Identity, error) {
 	if err := checkExternalClaims(&c); err != nil {
 		return Identity{}, fmt.Errorf("auth: verify external token: %w: %w", err, ErrInvalidToken)
 	}
-	name := c.Name
+	// The integrating app vouches for its users' names; Parley does not
+	// refuse a token for a name its user may not be able to change, but
+	// drops the characters that would disguise it (bidi overrides and
+	// other hidden formatting, see protocol.IsHiddenRune). Such names are
+	// not checked for look-alikes: the app owns its namespace, and
+	// Parley's own usernames are a separate one (ids never collide).
+	name := protocol.StripHidden(c.Name)
 	if name == "" {
-		name = c.Subject
+		name = protocol.StripHidden(c.Subject)
 	}
 	return Identity{
 		UserID:    c.Subject,

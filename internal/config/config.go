@@ -111,6 +111,25 @@ type Config struct {
 	// request headers (a slowloris guard). Default 5s.
 	ReadHeaderTimeout time.Duration `flag:"read-header-timeout" usage:"time allowed to read HTTP request headers"`
 
+	// HTTPReadTimeout bounds how long a client may take to send a whole
+	// HTTP request, headers and body, so a client trickling a body cannot
+	// hold a connection and a goroutine. An API request's body that is not
+	// complete by then gets 408. Default 10s: the API's bodies are at most
+	// max-body-bytes. It does not limit WebSockets, whose upgrade clears it.
+	HTTPReadTimeout time.Duration `flag:"http-read-timeout" usage:"time allowed to read a whole HTTP request, headers and body (not WebSockets)"`
+
+	// HTTPWriteTimeout bounds how long the server spends writing one HTTP
+	// response, counted from the end of the request's headers; a client
+	// reading too slowly is cut off. Default 30s. WebSockets are not
+	// subject to it (each frame has write-timeout instead).
+	HTTPWriteTimeout time.Duration `flag:"http-write-timeout" usage:"time allowed to write one HTTP response (not WebSockets)"`
+
+	// MaxBodyBytes caps the body of any HTTP API request; a larger one is
+	// refused with 413 before it is read in full. Default 65536: every API
+	// request is a few hundred bytes but a batch of messages. The server
+	// buffers up to this much per request in flight.
+	MaxBodyBytes int `flag:"max-body-bytes" usage:"largest HTTP API request body, in bytes"`
+
 	// AuthTimeout is how long a WebSocket opened without credentials in its
 	// request may take to send its auth frame before it is closed with
 	// 4001. Default 10s. Each waiting connection holds a socket and a
@@ -312,6 +331,9 @@ func Default() Config {
 		WriteTimeout:       10 * time.Second,
 		WriteDelay:         50 * time.Millisecond,
 		ReadHeaderTimeout:  5 * time.Second,
+		HTTPReadTimeout:    10 * time.Second,
+		HTTPWriteTimeout:   30 * time.Second,
+		MaxBodyBytes:       64 << 10,
 		AuthTimeout:        10 * time.Second,
 		ShutdownTimeout:    10 * time.Second,
 		MaxFrameBytes:      65536,

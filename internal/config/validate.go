@@ -86,6 +86,16 @@ func (c Config) Validate() error {
 	v.duration("heartbeat-timeout", c.HeartbeatTimeout, 100*time.Millisecond, 10*time.Minute)
 	v.duration("write-timeout", c.WriteTimeout, time.Second, 10*time.Minute)
 	v.duration("read-header-timeout", c.ReadHeaderTimeout, 100*time.Millisecond, 10*time.Minute)
+	v.duration("http-read-timeout", c.HTTPReadTimeout, 100*time.Millisecond, 10*time.Minute)
+	v.duration("http-write-timeout", c.HTTPWriteTimeout, 100*time.Millisecond, time.Hour)
+	if c.HTTPWriteTimeout <= c.HTTPReadTimeout && c.HTTPReadTimeout > 0 {
+		// The write deadline starts when the headers are in, so a write
+		// timeout no longer than the read one leaves no time to answer a
+		// slow body with 408.
+		v.add("http-write-timeout", formatDuration(c.HTTPWriteTimeout),
+			fmt.Sprintf("must be longer than http-read-timeout (%s), to leave time to answer a slow request", formatDuration(c.HTTPReadTimeout)))
+	}
+	v.intRange("max-body-bytes", c.MaxBodyBytes, 1024, 16<<20)
 	v.duration("auth-timeout", c.AuthTimeout, 100*time.Millisecond, 10*time.Minute)
 	v.duration("shutdown-timeout", c.ShutdownTimeout, 0, time.Hour)
 	v.duration("write-delay", c.WriteDelay, 0, time.Second)

@@ -21,6 +21,9 @@ const (
 	CodeUnauthorized = "unauthorized"   // no valid token, or the token expired
 	CodeUnavailable  = "unavailable"    // the server could not store the request; retry later
 	CodeInternal     = "internal"       // an unexpected server fault
+	// CodeLookalike refuses a new username that is not taken but looks
+	// like one that is (same UTS #39 skeleton); HTTP API only.
+	CodeLookalike = "lookalike"
 )
 
 // WebSocket close codes the server uses. 1000–1011 are RFC 6455's; 4000–4999

@@ -319,7 +319,7 @@ var errorCodes = []string{
 	protocol.CodeBadFrame, protocol.CodeUnknownType, protocol.CodeInvalid, protocol.CodeTooLong,
 	protocol.CodeInvalidRoom, protocol.CodeNotJoined, protocol.CodeTooManyRooms, protocol.CodeRateLimited,
 	protocol.CodeForbidden, protocol.CodeNotFound, protocol.CodeUnauthorized, protocol.CodeUnavailable,
-	protocol.CodeInternal,
+	protocol.CodeInternal, protocol.CodeLookalike,
 }
 
 var closeCodes = []int{

@@ -392,8 +392,12 @@ type Store interface {
 	// Unread returns, for every room userID is a member of, its unread state.
 	Unread(ctx context.Context, userID string) ([]Unread, error)
 
-	// CreateUser stores an account; ErrConflict if the username is taken
-	// case-insensitively.
+	// CreateUser stores an account; ErrConflict if the id or the username
+	// (case-insensitively) is taken, and a *LookalikeError (wrapping
+	// ErrLookalike) if the username is not taken but looks like one that
+	// is, by UsernameSkeleton; a deleted account's name stays taken. The
+	// check and the insert are atomic: of two look-alikes created at once,
+	// on any number of nodes, one is refused.
 	CreateUser(ctx context.Context, u User) (User, error)
 	// User returns an account by id.
 	User(ctx context.Context, id string) (User, error)

@@ -137,6 +137,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 			}
 			logger.Info("postgres: applied migration", "migration", m.Name)
 		}
+		if err := backfillSkeletons(ctx, tx, logger); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
 		return nil
 	})
 }

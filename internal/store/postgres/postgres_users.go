@@ -2,35 +2,64 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/parley-chat/parley/internal/store"
 )
 
 // CreateUser stores an account; see store.Store. A taken id or username
-// (case-insensitively) is store.ErrConflict; a zero CreatedAt means now.
+// (case-insensitively) is store.ErrConflict, a username that looks like a
+// taken one a *store.LookalikeError; a zero CreatedAt means now. The unique
+// index on the skeleton decides, so two nodes creating look-alikes at once
+// cannot both succeed.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	u.CreatedAt = store.Timestamp(u.CreatedAt)
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = store.Now()
 	}
+	key, sk := store.UsernameKey(u.Username), store.UsernameSkeleton(u.Username)
 	db, err := s.db()
 	if err == nil {
 		_, err = db.Exec(ctx, `INSERT INTO users
-			(id, username, username_key, display_name, password_hash, admin, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			u.ID, u.Username, store.UsernameKey(u.Username), u.DisplayName, u.PasswordHash, u.Admin, u.CreatedAt)
+			(id, username, username_key, username_skeleton, display_name, password_hash, admin, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			u.ID, u.Username, key, sk, u.DisplayName, u.PasswordHash, u.Admin, u.CreatedAt)
 		if isUnique(err) {
-			err = store.ErrConflict
+			err = uniqueUser(ctx, db, err, u.Username, key, sk)
 		}
 	}
 	if err != nil {
 		return store.User{}, fmt.Errorf("postgres: create user %q: %w", u.Username, s.check(err))
 	}
 	return u, nil
+}
+
+// uniqueUser says which rule a refused insert of an account broke: a taken
+// username or id (store.ErrConflict), or a look-alike (*store.LookalikeError).
+// PostgreSQL names only the first index that failed, so a look-alike
+// report is checked against the username too: the same name is a
+// conflict, not a look-alike.
+func uniqueUser(ctx context.Context, db querier, err error, username, key, sk string) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.ConstraintName != skeletonIndex {
+		return store.ErrConflict
+	}
+	var existing, existingKey string
+	qerr := db.QueryRow(ctx, `SELECT username, username_key FROM users WHERE username_skeleton = $1`, sk).Scan(&existing, &existingKey)
+	switch {
+	case qerr != nil:
+		// Accounts are never removed (a deleted one keeps its row), so
+		// the holder is there: this is a database fault.
+		return fmt.Errorf("find the username %q looks like: %w", username, qerr)
+	case existingKey == key:
+		return store.ErrConflict
+	}
+	return &store.LookalikeError{Username: username, Existing: existing}
 }
 
 const userSelect = `SELECT id, username, display_name, password_hash, admin, created_at, disabled FROM users WHERE deleted = false`

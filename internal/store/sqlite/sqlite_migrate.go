@@ -55,6 +55,9 @@ func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 		}
 		logger.Info("sqlite: applied migration", "migration", m.Name)
 	}
+	if err := backfillSkeletons(ctx, tx, logger); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	if latest > current {
 		pauseForTest(logger)
 	}

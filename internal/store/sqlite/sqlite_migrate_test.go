@@ -149,6 +149,7 @@ func undoAfter4(t *testing.T, tx *sql.Tx) {
 		`ALTER TABLE users DROP COLUMN deleted`, `ALTER TABLE rooms DROP COLUMN archived`,
 		`ALTER TABLE rooms DROP COLUMN locked`,
 		`DROP TABLE connections`, `DROP TABLE presence`, `DROP TABLE nodes`, // 0011
+		`DROP INDEX users_username_skeleton`, `ALTER TABLE users DROP COLUMN username_skeleton`, // 0012
 	} {
 		if _, err := tx.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

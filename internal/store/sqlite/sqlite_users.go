@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -11,17 +12,34 @@ import (
 )
 
 // CreateUser stores an account; see store.Store. A taken id or username
-// (case-insensitively) is store.ErrConflict; a zero CreatedAt means now.
+// (case-insensitively) is store.ErrConflict, a username that looks like a
+// taken one a *store.LookalikeError; a zero CreatedAt means now. The
+// single writer makes the checks and the insert one step; the unique index
+// on the skeleton is the backstop.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	u.CreatedAt = store.Timestamp(u.CreatedAt)
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = store.Now()
 	}
+	key, sk := store.UsernameKey(u.Username), store.UsernameSkeleton(u.Username)
 	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users
-			(id, username, username_key, display_name, password_hash, admin, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Username, store.UsernameKey(u.Username), u.DisplayName, u.PasswordHash,
+		var existing string
+		err := tx.QueryRowContext(ctx, `SELECT username FROM users WHERE username_key = ?`, key).Scan(&existing)
+		if err == nil {
+			return store.ErrConflict
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `SELECT username FROM users WHERE username_skeleton = ?`, sk).Scan(&existing)
+		if err == nil {
+			return &store.LookalikeError{Username: u.Username, Existing: existing}
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO users
+			(id, username, username_key, username_skeleton, display_name, password_hash, admin, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Username, key, sk, u.DisplayName, u.PasswordHash,
 			boolInt(u.Admin), msgstate.Millis(u.CreatedAt))
 		if isUnique(err) {
 			return store.ErrConflict

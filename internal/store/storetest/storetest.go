@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Rooms", roomTests},
 		{"Members", memberTests},
 		{"Users", userTests},
+		{"Lookalikes", lookalikeTests},
 		{"ExternalUsers", externalUserTests},
 		{"APIKeys", apiKeyTests},
 		{"Notifications", notifyTests},

@@ -12,7 +12,8 @@ import (
 // TestBrowserSignIn: a person signs up, reloads and is still signed in
 // (the tab's sessionStorage), signs out, signs in again; a guest enters
 // with a name and is the same guest, in the same rooms, after a reload; a
-// server without guests offers no guest tab. The page logs
+// server without guests offers no guest tab; a look-alike username is
+// refused in the server's words. The page logs
 // no error (a CSP or Trusted Types violation would be one).
 func TestBrowserSignIn(t *testing.T) {
 	ts := testutil.StartServer(t, nil)
@@ -42,6 +43,15 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#form-login button[type=submit]`)),
 	)
 	p.waitFor("the error", `document.querySelector("#form-login .error").textContent === "Wrong username or password."`)
+	// A look-alike of a taken name (Cyrillic а) is refused with the
+	// server's sentence, which names the taken name.
+	p.do(
+		chromedp.Click(chromedp.CSS("#tab-register")),
+		chromedp.SendKeys(chromedp.CSS(`#form-register input[name=username]`), "\u0430lice"),
+		chromedp.SendKeys(chromedp.CSS(`#form-register input[name=password]`), password),
+		chromedp.Click(chromedp.CSS(`#form-register button[type=submit]`)),
+	)
+	p.waitFor("the look-alike error", `document.querySelector("#form-register .error").textContent.includes('looks too much like the existing username "alice"')`)
 
 	p.signIn(ts.URL, "alice", true)
 	if got := eval[bool](p, `localStorage.getItem("parley.session") !== null && sessionStorage.getItem("parley.session") === null`); !got {
@@ -76,9 +86,10 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Error("a server without guests shows the guest tab")
 	}
 	if errs := logged(); len(errs) > 0 {
-		// A refused sign-in is a 401 the browser logs; nothing else may appear.
+		// A refused sign-in (401) or sign-up (409) is logged by the
+		// browser; nothing else may appear.
 		for _, e := range errs {
-			if !strings.Contains(e, "401") {
+			if !strings.Contains(e, "401") && !strings.Contains(e, "409") {
 				t.Errorf("the page logged: %s", e)
 			}
 		}

@@ -13,6 +13,8 @@ const MESSAGES = {
 /** A person-readable sentence for a failed sign-in or sign-up. */
 function explain(err) {
   if (err instanceof TypeError) return "The server cannot be reached. Check your connection and try again.";
+  // The server's sentence names the existing name it looks like.
+  if (err?.code === "lookalike") return err.message;
   if (err?.status === 409) return "That username is taken.";
   return MESSAGES[err?.code] ?? err?.message ?? "Something went wrong.";
 }
