@@ -41,6 +41,11 @@ type conn struct {
 	user    string
 	name    string // the user's display name, for the disconnect log
 	strikes int    // frames refused by the rate limiter in a row; reader only
+	// addrKey is the client address the limits count it under (see
+	// limit.AddressKey); remote the address as the request gave it.
+	addrKey, remote string
+	// release gives the connection's place back to the admission gate.
+	release func()
 	// opened is when the session was registered with the hub (Unix ns),
 	// for the disconnect log's duration; 0 until then.
 	opened int64
@@ -74,7 +79,7 @@ type conn struct {
 }
 
 func newConn(s *Server, wsc *websocket.Conn, bc *batchConn, id string) *conn {
-	return &conn{s: s, ws: wsc, bc: bc, id: id,
+	return &conn{s: s, ws: wsc, bc: bc, id: id, release: func() {},
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.RateMessages), s.cfg.RateBurst)}
 }
 
