@@ -35,6 +35,7 @@ func startServer(t *testing.T, mutate func(*config.Config)) *testutil.TestServer
 	return testutil.StartServer(t, func(c *config.Config) {
 		c.RateMessages = 1000
 		c.RateBurst = 1000
+		testutil.WithoutUserLimits(c)
 		if mutate != nil {
 			mutate(c)
 		}
