@@ -235,7 +235,8 @@ type Config struct {
 	// AcceptRate is how many new WebSocket connections a second this node
 	// admits; those above it wait their turn (up to AcceptWait) before
 	// the upgrade, so that a reconnect storm is admitted smoothly.
-	// Default 1000; 0 admits at once.
+	// Default 2000, the pace at which a draining node spreads its
+	// clients' reconnects; 0 admits at once.
 	AcceptRate float64 `flag:"accept-rate" usage:"new WebSocket connections admitted per second; more wait their turn (0 = no pacing)"`
 
 	// AcceptWait is the longest a new connection waits for its turn under
@@ -417,7 +418,7 @@ func Default() Config {
 		AddressRateJoinBurst: 2000,
 		RoomCreateRate:       10,
 		MaxConnsPerAddress:   2000,
-		AcceptRate:           1000,
+		AcceptRate:           2000,
 		AcceptWait:           10 * time.Second,
 		ClientIPHeader:       "X-Forwarded-For",
 		SendQueueBytes:       1 << 20,
