@@ -151,9 +151,11 @@ func TestTheConnectionPastTheNodeCapIsRefusedWith503(t *testing.T) {
 }
 
 // TestReconnectStormIsPacedNotRefused connects 5,000 guests at once (1,000
-// with -short), as after a node restart, under the default accept-rate:
-// every one is admitted and welcomed, none refused, and some waited their
-// turn.
+// with -short), as after a node restart, under an accept-rate at which
+// they need about 5 s (1,000 a second; the default 2,000 is faster than a
+// loaded machine dials, which would leave nothing to pace) and the default
+// accept-wait of 10 s: every one is admitted and welcomed, none refused,
+// and most waited their turn.
 func TestReconnectStormIsPacedNotRefused(t *testing.T) {
 	n := 5000
 	if testing.Short() {
@@ -162,6 +164,7 @@ func TestReconnectStormIsPacedNotRefused(t *testing.T) {
 	needFiles(t, uint64(2*n+500))
 	ts := testutil.StartServer(t, func(c *config.Config) {
 		c.MaxConnsPerAddress = 0 // every client is on 127.0.0.1
+		c.AcceptRate = float64(n) / 5
 	})
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -203,8 +206,8 @@ func TestReconnectStormIsPacedNotRefused(t *testing.T) {
 			t.Fatalf("%v connections refused as %s", r, reason)
 		}
 	}
-	if paced == 0 {
-		t.Fatal("no connection waited its turn: the storm was not paced")
+	if paced < float64(n)/2 {
+		t.Fatalf("%v of %d connections waited their turn: the storm was not paced", paced, n)
 	}
 }
 
