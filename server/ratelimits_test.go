@@ -140,6 +140,11 @@ func TestJoinsAreLimitedPerUserAcrossConnections(t *testing.T) {
 	if e.Code != "rate_limited" || e.RetryAfterMS <= 0 || f.ID != "j4" {
 		t.Fatalf("fourth join of the user got %s, want rate_limited", f.Raw)
 	}
+	// The join in the path of a new connection counts too.
+	c := ts.DialAgain(t, "/ws/r5", a)
+	if f := reply(c); f.Type != "error" || f.ID != "" || !strings.Contains(string(f.Raw), "rate_limited") {
+		t.Fatalf("the path's join of a new connection got %s, want rate_limited", f.Raw)
+	}
 	other := connect(t, ts, "other", "")
 	join(t, other, "r4") // another user (on the same address) still joins
 }

@@ -421,7 +421,12 @@ func (c *conn) start(ctx context.Context, p Principal, preAuth bool, room string
 
 	if room != "" {
 		// The seed's convenience form: join the room in the path as if the
-		// client had sent {"type":"join","body":{"room":...}}.
+		// client had sent {"type":"join","body":{"room":...}}, and
+		// counted as one, or reconnecting would be a free join.
+		if e := c.allowFrame(protocol.TypeJoin); e != nil {
+			c.sendError("", e)
+			return true
+		}
 		body, _ := json.Marshal(protocol.RoomBody{Room: room})
 		client.Handle(ctx, protocol.Envelope{Type: protocol.TypeJoin, Body: body})
 	}
