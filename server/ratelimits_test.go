@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -207,4 +208,30 @@ func metric(t *testing.T, ts *testutil.TestServer, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestRoomCreationOverTheAPIIsLimitedWith429 shares the per-user budget of
+// room creation with the API, which answers 429 with a Retry-After.
+func TestRoomCreationOverTheAPIIsLimitedWith429(t *testing.T) {
+	ts := testutil.StartServer(t, func(c *config.Config) { c.RoomCreateRate = 1 })
+	_, token := register(t, ts, "builder")
+	if status, body := call(t, "POST", ts.URL+"/api/v1/rooms", token, `{"name":"first"}`); status != http.StatusCreated {
+		t.Fatalf("first room: %d %s", status, body)
+	}
+	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/rooms", strings.NewReader(`{"name":"second"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Error errorBody `json:"error"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	if retry, _ := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode != http.StatusTooManyRequests ||
+		retry < 50 || retry > 60 || e.Error.Code != "rate_limited" {
+		t.Fatalf("second room: %d, Retry-After %q, %+v; want 429 rate_limited with about 60 s",
+			resp.StatusCode, resp.Header.Get("Retry-After"), e.Error)
+	}
 }
