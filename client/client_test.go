@@ -503,6 +503,18 @@ func TestDialRefused(t *testing.T) {
 	}
 }
 
+// TestDialRefusedByAFullNodeSaysWhenToRetry: a node at its max-conns
+// refuses with 503 and the Retry-After the reconnect loop waits.
+func TestDialRefusedByAFullNodeSaysWhenToRetry(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.MaxConns = 1 })
+	dial(t, ts, client.Options{Name: "first"})
+	_, err := client.Dial(ctx(t), ts.WSURL+"/ws", client.Options{Name: "second"})
+	var de *client.DialError
+	if !errors.As(err, &de) || de.Status != 503 || de.RetryAfter < time.Second {
+		t.Fatalf("dial to a full node: %v, want HTTP 503 with a RetryAfter", err)
+	}
+}
+
 // TestCloseUnblocksWaiters: Close while a request waits for a connection
 // that will never come back ends the wait.
 func TestCloseUnblocksWaiters(t *testing.T) {

@@ -242,7 +242,9 @@ type Config struct {
 	// AcceptWait is the longest a new connection waits for its turn under
 	// AcceptRate; one that would wait longer is refused with HTTP 503 and
 	// a Retry-After. It bounds the queue to about AcceptRate × AcceptWait
-	// waiting requests. Default 10s.
+	// waiting requests. Default 5s, half the handshake timeout of
+	// Parley's Go client and JavaScript SDK (10s), so that a client that
+	// waited its turn is still there to be served.
 	AcceptWait time.Duration `flag:"accept-wait" usage:"longest wait for a turn under accept-rate before a 503"`
 
 	// TrustedProxies lists the reverse proxies (CIDR prefixes or single
@@ -419,7 +421,7 @@ func Default() Config {
 		RoomCreateRate:       10,
 		MaxConnsPerAddress:   2000,
 		AcceptRate:           2000,
-		AcceptWait:           10 * time.Second,
+		AcceptWait:           5 * time.Second,
 		ClientIPHeader:       "X-Forwarded-For",
 		SendQueueBytes:       1 << 20,
 		TypingTimeout:        6 * time.Second,
