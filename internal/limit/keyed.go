@@ -24,12 +24,14 @@ type KeyedConfig struct {
 	Burst int
 	// Idle is how long a key's bucket is kept after its last use. It is
 	// never less than the time an empty bucket takes to fill, so that
-	// evicting a bucket forgives nothing. Default (and minimum) that time.
+	// evicting a bucket forgives nothing, nor less than a minute, so that
+	// the sweeps (every Idle/2, over the whole table, under its lock) stay
+	// rare. Default (and minimum) the larger of the two.
 	Idle time.Duration
 	// MaxKeys caps the buckets kept. Once full, new keys share one
 	// overflow bucket until a sweep frees room, so a flood of fresh keys
 	// (addresses, guest users) is throttled as one instead of growing
-	// memory. Default DefaultMaxKeys, about 15 MB at most.
+	// memory. Default DefaultMaxKeys, about 15 MB at most; idle buckets are dropped after a minute or more.
 	MaxKeys int
 	// Now is the clock; time.Now when nil. Tests set it.
 	Now func() time.Time
@@ -67,7 +69,7 @@ func NewKeyed(cfg KeyedConfig) *Keyed {
 		cfg.MaxKeys = DefaultMaxKeys
 	}
 	fill := time.Duration(float64(cfg.Burst) / cfg.Rate * float64(time.Second))
-	cfg.Idle = max(cfg.Idle, fill, time.Second)
+	cfg.Idle = max(cfg.Idle, fill, time.Minute)
 	return &Keyed{cfg: cfg, buckets: make(map[string]*bucket), lastSweep: cfg.Now()}
 }
 

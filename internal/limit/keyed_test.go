@@ -58,7 +58,7 @@ func TestKeyedStaysBounded(t *testing.T) {
 	if r := k.Refused(); r < 9_000 {
 		t.Fatalf("refused %d of 9,900 overflow keys, want most", r)
 	}
-	c.add(3 * time.Second) // longer than Idle (burst/rate = 2s)
+	c.add(2 * time.Minute) // longer than Idle (a minute, the least)
 	k.Allow("fresh")
 	if n := k.Len(); n != 1 {
 		t.Fatalf("after the idle time the table holds %d buckets, want 1", n)
@@ -67,21 +67,22 @@ func TestKeyedStaysBounded(t *testing.T) {
 
 func TestKeyedEvictionForgivesNothing(t *testing.T) {
 	c := newClock()
-	k := keyed(c, 1, 3, 0)
+	k := keyed(c, 0.01, 3, 0) // 300 s to fill: longer than the least Idle
 	for range 3 {
 		k.Allow("a")
 	}
-	// Just under the refill time the bucket is still there and not full.
-	c.add(2 * time.Second)
-	k.Allow("other") // may sweep
+	// Before the refill time, past a sweep, the bucket is still there
+	// and not full.
+	c.add(200 * time.Second)
+	k.Allow("other") // sweeps
 	if ok, _ := k.Allow("a"); !ok {
 		t.Fatal("a token that refilled was refused")
 	}
 	if ok, _ := k.Allow("a"); !ok {
-		t.Fatal("two tokens refilled in 2s at 1/s")
+		t.Fatal("two tokens refilled in 200s at 0.01/s")
 	}
 	if ok, _ := k.Allow("a"); ok {
-		t.Fatal("a third token in 2s: the bucket was evicted and came back full")
+		t.Fatal("a third token in 200s: the bucket was evicted and came back full")
 	}
 }
 
