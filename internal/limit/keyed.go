@@ -31,7 +31,8 @@ type KeyedConfig struct {
 	// MaxKeys caps the buckets kept. Once full, new keys share one
 	// overflow bucket until a sweep frees room, so a flood of fresh keys
 	// (addresses, guest users) is throttled as one instead of growing
-	// memory. Default DefaultMaxKeys, about 17 MB at most (measured with IPv6 /64 keys); idle buckets are dropped after a minute or more.
+	// memory. Default DefaultMaxKeys: a full table of IPv6 /64 keys
+	// measured 17 MB.
 	MaxKeys int
 	// Now is the clock; time.Now when nil. Tests set it.
 	Now func() time.Time
