@@ -35,6 +35,7 @@ func startServer(t *testing.T, mutate func(*config.Config)) *testutil.TestServer
 	return testutil.StartServer(t, func(c *config.Config) {
 		c.RateMessages = 1000
 		c.RateBurst = 1000
+		testutil.WithoutUserLimits(c)
 		if mutate != nil {
 			mutate(c)
 		}
@@ -499,6 +500,18 @@ func TestDialRefused(t *testing.T) {
 	var de *client.DialError
 	if !errors.As(err, &de) || de.Status != 401 {
 		t.Fatalf("dial as a guest with guests off: %v, want HTTP 401", err)
+	}
+}
+
+// TestDialRefusedByAFullNodeSaysWhenToRetry: a node at its max-conns
+// refuses with 503 and the Retry-After the reconnect loop waits.
+func TestDialRefusedByAFullNodeSaysWhenToRetry(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.MaxConns = 1 })
+	dial(t, ts, client.Options{Name: "first"})
+	_, err := client.Dial(ctx(t), ts.WSURL+"/ws", client.Options{Name: "second"})
+	var de *client.DialError
+	if !errors.As(err, &de) || de.Status != 503 || de.RetryAfter < time.Second {
+		t.Fatalf("dial to a full node: %v, want HTTP 503 with a RetryAfter", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -26,7 +27,10 @@ const stableAfter = time.Minute
 // upgrade, 0 when the connection itself failed.
 type DialError struct {
 	Status int
-	Err    error
+	// RetryAfter is the wait a refusal's Retry-After asked for (a node
+	// that is full or busy, or an address over its share); 0 without one.
+	RetryAfter time.Duration
+	Err        error
 }
 
 // Error implements error.
@@ -100,6 +104,9 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, Welcome, error) {
 		de := &DialError{Err: err}
 		if resp != nil {
 			de.Status = resp.StatusCode
+			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+				de.RetryAfter = time.Duration(s) * time.Second
+			}
 			if resp.Body != nil {
 				msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 				_ = resp.Body.Close()
@@ -233,6 +240,12 @@ func (c *Client) reconnect(attempt *int, needToken bool, first time.Duration) (*
 			}
 			if permanent(err) {
 				return nil, err
+			}
+			// A refusal that says when to come back is taken at its
+			// word (the server spreads those waits over its clients).
+			var de *DialError
+			if errors.As(err, &de) && de.RetryAfter > 0 {
+				first = min(de.RetryAfter, c.opts.BackoffMax)
 			}
 			continue
 		}

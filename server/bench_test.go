@@ -36,6 +36,7 @@ func benchDurableChat(b *testing.B, mutate func(*config.Config)) {
 	ts := testutil.StartServer(b, func(c *config.Config) {
 		c.RateMessages = 100000
 		c.RateBurst = 100000
+		testutil.WithoutUserLimits(c)
 		c.MaxConnsPerUser = 1000
 		if mutate != nil {
 			mutate(c)

@@ -269,6 +269,7 @@ func TestWriteDelayKeepsOrderAndDeliversEverything(t *testing.T) {
 	ts := testutil.StartServer(t, func(c *config.Config) {
 		c.WriteDelay = 20 * time.Millisecond
 		c.RateBurst = 1000
+		testutil.WithoutUserLimits(c)
 		c.RateMessages = 1000
 	})
 	alice := connect(t, ts, "alice", "lobby")

@@ -49,6 +49,7 @@ func startClusterOn(t *testing.T, n int, nats string, mutate func(*config.Config
 			c.BrokerPrefix = prefix
 			c.SigningKeyFile = key
 			c.RateMessages, c.RateBurst = 10_000, 10_000
+			testutil.WithoutUserLimits(c)
 			if mutate != nil {
 				mutate(c)
 			}

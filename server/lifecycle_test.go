@@ -113,6 +113,7 @@ func TestSlowReaderIsDisconnectedWhileTheRoomKeepsFlowing(t *testing.T) {
 		c.SendQueueBytes = 256 << 10 // slack for the members that do read; far below the 6 MB sent
 		c.RateMessages = 100000
 		c.RateBurst = 100000
+		testutil.WithoutUserLimits(c)
 	})
 	// The slow reader's socket buffer is made small so its backlog reaches
 	// the server's queue quickly.

@@ -123,6 +123,7 @@ func TestOperatorLogsAndMetrics(t *testing.T) {
 		`msg=connected conn=\S+ user=guest:\S+ name=carol guest=true remote=127\.0\.0\.1:\d+ room=lobby`,
 		`msg=disconnected conn=\S+ user=guest:\S+ name=carol remote=127\.0\.0\.1:\d+ code=1000 duration=\S+ frames_in=1 frames_out=[1-9]`,
 		`msg="parley listening" url=http://127\.0\.0\.1:\d+ websocket=ws://127\.0\.0\.1:\d+/ws .* data_dir=\S+ signing_key=\S+ metrics=http://\S+/metrics`,
+		`msg="connection limits" max_conns=[1-9]\d* max_conns_per_address=2000 accept_rate=2000 accept_wait=5s trusted_proxies=0 client_ip_header="\(ignored: no trusted proxies\)"`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("the log has no line matching\n  %s", re)
@@ -146,6 +147,12 @@ func TestOperatorLogsAndMetrics(t *testing.T) {
 		`parley_logins_total{result="success"} 1`,
 		`parley_logins_total{result="failure"} 1`,
 		`parley_logins_total{result="locked"} 1`,
+		// The limits are there from the start, at 0, so alerts on rates work.
+		`parley_rate_limited_total{limit="user_messages"} 0`,
+		`parley_rate_limited_total{limit="connection_frames"} 0`,
+		`parley_connections_refused_total{reason="address"} 0`,
+		`parley_connections_refused_total{reason="busy"} 0`,
+		`parley_accept_paced_total 0`,
 	} {
 		if !strings.Contains(m, want+"\n") {
 			t.Errorf("/metrics lacks %s", want)

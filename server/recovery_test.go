@@ -34,6 +34,7 @@ func TestRecoveryUnderConcurrentWriters(t *testing.T) {
 		testutil.WithExternalTokens(c)
 		c.RateMessages = 100000
 		c.RateBurst = 100000
+		testutil.WithoutUserLimits(c)
 	})
 	const writers, perWriter = 3, 150
 	total := int64(writers * perWriter)
@@ -97,6 +98,7 @@ func TestRecoveryPastTheWindowSaysSo(t *testing.T) {
 	ts := testutil.StartServer(t, func(c *config.Config) {
 		c.RecoveryWindow = 5
 		c.RateBurst = 100
+		testutil.WithoutUserLimits(c)
 	})
 	w := connect(t, ts, "writer", "lobby")
 	for i := 0; i < 10; i++ {
@@ -170,6 +172,7 @@ func TestRecoveryAtTheWindowsEdge(t *testing.T) {
 					c.RecoveryWindow = window
 					c.RateMessages = 100000
 					c.RateBurst = 100000
+					testutil.WithoutUserLimits(c)
 				})
 				total := int64(window + 5)
 				w := connect(t, ts, "writer", "lobby")
@@ -232,6 +235,7 @@ func TestReplayLargerThanTheSendQueueIsNotAttempted(t *testing.T) {
 		c.SendQueueBytes = 8192
 		c.RateMessages = 100000
 		c.RateBurst = 100000
+		testutil.WithoutUserLimits(c)
 	})
 	w := connect(t, ts, "writer", "lobby")
 	fillRoom(t, w, "lobby", 200) // about 35 KB of message frames

@@ -33,7 +33,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
 	}
 	s.registerAPI()
-	s.handler = s.observeAPI(s.mux)
+	s.handler = clientAddr(s.clientIP, s.observeAPI(s.mux))
 }
 
 // schema serves the protocol's JSON Schema so clients in any language can

@@ -25,6 +25,7 @@ import (
 	"github.com/parley-chat/parley/internal/broker/natsbroker"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/hub"
+	"github.com/parley-chat/parley/internal/limit"
 	"github.com/parley-chat/parley/internal/lograte"
 	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/protocol"
@@ -82,6 +83,8 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler // mux with the API's access log and metrics
 	nodeID   string
+	limits   *limit.Node
+	clientIP *limit.ClientIP
 	files    files
 	lock     *sqlite.Lock // held on the SQLite database while the server lives; nil with PostgreSQL
 	cert     *certificate // the TLS certificate; nil without TLS
@@ -149,6 +152,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Server, err error) {
 		s.closeBackends()
 		return nil, fmt.Errorf("server: webhooks: %w", err)
 	}
+	var roomCreations *limit.Keyed
+	if s.limits, roomCreations, s.clientIP, err = nodeLimits(cfg, log); err != nil {
+		s.closeBackends()
+		return nil, fmt.Errorf("server: limits: %w", err)
+	}
+	s.metrics.ObserveLimits(s.limits, roomCreations)
 	s.hub = hub.New(hub.Config{
 		MaxRoomName:        cfg.MaxRoomNameLength,
 		MaxMessageLength:   cfg.MaxMessageLength,
@@ -166,6 +175,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Server, err error) {
 		PresenceInterval:   cfg.PresenceInterval,
 		ReservedRooms:      reservedRooms(cfg),
 		MaxRoomsPerUser:    cfg.MaxRoomsPerUser,
+		RoomCreations:      roomCreations,
 		Audit:              s.audit,
 	}, st, s.broker, log)
 	if nb, ok := s.broker.(interface{ OnReconnect(func()) }); ok {
@@ -184,6 +194,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Server, err error) {
 		RateMessages:      cfg.RateMessages,
 		RateBurst:         cfg.RateBurst,
 		ServerVersion:     Version,
+		Limits:            s.limits,
 	}, s.hub, s.auth, s.nodeID, log, s.metrics)
 	s.routes()
 	return s, nil
@@ -429,6 +440,7 @@ func (s *Server) logStartup(bound net.Addr) {
 	}
 	attrs = append(attrs, "metrics", metricsURL, "guests", s.cfg.Guests, "accounts", s.cfg.Accounts)
 	s.log.Info("parley listening", attrs...)
+	s.log.Info("connection limits", limitAttrs(s.limits, s.clientIP, s.cfg)...)
 }
 
 func randomID(n int) string {

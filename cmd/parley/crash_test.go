@@ -65,7 +65,8 @@ func startParley(t *testing.T, bin, addr, dataDir string) *exec.Cmd {
 func startParleyWith(t *testing.T, bin, addr, dataDir string, stderr io.Writer, extra ...string) *exec.Cmd {
 	t.Helper()
 	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--guests", "--room-creation", "anyone",
-		"--rate-messages", "100000", "--rate-burst", "100000", "--log-level", "warn"}, extra...)
+		"--rate-messages", "100000", "--rate-burst", "100000", "--user-rate-messages", "0", "--address-rate-messages", "0",
+		"--log-level", "warn"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {

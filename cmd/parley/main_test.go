@@ -150,7 +150,7 @@ func TestServeHelpShowsEverySetting(t *testing.T) {
 		if f.Value.Type() == "string" {
 			def = `"` + def + `"`
 		}
-		if f.DefValue != "" && f.DefValue != "false" && !strings.HasSuffix(line[1], "(default "+def+")") {
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && !strings.HasSuffix(line[1], "(default "+def+")") {
 			t.Errorf("--%s: %q does not end with (default %s)", f.Name, line[1], def)
 		}
 	})

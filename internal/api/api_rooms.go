@@ -213,10 +213,15 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, id auth.Identit
 	if id.KeyID == "" {
 		if perr := a.live.MayCreateRoom(r.Context(), hub.Creator{UserID: id.UserID, Guest: id.Guest, Admin: id.Admin}, key); perr != nil {
 			status := http.StatusForbidden
-			if perr.Code == protocol.CodeUnavailable {
+			switch perr.Code {
+			case protocol.CodeUnavailable:
 				status = http.StatusServiceUnavailable
+			case protocol.CodeRateLimited:
+				status = http.StatusTooManyRequests
 			}
-			a.fail(w, r, errorf(status, perr.Code, "%s", perr.Message))
+			e := errorf(status, perr.Code, "%s", perr.Message)
+			e.retryAfter = perr.RetryAfter
+			a.fail(w, r, e)
 			return
 		}
 	}

@@ -36,6 +36,9 @@ func startServer(t *testing.T) *testutil.TestServer {
 		c.RateMessages = 100000
 		c.RateBurst = 100000
 		c.MaxConnsPerUser = 100000
+		c.UserRateMessages, c.UserRateJoins = 0, 0
+		c.AddressRateMessages, c.AddressRateJoins = 0, 0
+		c.RoomCreateRate, c.MaxConnsPerAddress, c.AcceptRate = 0, 0, 0
 		c.JWTAlgorithm = "HS256"
 		c.JWTSecret = testJWTSecret
 	})

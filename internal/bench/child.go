@@ -21,11 +21,14 @@ import (
 )
 
 // ChildArgs are the serve flags of a server the tool starts itself: guests
-// on and allowed to create rooms (the load connects as guests), and rate
-// and per-user connection limits lifted so the tool measures the server
-// rather than its abuse limits.
+// on and allowed to create rooms (the load connects as guests), and rate,
+// admission and connection limits lifted (all the load comes from one
+// address, as fast as it can) so the tool measures the server rather than
+// its abuse limits.
 var ChildArgs = []string{"--guests", "--room-creation", "anyone", "--rate-messages", "100000", "--rate-burst", "100000",
-	"--max-conns-per-user", "100000", "--log-level", "warn"}
+	"--max-conns-per-user", "100000", "--user-rate-messages", "0", "--user-rate-joins", "0",
+	"--address-rate-messages", "0", "--address-rate-joins", "0", "--room-create-rate", "0",
+	"--max-conns-per-address", "0", "--accept-rate", "0", "--log-level", "warn"}
 
 // Child is a server started as a child process on a loopback port with a
 // temporary data directory.

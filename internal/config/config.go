@@ -194,6 +194,89 @@ type Config struct {
 	// RateMessages before being limited. Default 20.
 	RateBurst int `flag:"rate-burst" usage:"burst of frames per connection above rate-messages"`
 
+	// UserRateMessages is the sustained rate of frames that write a
+	// message (chat, private, edit, delete, react) one user may send per
+	// second over all their connections to one node, besides each
+	// connection's own RateMessages. Default 10; 0 turns it off.
+	UserRateMessages float64 `flag:"user-rate-messages" usage:"sustained messages per second per user, over all their connections to a node (0 = off)"`
+
+	// UserRateBurst is how many such frames a user may send at once above
+	// UserRateMessages. Default 30.
+	UserRateBurst int `flag:"user-rate-burst" usage:"burst of messages per user above user-rate-messages"`
+
+	// UserRateJoins is the sustained rate of joins one user may make per
+	// second over all their connections to one node. Default 20; 0
+	// turns it off.
+	UserRateJoins float64 `flag:"user-rate-joins" usage:"sustained joins per second per user, over all their connections to a node (0 = off)"`
+
+	// UserRateJoinBurst is how many joins a user may make at once above
+	// UserRateJoins, as when a reconnecting client rejoins its rooms.
+	// Default 200.
+	UserRateJoinBurst int `flag:"user-rate-join-burst" usage:"burst of joins per user above user-rate-joins"`
+
+	// AddressRateMessages is UserRateMessages per client address (IPv6 by
+	// /64) instead of per user: it bounds what many users, guests or
+	// accounts made for the purpose can send from one place. Default 100;
+	// 0 turns it off. Raise it for large NATs or proxies without
+	// TrustedProxies.
+	AddressRateMessages float64 `flag:"address-rate-messages" usage:"sustained messages per second per client address, on a node (0 = off)"`
+
+	// AddressRateBurst is the burst above AddressRateMessages.
+	// Default 300.
+	AddressRateBurst int `flag:"address-rate-burst" usage:"burst of messages per client address above address-rate-messages"`
+
+	// AddressRateJoins is UserRateJoins per client address. Default 200;
+	// 0 turns it off.
+	AddressRateJoins float64 `flag:"address-rate-joins" usage:"sustained joins per second per client address, on a node (0 = off)"`
+
+	// AddressRateJoinBurst is the burst above AddressRateJoins.
+	// Default 2000.
+	AddressRateJoinBurst int `flag:"address-rate-join-burst" usage:"burst of joins per client address above address-rate-joins"`
+
+	// RoomCreateRate is how many rooms one user may create per minute, by
+	// joining them or over the API, with a burst of the same size; 0
+	// means no limit. Default 10. Administrators and API keys are not
+	// limited.
+	RoomCreateRate int `flag:"room-create-rate" usage:"rooms one user may create per minute (0 = no limit)"`
+
+	// MaxConns is the most WebSocket connections this node holds at once;
+	// the next is refused with HTTP 503 before the upgrade. Default 0:
+	// nine tenths of the process's open-file limit, leaving the rest for
+	// the store, the broker and HTTP requests.
+	MaxConns int `flag:"max-conns" usage:"WebSocket connections this node holds at once (0 = 9/10 of the open-file limit)"`
+
+	// MaxConnsPerAddress is the most WebSocket connections one client
+	// address (IPv6 by /64) holds on this node at once; the next is
+	// refused with HTTP 429 before the upgrade. Default 2000; 0 means no
+	// limit.
+	MaxConnsPerAddress int `flag:"max-conns-per-address" usage:"WebSocket connections one client address holds on a node (0 = no limit)"`
+
+	// AcceptRate is how many new WebSocket connections a second this node
+	// admits; those above it wait their turn (up to AcceptWait) before
+	// the upgrade, so that a reconnect storm is admitted smoothly.
+	// Default 2000, the pace at which a draining node spreads its
+	// clients' reconnects; 0 admits at once.
+	AcceptRate float64 `flag:"accept-rate" usage:"new WebSocket connections admitted per second; more wait their turn (0 = no pacing)"`
+
+	// AcceptWait is the longest a new connection waits for its turn under
+	// AcceptRate; one that would wait longer is refused with HTTP 503 and
+	// a Retry-After. It bounds the queue to about AcceptRate × AcceptWait
+	// waiting requests. Default 5s, half the handshake timeout of
+	// Parley's Go client and JavaScript SDK (10s), so that a client that
+	// waited its turn is still there to be served.
+	AcceptWait time.Duration `flag:"accept-wait" usage:"longest wait for a turn under accept-rate before a 503"`
+
+	// TrustedProxies lists the reverse proxies (CIDR prefixes or single
+	// addresses) whose ClientIPHeader is believed. Default empty: the
+	// client address is the socket's peer and the header is ignored, so a
+	// client cannot choose the address it is limited under.
+	TrustedProxies []string `flag:"trusted-proxies" usage:"reverse proxies (CIDRs or addresses) whose client-ip-header is believed, comma-separated"`
+
+	// ClientIPHeader is the header trusted proxies put the client address
+	// in: X-Forwarded-For (the right-most address that is not a trusted
+	// proxy is taken) or X-Real-IP. Default X-Forwarded-For.
+	ClientIPHeader string `flag:"client-ip-header" usage:"header with the client address from trusted proxies: X-Forwarded-For or X-Real-IP"`
+
 	// WriteDelay holds frames for a connection that was written to less
 	// than half this long ago, so that frames arriving close together leave
 	// in one system call: up to this much added latency for much less CPU
@@ -322,46 +405,59 @@ type Config struct {
 // on localhost:8080 with SQLite in ./parley-data and built-in accounts.
 func Default() Config {
 	return Config{
-		Addr:               "localhost:8080",
-		DataDir:            "./parley-data",
-		LogFormat:          "text",
-		LogLevel:           "info",
-		HeartbeatInterval:  25 * time.Second,
-		HeartbeatTimeout:   10 * time.Second,
-		WriteTimeout:       10 * time.Second,
-		WriteDelay:         50 * time.Millisecond,
-		ReadHeaderTimeout:  5 * time.Second,
-		HTTPReadTimeout:    10 * time.Second,
-		HTTPWriteTimeout:   30 * time.Second,
-		MaxBodyBytes:       64 << 10,
-		AuthTimeout:        10 * time.Second,
-		ShutdownTimeout:    10 * time.Second,
-		MaxFrameBytes:      65536,
-		MaxMessageLength:   4000,
-		MaxRoomNameLength:  64,
-		MaxRoomsPerConn:    100,
-		RoomCreation:       "accounts",
-		PresenceBatchAbove: 100,
-		PresenceInterval:   time.Second,
-		BrokerPrefix:       "parley",
-		NodeTimeout:        10 * time.Second,
-		MaxRoomsPerUser:    100,
-		MaxConnsPerUser:    16,
-		RateMessages:       10,
-		RateBurst:          20,
-		SendQueueBytes:     1 << 20,
-		TypingTimeout:      6 * time.Second,
-		Guests:             false,
-		Accounts:           true,
-		TokenTTL:           15 * time.Minute,
-		RefreshTTL:         720 * time.Hour,
-		RecoveryWindow:     1000,
-		HistoryLimit:       100,
-		LoginRatePerMinute: 10,
-		WebhookRetryMin:    5 * time.Second,
-		WebhookRetryFor:    24 * time.Hour,
-		WebhookTimeout:     10 * time.Second,
-		WebhookWorkers:     8,
+		Addr:                 "localhost:8080",
+		DataDir:              "./parley-data",
+		LogFormat:            "text",
+		LogLevel:             "info",
+		HeartbeatInterval:    25 * time.Second,
+		HeartbeatTimeout:     10 * time.Second,
+		WriteTimeout:         10 * time.Second,
+		WriteDelay:           50 * time.Millisecond,
+		ReadHeaderTimeout:    5 * time.Second,
+		HTTPReadTimeout:      10 * time.Second,
+		HTTPWriteTimeout:     30 * time.Second,
+		MaxBodyBytes:         64 << 10,
+		AuthTimeout:          10 * time.Second,
+		ShutdownTimeout:      10 * time.Second,
+		MaxFrameBytes:        65536,
+		MaxMessageLength:     4000,
+		MaxRoomNameLength:    64,
+		MaxRoomsPerConn:      100,
+		RoomCreation:         "accounts",
+		PresenceBatchAbove:   100,
+		PresenceInterval:     time.Second,
+		BrokerPrefix:         "parley",
+		NodeTimeout:          10 * time.Second,
+		MaxRoomsPerUser:      100,
+		MaxConnsPerUser:      16,
+		RateMessages:         10,
+		RateBurst:            20,
+		UserRateMessages:     10,
+		UserRateBurst:        30,
+		UserRateJoins:        20,
+		UserRateJoinBurst:    200,
+		AddressRateMessages:  100,
+		AddressRateBurst:     300,
+		AddressRateJoins:     200,
+		AddressRateJoinBurst: 2000,
+		RoomCreateRate:       10,
+		MaxConnsPerAddress:   2000,
+		AcceptRate:           2000,
+		AcceptWait:           5 * time.Second,
+		ClientIPHeader:       "X-Forwarded-For",
+		SendQueueBytes:       1 << 20,
+		TypingTimeout:        6 * time.Second,
+		Guests:               false,
+		Accounts:             true,
+		TokenTTL:             15 * time.Minute,
+		RefreshTTL:           720 * time.Hour,
+		RecoveryWindow:       1000,
+		HistoryLimit:         100,
+		LoginRatePerMinute:   10,
+		WebhookRetryMin:      5 * time.Second,
+		WebhookRetryFor:      24 * time.Hour,
+		WebhookTimeout:       10 * time.Second,
+		WebhookWorkers:       8,
 	}
 }
 

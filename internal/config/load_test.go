@@ -278,7 +278,7 @@ func TestAddFlagsHelp(t *testing.T) {
 		}
 		def := v.String()
 		switch {
-		case def == "" || def == "false":
+		case def == "" || def == "false" || def == "0":
 			if strings.HasSuffix(line[1], ")") && strings.Contains(line[1], "] (default") {
 				t.Errorf("--%s: %q shows a default for an empty one", s.name, line[1])
 			}

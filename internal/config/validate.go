@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-chat/parley/internal/limit"
 	"github.com/parley-chat/parley/internal/protocol"
 )
 
@@ -125,6 +126,27 @@ func (c Config) Validate() error {
 		v.add("rate-messages", c.RateMessages, "must be above 0 and at most 100000")
 	}
 	v.intRange("rate-burst", c.RateBurst, 1, 100_000)
+	v.rate("user-rate-messages", c.UserRateMessages)
+	v.intRange("user-rate-burst", c.UserRateBurst, 1, 1_000_000)
+	v.rate("user-rate-joins", c.UserRateJoins)
+	v.intRange("user-rate-join-burst", c.UserRateJoinBurst, 1, 1_000_000)
+	v.rate("address-rate-messages", c.AddressRateMessages)
+	v.intRange("address-rate-burst", c.AddressRateBurst, 1, 1_000_000)
+	v.rate("address-rate-joins", c.AddressRateJoins)
+	v.intRange("address-rate-join-burst", c.AddressRateJoinBurst, 1, 1_000_000)
+	v.intRange("room-create-rate", c.RoomCreateRate, 0, 100_000)
+	v.intRange("max-conns", c.MaxConns, 0, 10_000_000)
+	v.intRange("max-conns-per-address", c.MaxConnsPerAddress, 0, 10_000_000)
+	v.rate("accept-rate", c.AcceptRate)
+	v.duration("accept-wait", c.AcceptWait, 0, 5*time.Minute)
+	for _, p := range c.TrustedProxies {
+		if _, err := limit.ParsePrefix(p); err != nil {
+			v.add("trusted-proxies", p, "want a CIDR prefix such as 10.0.0.0/8 or a single address such as 10.0.0.5")
+		}
+	}
+	if !strings.EqualFold(c.ClientIPHeader, limit.HeaderForwardedFor) && !strings.EqualFold(c.ClientIPHeader, limit.HeaderRealIP) {
+		v.add("client-ip-header", c.ClientIPHeader, "must be X-Forwarded-For or X-Real-IP")
+	}
 	if v.intRange("send-queue-bytes", c.SendQueueBytes, 2048, 1<<30) && frameOK && c.SendQueueBytes < 2*c.MaxFrameBytes {
 		v.add("send-queue-bytes", c.SendQueueBytes, fmt.Sprintf(
 			"must be at least twice max-frame-bytes (%d) so the largest event always fits", 2*c.MaxFrameBytes))
@@ -285,6 +307,13 @@ func (v *validator) intRange(name string, n, lo, hi int) bool {
 		return false
 	}
 	return true
+}
+
+// rate checks a rate per second that 0 turns off.
+func (v *validator) rate(name string, r float64) {
+	if math.IsNaN(r) || r < 0 || r > 1_000_000 {
+		v.add(name, r, "must be 0 (off) or a rate per second up to 1000000")
+	}
 }
 
 func (v *validator) duration(name string, d, lo, hi time.Duration) {

@@ -13,6 +13,7 @@ import (
 	"github.com/parley-chat/parley/internal/audit"
 	"github.com/parley-chat/parley/internal/broker"
 	"github.com/parley-chat/parley/internal/event"
+	"github.com/parley-chat/parley/internal/limit"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	ReservedRooms []string
 	// MaxRoomsPerUser bounds the rooms one user may own; 0 means no limit.
 	MaxRoomsPerUser int
+	// RoomCreations limits how fast one user may create rooms, keyed by
+	// user id; nil means no limit. Administrators are not limited.
+	RoomCreations *limit.Keyed
 	// Audit records what moderators do over the WebSocket (deleting
 	// others' messages); nil records nothing.
 	Audit *audit.Recorder

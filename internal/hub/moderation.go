@@ -125,7 +125,8 @@ type Creator struct {
 }
 
 // MayCreateRoom checks the room-creation rules for a user: who may create
-// rooms at all, the reserved names, and how many rooms one user may own.
+// rooms at all, the reserved names, how fast one user may create rooms and
+// how many they may own.
 // API keys are not users and skip it.
 func (h *Hub) MayCreateRoom(ctx context.Context, who Creator, key string) *protocol.Error {
 	if who.Admin {
@@ -138,6 +139,12 @@ func (h *Hub) MayCreateRoom(ctx context.Context, who Creator, key string) *proto
 		return protocol.Errorf(protocol.CodeForbidden, "room %q does not exist, and guests may not create rooms", key)
 	case slices.Contains(h.cfg.ReservedRooms, key):
 		return protocol.Errorf(protocol.CodeForbidden, "the room name %q is reserved; only server administrators may create it", key)
+	}
+	// The rate comes after the rules, so a refusal by rule costs no
+	// token, and before the count, so a flood costs no store read.
+	if ok, wait := h.cfg.RoomCreations.Allow(who.UserID); !ok {
+		return &protocol.Error{Code: protocol.CodeRateLimited, RetryAfter: wait,
+			Message: "you are creating rooms too fast; wait before creating another"}
 	}
 	if h.cfg.MaxRoomsPerUser > 0 {
 		n, err := h.store.OwnedRooms(ctx, who.UserID)

@@ -15,7 +15,7 @@ const (
 	CodeInvalidRoom  = "invalid_room"   // the room name breaks the naming rules
 	CodeNotJoined    = "not_joined"     // the frame needs the room joined on this connection
 	CodeTooManyRooms = "too_many_rooms" // max_rooms reached on this connection
-	CodeRateLimited  = "rate_limited"   // too many frames; retry_after_ms says when to try again
+	CodeRateLimited  = "rate_limited"   // too many frames, or messages, joins or rooms for the user or address; retry_after_ms says when to try again
 	CodeForbidden    = "forbidden"      // authenticated, but not allowed to do this
 	CodeNotFound     = "not_found"      // the room, user or message does not exist
 	CodeUnauthorized = "unauthorized"   // no valid token, or the token expired

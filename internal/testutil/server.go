@@ -173,3 +173,13 @@ func (ts *TestServer) SetAdmin(tb testing.TB, userID string) {
 		tb.Fatalf("make %s an admin: %v", userID, err)
 	}
 }
+
+// WithoutUserLimits lifts the rate limits that follow a user or an address
+// across connections, for tests that send faster than a person to test
+// something else (and open many connections from one address): each
+// connection's own rate-messages still applies.
+func WithoutUserLimits(c *config.Config) {
+	c.UserRateMessages, c.UserRateJoins = 0, 0
+	c.AddressRateMessages, c.AddressRateJoins = 0, 0
+	c.RoomCreateRate = 0
+}

@@ -41,6 +41,11 @@ type conn struct {
 	user    string
 	name    string // the user's display name, for the disconnect log
 	strikes int    // frames refused by the rate limiter in a row; reader only
+	// addrKey is the client address the limits count it under (see
+	// limit.AddressKey); remote the address as the request gave it.
+	addrKey, remote string
+	// release gives the connection's place back to the admission gate.
+	release func()
 	// opened is when the session was registered with the hub (Unix ns),
 	// for the disconnect log's duration; 0 until then.
 	opened int64
@@ -74,7 +79,7 @@ type conn struct {
 }
 
 func newConn(s *Server, wsc *websocket.Conn, bc *batchConn, id string) *conn {
-	return &conn{s: s, ws: wsc, bc: bc, id: id,
+	return &conn{s: s, ws: wsc, bc: bc, id: id, release: func() {},
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.RateMessages), s.cfg.RateBurst)}
 }
 
@@ -416,7 +421,12 @@ func (c *conn) start(ctx context.Context, p Principal, preAuth bool, room string
 
 	if room != "" {
 		// The seed's convenience form: join the room in the path as if the
-		// client had sent {"type":"join","body":{"room":...}}.
+		// client had sent {"type":"join","body":{"room":...}}, and
+		// counted as one, or reconnecting would be a free join.
+		if e := c.allowFrame(protocol.TypeJoin); e != nil {
+			c.sendError("", e)
+			return true
+		}
 		body, _ := json.Marshal(protocol.RoomBody{Room: room})
 		client.Handle(ctx, protocol.Envelope{Type: protocol.TypeJoin, Body: body})
 	}

@@ -21,7 +21,7 @@ func (c *conn) logConnected(ctx context.Context, p Principal, room string) {
 	}
 	c.s.log.LogAttrs(ctx, slog.LevelInfo, "connected",
 		slog.String("conn", c.id), slog.String("user", p.User.ID), slog.String("name", p.User.Name),
-		slog.Bool("guest", p.User.Guest), slog.String("remote", c.ws.RemoteAddr().String()), slog.String("room", room))
+		slog.Bool("guest", p.User.Guest), slog.String("remote", c.remote), slog.String("room", room))
 }
 
 // logDisconnected logs a session that has ended, with its close code (the
@@ -38,6 +38,6 @@ func (c *conn) logDisconnected(code int) {
 	}
 	c.s.log.LogAttrs(ctx, slog.LevelInfo, "disconnected",
 		slog.String("conn", c.id), slog.String("user", c.user), slog.String("name", c.name),
-		slog.String("remote", c.ws.RemoteAddr().String()), slog.Int("code", code), slog.Duration("duration", d),
+		slog.String("remote", c.remote), slog.Int("code", code), slog.Duration("duration", d),
 		slog.Int64("frames_in", c.framesIn), slog.Int64("frames_out", c.framesOut.Load()))
 }

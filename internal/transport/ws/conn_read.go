@@ -56,11 +56,7 @@ func (c *conn) handleFrame(ctx context.Context, typ int, data []byte) bool {
 		return false
 	}
 	if !c.limiter.Allow() {
-		c.strikes++
-		if c.strikes > maxRateStrikes {
-			c.violation(protocol.ClosePolicyViolation, "rate limit exceeded persistently")
-			return false
-		}
+		c.s.limits().ConnRefused.Add(1)
 		r := c.limiter.Reserve()
 		wait := r.Delay()
 		r.Cancel()
@@ -68,21 +64,37 @@ func (c *conn) handleFrame(ctx context.Context, typ int, data []byte) bool {
 		if env, perr := protocol.DecodeEnvelope(data); perr == nil || env.ID != "" {
 			id = env.ID
 		}
-		c.sendError(id, &protocol.Error{Code: protocol.CodeRateLimited,
+		return c.rateLimited(id, &protocol.Error{Code: protocol.CodeRateLimited,
 			Message: "too many frames; slow down", RetryAfter: max(wait, time.Millisecond)})
-		return true
 	}
-	c.strikes = 0
 	env, perr := protocol.DecodeEnvelope(data)
 	if perr != nil {
+		c.strikes = 0
 		c.sendError(env.ID, perr)
 		return true
 	}
+	if e := c.allowFrame(env.Type); e != nil {
+		return c.rateLimited(env.ID, e)
+	}
+	c.strikes = 0
 	if env.Type == protocol.TypeAuth {
 		c.reauth(ctx, env)
 		return true
 	}
 	c.client.Handle(ctx, env)
+	return true
+}
+
+// rateLimited answers a refused frame, and closes the connection with 1008
+// when more than maxRateStrikes frames in a row were refused: a client that
+// ignores the retry hints is abusive. false ends the session.
+func (c *conn) rateLimited(id string, e *protocol.Error) bool {
+	c.strikes++
+	if c.strikes > maxRateStrikes {
+		c.violation(protocol.ClosePolicyViolation, "rate limit exceeded persistently")
+		return false
+	}
+	c.sendError(id, e)
 	return true
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/internal/hub"
+	"github.com/parley-chat/parley/internal/limit"
 	"github.com/parley-chat/parley/internal/origin"
 	"github.com/parley-chat/parley/internal/protocol"
 )
@@ -58,6 +59,11 @@ type Config struct {
 	RateBurst    int
 	// ServerVersion is reported in the welcome frame.
 	ServerVersion string
+	// Limits are the node's limits that follow a user or an address
+	// across connections: the admission of new connections, checked
+	// before the upgrade, and the message and join rates. Nil limits
+	// nothing beyond the per-connection bucket.
+	Limits *limit.Node
 }
 
 func (c *Config) setDefaults() {
@@ -231,6 +237,8 @@ func httpCode(status int) string {
 		return protocol.CodeForbidden
 	case http.StatusServiceUnavailable:
 		return protocol.CodeUnavailable
+	case http.StatusTooManyRequests:
+		return protocol.CodeRateLimited
 	}
 	return protocol.CodeInvalid
 }
@@ -250,9 +258,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.upgradeError(w, r, http.StatusForbidden, errors.New("origin"))
 		return
 	}
+	// Admission comes before authentication: a refused or paced
+	// connection costs no token check or store read.
+	addrKey := ""
+	if a, ok := limit.ParseAddr(r.RemoteAddr); ok {
+		addrKey = limit.AddressKey(a)
+	}
+	release, refusal, err := s.limits().Gate.Admit(r.Context(), addrKey)
+	if err != nil {
+		return // the client went away while it waited its turn
+	}
+	if refusal != nil {
+		s.refuse(w, addrKey, refusal)
+		return
+	}
 	principal, err := s.auth.Request(r.Context(), r)
 	preAuth := errors.Is(err, ErrNoCredentials)
 	if err != nil && !preAuth {
+		release()
 		if errors.Is(err, ErrUnavailable) {
 			s.log.Warn("cannot authenticate a WebSocket", "err", err)
 			writeHTTPError(w, http.StatusServiceUnavailable, "authentication is unavailable; retry shortly")
@@ -266,6 +289,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
+		release()
 		writeHTTPError(w, http.StatusServiceUnavailable, "server is shutting down")
 		return
 	}
@@ -275,16 +299,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bw := &batchingWriter{ResponseWriter: w}
 	wsc, err := s.upgrader.Upgrade(bw, r, nil)
 	if err != nil {
+		release()
 		s.wg.Done()
 		return // the upgrader has answered the request
 	}
 	c := newConn(s, wsc, bw.conn, s.nodeID+"-"+strconv.FormatUint(s.nextID.Add(1), 36))
+	c.addrKey, c.release = addrKey, release
+	c.remote = r.RemoteAddr
 	s.metrics.ConnOpened()
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
 		c.Close(protocol.CloseServiceRestart, protocol.RestartReason(rand.N(time.Second)))
 		c.teardown()
+		release()
 		s.wg.Done()
 		return
 	}
@@ -419,11 +447,13 @@ func (s *Server) Close() {
 	}
 }
 
-// forget drops a finished session from the registry.
+// forget drops a finished session from the registry and gives its place
+// back to the admission gate.
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	c.release()
 	s.wg.Done()
 }
 
