@@ -42,7 +42,7 @@ var (
 )
 
 // buildParleyPowerLoss compiles the binary with a WAL that starts over
-// every 64 pages and a checkpoint every 20 ms at most (see
+// every 16 pages and a checkpoint every 50 ms at most (see
 // walRestartFramesAtLink in internal/store/sqlite), so that power cuts land
 // during checkpoints and WAL restarts as well as between them.
 func buildParleyPowerLoss(t *testing.T) string {
@@ -56,7 +56,7 @@ func buildParleyPowerLoss(t *testing.T) string {
 		builtLossBin = filepath.Join(dir, "parley")
 		const pkg = "github.com/parley-chat/parley/internal/store/sqlite"
 		cmd := exec.Command("go", "build", "-o", builtLossBin,
-			"-ldflags", "-X "+pkg+".walRestartFramesAtLink=64 -X "+pkg+".checkpointSpacingAtLink=20", ".")
+			"-ldflags", "-X "+pkg+".walRestartFramesAtLink=16 -X "+pkg+".checkpointSpacingAtLink=50", ".")
 		cmd.Stderr = os.Stderr
 		buildLossErr = cmd.Run()
 	})
