@@ -24,16 +24,22 @@ import (
 )
 
 // The power-loss test's knobs: PARLEY_TEST_POWERLOSS_CYCLES power cuts
-// (default powerLossCycles), at moments drawn from PARLEY_TEST_POWERLOSS_SEED
+// (default powerLossCycles, powerLossRaceCycles under the race detector),
+// at moments drawn from PARLEY_TEST_POWERLOSS_SEED
 // (default: the clock; the seed is logged, so a failure can be replayed).
 const (
-	powerLossCycles  = 10
-	powerLossWriters = 4
-	powerLossRooms   = 2
+	powerLossCycles     = 10
+	powerLossRaceCycles = 3 // under the race detector
+	powerLossWriters    = 4
+	powerLossRooms      = 2
 	// powerLossWindow is how many messages each writer keeps in flight, so
 	// that the server commits them in batches of many, as under real load.
 	powerLossWindow = 32
 )
+
+// powerLossHTTP bounds the test's HTTP requests, so that a server that
+// stops answering fails the test rather than hangs it.
+var powerLossHTTP = &http.Client{Timeout: 10 * time.Second}
 
 var (
 	buildLossOnce sync.Once
@@ -90,6 +96,9 @@ func TestPowerLossKeepsAcknowledgedMessages(t *testing.T) {
 	lfs, mnt := lazyfs.Mount(t)
 	bin := buildParleyPowerLoss(t)
 	cycles := powerLossCycles
+	if powerLossUnderRace {
+		cycles = powerLossRaceCycles
+	}
 	if s := os.Getenv("PARLEY_TEST_POWERLOSS_CYCLES"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -186,7 +195,7 @@ func startParleyNoCleanup(t *testing.T, bin, addr, dataDir string) *exec.Cmd {
 	}
 	ready := false
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		resp, err := http.Get("http://" + addr + "/readyz")
+		resp, err := powerLossHTTP.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -289,7 +298,7 @@ func drivePowerLoad(t *testing.T, addr string, cycle int, wait time.Duration, cu
 // how many of them the writer ran to start the WAL over, from its metrics
 // (0 if it cannot tell).
 func scrapeCheckpoints(addr string) (all, restarts int) {
-	resp, err := http.Get("http://" + addr + "/metrics")
+	resp, err := powerLossHTTP.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return 0, 0
 	}
