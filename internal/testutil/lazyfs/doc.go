@@ -53,6 +53,13 @@
 //
 // # Use
 //
+// Run the program under test as its own process, as the power-loss tests
+// of cmd/parley do, and read its files from the test only with read(2)
+// and write(2), or copies: a process that maps a file of a mount it
+// serves itself (SQLite maps its -shm file) can deadlock, since a page
+// fault on the map waits for a FUSE server that the Go runtime may have
+// stopped to collect garbage.
+//
 // Mount needs root and /dev/fuse (it calls mount(2) itself; fusermount is
 // not needed). The Mount helper for tests skips where FUSE is unavailable,
 // and fails instead when PARLEY_TEST_REQUIRE_FUSE=1, as in CI:
