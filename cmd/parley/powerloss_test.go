@@ -122,6 +122,7 @@ func TestPowerLossKeepsAcknowledgedMessages(t *testing.T) {
 	var key []byte
 	var restarts []time.Duration
 	checkpoints, walRestarts := 0, 0
+	var lastSeq map[string]int64 // each room's last stored seq after the last cut
 	var proc *exec.Cmd
 	t.Cleanup(func() { // before the mount goes, should the test stop early
 		if proc != nil && proc.ProcessState == nil {
@@ -164,11 +165,34 @@ func TestPowerLossKeepsAcknowledgedMessages(t *testing.T) {
 		for _, m := range got {
 			acked[m.clientID] = m
 		}
-		checkSurvivors(t, dataDir, acked, key, cycle, len(got))
+		lastSeq = checkSurvivors(t, dataDir, acked, key, cycle, len(got))
 		if t.Failed() {
 			t.FailNow()
 		}
 	}
+	// The server comes back on what the last cut left and serves it:
+	// each room goes on from its last stored seq.
+	addr := freeAddr(t)
+	start := time.Now()
+	proc = startParleyNoCleanup(t, bin, addr, dataDir)
+	restarts = append(restarts, time.Since(start))
+	for room, want := range lastSeq {
+		c, _, err := testutil.DialURL(t, fmt.Sprintf("ws://%s/ws/%s?name=checker", addr, room), testutil.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Welcome()
+		var j struct {
+			LastSeq int64 `json:"last_seq"`
+		}
+		c.Expect("joined").Decode(t, &j)
+		if j.LastSeq != want {
+			t.Errorf("after the last cut the server says room %s is at seq %d; its database holds %d", room, j.LastSeq, want)
+		}
+		c.Close()
+	}
+	_ = proc.Process.Kill()
+	_ = proc.Wait()
 	var worst, total time.Duration
 	for _, d := range restarts {
 		worst = max(worst, d)
@@ -323,7 +347,7 @@ func scrapeCheckpoints(addr string) (all, restarts int) {
 // the database (and its WAL) must pass integrity_check and hold every
 // acknowledged message at its seq, gap-free and once; the signing key must
 // be unchanged.
-func checkSurvivors(t *testing.T, dataDir string, acked map[string]ackedMsg, key []byte, cycle, ackedNow int) {
+func checkSurvivors(t *testing.T, dataDir string, acked map[string]ackedMsg, key []byte, cycle, ackedNow int) (lastSeq map[string]int64) {
 	t.Helper()
 	if got, err := os.ReadFile(filepath.Join(dataDir, "signing.key")); err != nil || string(got) != string(key) {
 		t.Errorf("cycle %d: after the cut the signing key is %q (%v), want the first start's %q", cycle, got, err, key)
@@ -375,6 +399,7 @@ func checkSurvivors(t *testing.T, dataDir string, acked map[string]ackedMsg, key
 	}
 	t.Logf("cycle %d: %d acknowledged this cycle; %d stored after the cut, all %d acknowledged among them: %v",
 		cycle, ackedNow, len(stored), len(acked), lost == 0)
+	return last
 }
 
 // TestRestoreSurvivesPowerLoss: a database parley restore reported as
