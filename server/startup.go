@@ -89,6 +89,13 @@ func (f files) prepare(log *slog.Logger) (signingKey []byte, err error) {
 		if err := os.Mkdir(f.dataDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, pathError("data-dir", f.dataDir, err)
 		}
+		// The directory's name is durable only once its parent is synced;
+		// without it a power cut can take the directory and everything
+		// acknowledged in it. Synced at every start, as a start before
+		// may have crashed between the two.
+		if err := syncDir(filepath.Dir(filepath.Clean(f.dataDir))); err != nil {
+			return nil, pathError("data-dir", f.dataDir, err)
+		}
 		if err := probeWritable(f.dataDir); err != nil {
 			return nil, pathError("data-dir", f.dataDir, err)
 		}
@@ -173,6 +180,22 @@ func checkDataDir(dir string) error {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return probeWritable(dir)
+}
+
+// syncDir makes the entries of directory dir durable (fsync).
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync the directory %s: %w", dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync the directory %s: %w", dir, err)
+	}
+	return nil
 }
 
 // probeWritable creates and removes a file in dir: SQLite needs to create

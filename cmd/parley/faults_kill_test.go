@@ -23,7 +23,7 @@ import (
 func spawnParley(t *testing.T, bin, addr, dataDir string, stderr *syncBuffer, env []string, extra ...string) *exec.Cmd {
 	t.Helper()
 	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--guests", "--room-creation", "anyone",
-		"--rate-messages", "100000", "--rate-burst", "100000", "--log-level", "warn"}, extra...)
+		"--rate-messages", "100000", "--rate-burst", "100000", "--user-rate-messages", "0", "--address-rate-messages", "0", "--log-level", "warn"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = stderr
 	cmd.Env = append(os.Environ(), env...)

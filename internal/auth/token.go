@@ -43,6 +43,8 @@ const keyFileLen = 32
 // new key that no other node shares. A key shorter than MinKeyLen bytes, or
 // a file that is not hex, is an error. Two processes racing to create the
 // file agree on one key: the file is written aside and linked into place.
+// A key it returns is durable: the file and its directory are synced, so a
+// power cut cannot lose a key that tokens were signed with.
 func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
 	key, err = LoadKey(path)
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
@@ -71,11 +73,37 @@ func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			key, err := LoadKey(path) // another process won the race
+			if err == nil {
+				err = syncDir(dir) // its name may not be durable yet
+			}
 			return key, false, err
 		}
 		return nil, false, fmt.Errorf("auth: install key file: %w", err)
 	}
+	// The new name is durable only once the directory is synced: without
+	// it a power cut can lose the key after tokens were signed with it,
+	// and the next start would make another that rejects them all.
+	os.Remove(tmp.Name())
+	if err := syncDir(dir); err != nil {
+		return nil, false, err
+	}
 	return key, true, nil
+}
+
+// syncDir makes the entries of directory dir durable (fsync).
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("auth: sync directory %s: %w", dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("auth: sync directory %s: %w", dir, err)
+	}
+	return nil
 }
 
 // LoadKey reads a hex key file as LoadOrCreateKey writes it. A missing file

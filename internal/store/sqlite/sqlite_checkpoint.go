@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,23 @@ var checkpointSpacing = 200 * time.Millisecond
 // 4 KiB pages, the size the WAL file is cut back to when it does. It can
 // exceed this by what the writer commits between two checkpoints.
 var walRestartFrames = 16384
+
+// walRestartFramesAtLink and checkpointSpacingAtLink, when set at link
+// time (go build -ldflags "-X <this package>.walRestartFramesAtLink=64"),
+// replace walRestartFrames and checkpointSpacing (in milliseconds) in a
+// built binary. The power-loss test of cmd/parley builds one whose WAL
+// starts over and is checkpointed many times a second, so that its power
+// cuts land in both; release builds leave them empty.
+var walRestartFramesAtLink, checkpointSpacingAtLink string
+
+func init() {
+	if n, err := strconv.Atoi(walRestartFramesAtLink); err == nil && n > 0 {
+		walRestartFrames = n
+	}
+	if ms, err := strconv.Atoi(checkpointSpacingAtLink); err == nil && ms > 0 {
+		checkpointSpacing = time.Duration(ms) * time.Millisecond
+	}
+}
 
 // checkpointer copies the WAL back into the database file on its own
 // connection and goroutine. SQLite's automatic checkpoint would run inside
