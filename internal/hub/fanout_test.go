@@ -35,7 +35,7 @@ func (s *countingSender) Close(int, string) {}
 func benchRoom(n int) (*room, []*countingSender) {
 	h := New(Config{}, nil, nil, nil)
 	r := &room{hub: h, key: "bench", members: make(map[*Client]*membership, n),
-		users: make(map[string]*presence), typing: make(map[string]*time.Timer),
+		users: newRoster(), typing: make(map[string]*time.Timer),
 		pending: make(map[int64]pendingEvent), ready: true}
 	senders := make([]*countingSender, n)
 	for i := range senders {
