@@ -180,6 +180,19 @@ func (h *Hub) clusterRoster(key string) ([]protocol.User, int) {
 	return out, total
 }
 
+// clusterCount is how many users are in room key through any node; ok
+// is false when the store cannot say.
+func (h *Hub) clusterCount(key string) (n int, ok bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, total, err := h.cluster.Presence.RoomPresence(ctx, key, 1)
+	if err != nil {
+		h.log.Warn("cluster: counting a room's users", "room", key, "err", err)
+		return 0, false
+	}
+	return total, true
+}
+
 // countConnection counts a new connection of c's user across the
 // cluster, refusing it over MaxConnsPerUser, and tells webhooks when it
 // is the user's first anywhere.

@@ -17,13 +17,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // frames and remembers the first byte's address of the last one, which tells
 // whether recipients share one encoded frame.
 type countingSender struct {
-	frames atomic.Int64
-	last   atomic.Pointer[byte]
+	frames    atomic.Int64
+	bytes     atomic.Int64
+	last      atomic.Pointer[byte]
+	lastFrame atomic.Pointer[[]byte]
 }
 
 func (s *countingSender) Send(frame []byte) bool {
 	s.frames.Add(1)
+	s.bytes.Add(int64(len(frame)))
 	s.last.Store(&frame[0])
+	s.lastFrame.Store(&frame)
 	return true
 }
 

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -57,34 +58,54 @@ func flushRoom(h *Hub, key string) {
 	}
 }
 
-func totalFrames(senders []*countingSender) int64 {
-	var n int64
+func total(senders []*countingSender) (frames, bytes int64) {
 	for _, s := range senders {
-		n += s.frames.Load()
+		frames += s.frames.Load()
+		bytes += s.bytes.Load()
 	}
-	return n
+	return frames, bytes
 }
 
-// framesToFill counts the frames sent while n users join one room and
-// its gathered presence goes out once.
-func framesToFill(t *testing.T, n int) int64 {
+// costToFill counts the frames and bytes sent while n users join one room
+// and its gathered presence goes out once, and returns the diff the first
+// member got.
+func costToFill(t *testing.T, n int) (frames, bytes int64, diff protocol.PresenceDiffBody) {
 	h := fillHub(t, 10)
 	senders := fill(t, h, n, func(int) string { return "townhall" })
 	flushRoom(h, "townhall")
-	return totalFrames(senders)
+	var f struct {
+		Type string                    `json:"type"`
+		Body protocol.PresenceDiffBody `json:"body"`
+	}
+	if err := json.Unmarshal(*senders[0].lastFrame.Load(), &f); err != nil || f.Type != protocol.TypePresenceDiff {
+		t.Fatalf("the first member's last frame is %s (%v), want a presence_diff", *senders[0].lastFrame.Load(), err)
+	}
+	frames, bytes = total(senders)
+	return frames, bytes, f.Body
 }
 
 // TestFillingARoomCostsLinearFrames: filling a room of N users costs O(N)
-// frames in all (each joiner's reply, then one presence_diff per member
-// per interval), not one presence frame to every member for every join,
-// which is N²/2. Four times the users must cost about four times the
-// frames.
+// frames and bytes in all (each joiner's reply, then one presence_diff of
+// at most 100 joins per member per interval), not one presence frame to
+// every member for every join, nor a diff listing every arrival to every
+// member, both N²/2 users. Four times the users must cost about four
+// times the frames and the bytes.
 func TestFillingARoomCostsLinearFrames(t *testing.T) {
-	small, large := framesToFill(t, 200), framesToFill(t, 800)
-	ratio := float64(large) / float64(small)
-	t.Logf("frames to fill a room: 200 users %d, 800 users %d, ratio %.2f", small, large, ratio)
-	if ratio > 6 {
-		t.Fatalf("filling a room of 800 took %d frames, %.1f times the %d of a room of 200: quadratic, want about 4", large, ratio, small)
+	smallF, smallB, _ := costToFill(t, 200)
+	largeF, largeB, diff := costToFill(t, 800)
+	fr, br := float64(largeF)/float64(smallF), float64(largeB)/float64(smallB)
+	t.Logf("to fill a room: 200 users %d frames %d bytes, 800 users %d frames %d bytes; ratios %.2f and %.2f",
+		smallF, smallB, largeF, largeB, fr, br)
+	if fr > 6 {
+		t.Errorf("filling a room of 800 took %d frames, %.1f times the %d of a room of 200: quadratic, want about 4", largeF, fr, smallF)
+	}
+	if br > 6 {
+		t.Errorf("filling a room of 800 took %d bytes, %.1f times the %d of a room of 200: quadratic, want about 4", largeB, br, smallB)
+	}
+	// The diff names the first 100 arrivals by id and counts them all.
+	if len(diff.Joins) != 100 || !diff.Truncated || diff.MemberCount != 800 || diff.Joins[0].ID >= diff.Joins[99].ID {
+		t.Errorf("the diff has %d joins (truncated %v) and member_count %d; want the first 100 by id, truncated, and 800",
+			len(diff.Joins), diff.Truncated, diff.MemberCount)
 	}
 }
 
