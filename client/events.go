@@ -192,6 +192,8 @@ func (c *Client) handleHot(data []byte) bool {
 			c.onAck(id, a)
 		}
 		return ok
+	case c.opts.IgnorePresence && strings.HasPrefix(src, presencePrefix):
+		return true
 	default:
 		return false
 	}
