@@ -65,10 +65,10 @@ stop_nodes() {
 }
 trap 'stop_nodes; rm -rf "$WORK"' EXIT
 
-# start_nodes N: a fresh schema, key and prefix, then N nodes on
+# start_nodes N NAME: a fresh schema, key and prefix, then N nodes on
 # BASE_PORT.. until each answers /readyz. Sets SERVERS and SERVER_PIDS.
 start_nodes() {
-	local n=$1 i port tag
+	local n=$1 name=$2 i port tag
 	tag=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 	SCHEMA="parley_bench_$tag"
 	psql "$DATABASE_URL" -qc "CREATE SCHEMA $SCHEMA" >/dev/null
@@ -85,7 +85,7 @@ start_nodes() {
 			--database-url "$db" --broker "$NATS_URL" --broker-prefix "bench$tag" \
 			--signing-key-file "$WORK/signing.key" \
 			--guests --room-creation anyone --rate-messages 100000 --rate-burst 100000 \
-			--max-conns-per-user 100000 --log-level warn >"$OUT/node$i.log" 2>&1 &
+			--max-conns-per-user 100000 --log-level warn >"$OUT/$name-node$i.log" 2>&1 &
 		PIDS+=($!)
 		SERVERS="${SERVERS:+$SERVERS,}ws://127.0.0.1:$port"
 		SERVER_PIDS="${SERVER_PIDS:+$SERVER_PIDS,}$!"
@@ -96,7 +96,7 @@ start_nodes() {
 			curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
 			sleep 0.2
 		done
-		curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || die "node $i on port $port did not get ready; see $OUT/node$i.log"
+		curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || die "node $i on port $port did not get ready; see $OUT/$name-node$i.log"
 	done
 }
 
@@ -119,7 +119,7 @@ for run in $(seq 1 "$RUNS"); do
 		for s in $SCENARIOS; do
 			# A fresh cluster for each figure: no room, presence or
 			# connection of one scenario weighs on the next.
-			start_nodes "$n"
+			start_nodes "$n" "$s-${n}node-run$run"
 			case $s in
 			rooms) bench "rooms-${n}node-run$run" --scenario rooms --conns "$CONNS" --timeout 10m ;;
 			chat) bench "chat-${n}node-run$run" --scenario chat --rooms 500 --members 4 --rates 1,5 --duration 10s ;;

@@ -89,10 +89,12 @@ type env struct {
 	metricsURL string
 	// apiURLs are the nodes' HTTP APIs, http://host:port/api/v1.
 	apiURLs []string
-	host    string
-	run     string // a per-run suffix for room names, so reruns start clean
-	meter   *Meter
-	out     io.Writer
+	// metricsURLs are every node's /metrics, metricsURL among them.
+	metricsURLs []string
+	host        string
+	run         string // a per-run suffix for room names, so reruns start clean
+	meter       *Meter
+	out         io.Writer
 }
 
 func (e *env) logf(format string, args ...any) {
@@ -116,6 +118,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		base := strings.TrimSuffix(u.Path, "/")
 		httpURL.Path = base + "/api/v1"
 		e.apiURLs = append(e.apiURLs, httpURL.String())
+		httpURL.Path = base + "/metrics"
+		e.metricsURLs = append(e.metricsURLs, httpURL.String())
 		e.wsURLs = append(e.wsURLs, strings.TrimSuffix(s, "/")+"/ws")
 		if i == 0 {
 			httpURL.Path = base + "/metrics"

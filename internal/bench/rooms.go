@@ -26,6 +26,10 @@ func runRooms(ctx context.Context, e *env) (*RoomsResult, error) {
 	}); err != nil {
 		return nil, err
 	}
+	// The first phase's connections close with it: let the nodes finish
+	// with them (in a cluster each close writes to the store) before the
+	// second phase dials as many again.
+	waitIdle(ctx, e)
 	if res.One, err = joinPhase(ctx, e, n, "one", func(int) string { return "one-" + e.run }); err != nil {
 		return res, err
 	}
@@ -81,6 +85,26 @@ func joinPhase(ctx context.Context, e *env, n int, name string, room func(i int)
 	e.logf("rooms: %s: %d joins in %.2fs, %.0f joins/s, join p50 %.1f ms p99 %.1f ms",
 		name, n, took.Seconds(), p.JoinsPerSec, p.Latency.P50, p.Latency.P99)
 	return p, nil
+}
+
+// waitIdle waits until no node reports a connection open (parley_connections
+// on its /metrics; up to two minutes, and not at all when the metrics cannot
+// be read), then settle more.
+func waitIdle(ctx context.Context, e *env) {
+	start := time.Now()
+	for time.Since(start) < 2*time.Minute && ctx.Err() == nil {
+		open, ok := 0.0, true
+		for _, u := range e.metricsURLs {
+			v, got := scrapeGauge(ctx, u, "parley_connections")
+			open, ok = open+v, ok && got
+		}
+		if !ok || open == 0 {
+			break
+		}
+		_ = sleep(ctx, 200*time.Millisecond)
+	}
+	_ = sleep(ctx, settle)
+	e.logf("rooms: the nodes were idle again after %.1fs", time.Since(start).Seconds())
 }
 
 // RoomsPhase is one half of the rooms scenario.

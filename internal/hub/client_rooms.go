@@ -63,6 +63,7 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 	p, first := r.users.add(c.ident.User)
 	p.conns++
 	members, count := r.memberListLocked(c.hub.cfg.MaxJoinedMembers), r.users.len()
+	busy := len(r.members) > c.hub.cfg.PresenceBatchAbove
 	r.mu.Unlock()
 	announce := first
 	if c.hub.cluster != nil {
@@ -74,7 +75,12 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		if first {
 			announce = c.hub.joinedCluster(key, c.ident.User)
 		}
-		members, count = c.hub.clusterRoster(key)
+		if busy {
+			// Its presence comes gathered, and so does its roster.
+			members, count = c.hub.busyRoster(r)
+		} else {
+			members, count = c.hub.clusterRoster(key)
+		}
 	}
 
 	c.mu.Lock()

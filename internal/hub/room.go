@@ -46,6 +46,8 @@ type room struct {
 	stopped   bool
 	// diff gathers presence changes while the room is busy.
 	diff presenceDiff
+	// cached is the cluster's roster of a busy room (see busyRoster).
+	cached rosterCache
 }
 
 type pendingEvent struct {
