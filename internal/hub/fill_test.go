@@ -137,3 +137,21 @@ func BenchmarkFillRoom(b *testing.B) {
 		}
 	}
 }
+
+// TestDiffIntervalGrowsWithTheRoom: a busy room's presence_diff interval
+// is PresenceInterval up to 10 × PresenceBatchAbove local connections and
+// one more interval for each such step, so that a room's diffs stay near
+// a fixed number of frames a second however many members get them.
+func TestDiffIntervalGrowsWithTheRoom(t *testing.T) {
+	h := New(Config{PresenceBatchAbove: 100, PresenceInterval: time.Second}, nil, nil, nil)
+	for _, tt := range []struct {
+		members int
+		want    time.Duration
+	}{{101, time.Second}, {1000, time.Second}, {1001, 2 * time.Second}, {10000, 10 * time.Second}, {10001, 11 * time.Second}} {
+		r, _ := benchRoom(tt.members)
+		r.hub = h
+		if got := r.diffIntervalLocked(); got != tt.want {
+			t.Errorf("a room of %d connections gathers presence for %v, want %v", tt.members, got, tt.want)
+		}
+	}
+}

@@ -17,7 +17,8 @@ type presenceDiff struct {
 
 // presenceLocked delivers a presence frame. A room with no more than
 // PresenceBatchAbove local connections sends it at once; a busier one
-// gathers the changes and sends one presence_diff per PresenceInterval,
+// gathers the changes and sends one presence_diff per interval (see
+// diffIntervalLocked),
 // so that filling a room of N costs O(N) frames per interval rather than
 // one frame to every member for every join. The diff's lists are bounded
 // too (see flushPresence): otherwise each member would still be told of
@@ -49,8 +50,20 @@ func (r *room) presenceLocked(exclude string, frame []byte) {
 		d.leaves[u.ID] = u
 	}
 	if d.timer == nil && !r.stopped {
-		d.timer = time.AfterFunc(r.hub.cfg.PresenceInterval, r.flushPresence)
+		d.timer = time.AfterFunc(r.diffIntervalLocked(), r.flushPresence)
 	}
+}
+
+// diffIntervalLocked is how long a busy room gathers presence changes:
+// PresenceInterval, times one more for every 10 × PresenceBatchAbove local
+// connections (1,000 by default). A diff goes to every member, so a fixed
+// interval made filling a room of N cost N frames a second for the whole
+// fill, which itself lasts in proportion to N: O(N²) frames in all. Growing
+// the interval with the room keeps a room's presence to about 1,000 frames
+// a second per node, whatever its size.
+func (r *room) diffIntervalLocked() time.Duration {
+	per := 10 * r.hub.cfg.PresenceBatchAbove
+	return r.hub.cfg.PresenceInterval * time.Duration(1+(len(r.members)-1)/per)
 }
 
 // flushPresence sends the gathered changes as one presence_diff frame:
@@ -91,7 +104,7 @@ func (r *room) flushPresence() {
 	body := protocol.PresenceDiffBody{Room: r.key, Joins: joins, Leaves: leaves, MemberCount: count, Truncated: jcut || lcut}
 	r.fanoutLocked(0, "", protocol.Encode(protocol.TypePresenceDiff, "", body))
 	if len(d.joins)+len(d.leaves) > 0 {
-		d.timer = time.AfterFunc(r.hub.cfg.PresenceInterval, r.flushPresence)
+		d.timer = time.AfterFunc(r.diffIntervalLocked(), r.flushPresence)
 	}
 }
 
