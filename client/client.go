@@ -99,6 +99,12 @@ type Options struct {
 	// Events channel own their memory.
 	Handler func(Event)
 
+	// IgnorePresence drops presence and presence_diff frames unread: no
+	// EventPresence, and Members keeps only the joined reply's list. For
+	// load tools and bots that show no one's presence, so that a crowded
+	// room costs them reading the frames, not decoding them.
+	IgnorePresence bool
+
 	// ReadBufferSize and WriteBufferSize size the WebSocket buffers;
 	// default 1 KiB each. Write buffers come from a pool shared by all
 	// clients, so an idle client holds none; larger frames still work.

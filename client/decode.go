@@ -32,6 +32,9 @@ const (
 	messagePrefix = `{"type":"message","body":`
 	privatePrefix = `{"type":"private","body":`
 	ackPrefix     = `{"type":"ack","id":`
+	// presencePrefix starts presence and presence_diff frames, as the
+	// server encodes them (type first).
+	presencePrefix = `{"type":"presence`
 )
 
 // view returns b's bytes as a string without copying them. The string is

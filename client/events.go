@@ -123,7 +123,8 @@ func (c *Client) handleFrame(data []byte) {
 		}
 	case protocol.TypePresenceDiff:
 		// A busy room's changes, gathered: one presence event each, leaves
-		// first, as if they had come one by one.
+		// first, as if they had come one by one. The lists are bounded
+		// (the first by id); Members stays a sample of a large room.
 		var d protocol.PresenceDiffBody
 		if json.Unmarshal(env.Body, &d) == nil {
 			for _, batch := range []struct {
@@ -191,6 +192,8 @@ func (c *Client) handleHot(data []byte) bool {
 			c.onAck(id, a)
 		}
 		return ok
+	case c.opts.IgnorePresence && strings.HasPrefix(src, presencePrefix):
+		return true
 	default:
 		return false
 	}

@@ -211,3 +211,24 @@ func TestMembersFollowPresence(t *testing.T) {
 		t.Fatalf("bob's members of a room he left = %v, want nil", got)
 	}
 }
+
+// TestIgnorePresence: a client that ignores presence hears nothing of
+// joins and leaves, but still gets the messages that follow them.
+func TestIgnorePresence(t *testing.T) {
+	ts := startServer(t, nil)
+	alice := dial(t, ts, client.Options{Name: "alice", IgnorePresence: true})
+	bob := dial(t, ts, client.Options{Name: "bob"})
+	join(t, alice, "lobby")
+	join(t, bob, "lobby")
+	if _, err := bob.Send(ctx(t), "lobby", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	// Bob's join came before his message: the first event alice gets must
+	// be the message.
+	if ev := next(t, alice, client.EventPresence, client.EventMessage); ev.Type != client.EventMessage {
+		t.Fatalf("alice got %s first, want the message: presence should be dropped", ev.Type)
+	}
+	if n := len(alice.Members("lobby")); n != 1 {
+		t.Fatalf("alice's members = %d, want only her joined reply's 1", n)
+	}
+}

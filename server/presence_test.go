@@ -17,6 +17,8 @@ type presenceDiffBody struct {
 	Leaves []struct {
 		ID string `json:"id"`
 	} `json:"leaves"`
+	MemberCount int  `json:"member_count"`
+	Truncated   bool `json:"truncated"`
 }
 
 // TestBusyRoomsGatherPresence: past the threshold, a room's joins and
@@ -79,6 +81,38 @@ func TestBusyRoomsGatherPresence(t *testing.T) {
 					break
 				}
 			}
+		}
+	}
+}
+
+// TestPresenceDiffCountsEveryNode: a busy room's diff counts the room's
+// users through every node of a cluster, not only the node's own.
+func TestPresenceDiffCountsEveryNode(t *testing.T) {
+	nodes := startClusterWith(t, 2, func(c *config.Config) {
+		c.PresenceBatchAbove = 1
+		c.PresenceInterval = 200 * time.Millisecond
+	})
+	watcher := connect(t, nodes[0], "watcher", "hall")
+	connect(t, nodes[0], "other", "hall") // two here: the room is busy on node 0
+	for i := range 3 {
+		connect(t, nodes[1], fmt.Sprint("joiner", i), "hall")
+	}
+	// Other's join and the joiners' (through the broker) come in one diff
+	// or several; the last one counts all five users.
+	joins := 0
+	for joins < 4 {
+		f := watcher.Next()
+		if f.Type != "presence_diff" {
+			continue
+		}
+		var d presenceDiffBody
+		f.Decode(t, &d)
+		joins += len(d.Joins)
+		if d.Truncated || d.MemberCount < 1+joins || d.MemberCount > 5 {
+			t.Fatalf("after %d joins: %s; want member_count counting both nodes", joins, f.Raw)
+		}
+		if joins == 4 && d.MemberCount != 5 {
+			t.Fatalf("the last diff counts %d users, want 5 over two nodes: %s", d.MemberCount, f.Raw)
 		}
 	}
 }

@@ -60,6 +60,10 @@ Scenarios:
           over HTTP and, none connected, get two notifications: each one's
           time to store, the server's memory before, after and at its
           peak, and chat posts' latency meanwhile and right after
+  rooms   --conns guests (default 10000) joining: first each into a room of
+          its own, then (new connections) all into one room; joins/s and
+          join-to-joined p50/p99 of each, and whether the one room goes at
+          least half as fast as the separate rooms
   all     every scenario in turn
 
 Without --server the tool starts its own server as a child process on a free
@@ -68,7 +72,14 @@ per-user connection limits lifted, external HS256 tokens taken with a random
 secret, and an API key made with "parley apikey create"; it stops it with
 SIGTERM at the end. With --server it drives that server, which must allow
 guests, high rates and many connections per user (see parley serve -h); give
---server-pid to measure its CPU and memory. For publish it also needs an API
+--server-pid to measure its CPU and memory.
+
+--server may list the nodes of a cluster, comma-separated
+(ws://127.0.0.1:8081,ws://127.0.0.1:8082,ws://127.0.0.1:8083): connection i
+goes to node i mod N, API calls take the nodes in turn, and chat reports
+delivery latency with the receiver on the sender's node and on another one.
+--server-pid then takes their pids, comma-separated, and reports their sum.
+The chat scenario reads store commits from the first node's /metrics. For publish it also needs an API
 key with the publish and rooms scopes (--api-key, or PARLEY_BENCH_API_KEY,
 which keeps it out of the process list) and the server's HS256 secret
 (--jwt-secret-file; the server runs with --jwt-algorithm HS256 and no
@@ -81,8 +92,8 @@ the tool reports "ulimit -n" too low, raise it in the shell first:
 // benchFlags are the flags of "parley bench".
 type benchFlags struct {
 	scenario, rates, jsonPath, serverURL, cpuProfile string
-	apiKey, jwtSecretFile                            string
-	conns, members, rooms, serverPID                 int
+	apiKey, jwtSecretFile, serverPIDs                string
+	conns, members, rooms                            int
 	subscribers, workers                             int
 	stepDur, duration, timeout                       time.Duration
 	allowRemote                                      bool
@@ -100,8 +111,8 @@ func benchCommand(e *cli) *cobra.Command {
 	}
 	fs := c.Flags()
 	fs.SortFlags = false
-	fs.StringVar(&f.scenario, "scenario", "", "scenarios to run, comma-separated: idle, fanout, chat, storm, publish or all (required)")
-	fs.IntVar(&f.conns, "conns", 0, "connections for idle and storm (default 10000)")
+	fs.StringVar(&f.scenario, "scenario", "", "scenarios to run, comma-separated: idle, fanout, chat, storm, publish, rooms or all (required)")
+	fs.IntVar(&f.conns, "conns", 0, "connections for idle, storm and rooms (default 10000)")
 	fs.IntVar(&f.members, "members", 0, "room size: fanout and publish subscribers (default 2000), chat members per room (default 4)")
 	fs.IntVar(&f.rooms, "rooms", 0, "rooms for chat (default 500)")
 	fs.StringVar(&f.rates, "rates", "", "messages per second, comma-separated: fanout's and publish's steps, chat's rate per member")
@@ -111,8 +122,9 @@ func benchCommand(e *cli) *cobra.Command {
 	fs.IntVar(&f.subscribers, "subscribers", 0, "offline subscribers of publish's notification (default 10000)")
 	fs.IntVar(&f.workers, "workers", 0, "HTTP requests publish keeps going at once (default 32)")
 	fs.StringVar(&f.jsonPath, "json", "", "also write the results as JSON to this file")
-	fs.StringVar(&f.serverURL, "server", "", "base URL of a running server, ws://127.0.0.1:8080 (default: start one)")
-	fs.IntVar(&f.serverPID, "server-pid", 0, "process id of the --server, to read its CPU and memory from /proc")
+	fs.StringVar(&f.serverURL, "server", "", "base URL of a running server, ws://127.0.0.1:8080, or of a cluster's nodes, "+
+		"comma-separated (default: start one)")
+	fs.StringVar(&f.serverPIDs, "server-pid", "", "process id of the --server (comma-separated for several nodes), to read CPU and memory from /proc")
 	fs.StringVar(&f.apiKey, "api-key", "", "for publish with --server: an API key with the publish and rooms scopes "+
 		"(better: PARLEY_BENCH_API_KEY, out of the process list)")
 	fs.StringVar(&f.jwtSecretFile, "jwt-secret-file", "", "for publish with --server: the file of the server's HS256 secret (its --jwt-secret-file)")
@@ -140,10 +152,11 @@ func runBench(f *benchFlags, e *cli) error {
 		err = checkBenchBounds(cfg, f.timeout)
 	}
 	if err == nil && f.serverURL != "" {
-		cfg.ServerURL, err = benchServerURL(f.serverURL, f.allowRemote)
+		err = benchServers(&cfg, f.serverURL, f.allowRemote)
 	}
-	if err == nil && f.serverPID != 0 && f.serverURL == "" {
-		err = errors.New("--server-pid needs --server")
+	var pids []int
+	if err == nil && f.serverPIDs != "" {
+		pids, err = benchPIDs(f.serverPIDs, f.serverURL, 1+len(cfg.MoreServers))
 	}
 	if err == nil {
 		err = publishCredentials(&cfg, f, e.getenv)
@@ -173,8 +186,8 @@ func runBench(f *benchFlags, e *cli) error {
 		cfg.ServerURL, cfg.Meter.ServerPID = child.URL, child.PID
 		cfg.APIKey, cfg.JWTSecret = child.APIKey, child.JWTSecret
 		fmt.Fprintf(stderr, "bench: started %s serve on %s (pid %d)\n", exe, child.URL, child.PID)
-	} else {
-		cfg.Meter.ServerPID = f.serverPID
+	} else if len(pids) > 0 {
+		cfg.Meter.ServerPID, cfg.Meter.MorePIDs = pids[0], pids[1:]
 	}
 	// The scenarios honour ctx, but a run must end even if something
 	// hangs past it: the watchdog stops the child and exits.
@@ -264,7 +277,7 @@ func publishCredentials(cfg *bench.Config, f *benchFlags, getenv func(string) st
 
 func parseScenarios(s string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
-		return nil, errors.New("--scenario is required: idle, fanout, chat, storm, publish or all")
+		return nil, errors.New("--scenario is required: " + strings.Join(bench.Scenarios, ", ") + " or all")
 	}
 	var out []string
 	for _, name := range strings.Split(s, ",") {
@@ -330,13 +343,63 @@ func checkBenchBounds(cfg bench.Config, timeout time.Duration) error {
 	return nil
 }
 
+// maxBenchNodes bounds the nodes one --server list may name.
+const maxBenchNodes = 64
+
+// benchServers checks a --server list and puts its first node in
+// cfg.ServerURL and the others in cfg.MoreServers.
+func benchServers(cfg *bench.Config, list string, allowRemote bool) error {
+	seen := make(map[string]bool)
+	var urls []string
+	for i, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return fmt.Errorf("--server: address %d of the list is empty (want ws://host:port,ws://host:port,...)", i+1)
+		}
+		u, err := benchServerURL(s, allowRemote)
+		if err != nil {
+			return err
+		}
+		if seen[u] {
+			return fmt.Errorf("--server lists %s twice; name each node once", s)
+		}
+		seen[u] = true
+		urls = append(urls, u)
+	}
+	if len(urls) > maxBenchNodes {
+		return fmt.Errorf("--server lists %d nodes; at most %d", len(urls), maxBenchNodes)
+	}
+	cfg.ServerURL, cfg.MoreServers = urls[0], urls[1:]
+	return nil
+}
+
+// benchPIDs parses --server-pid: one pid per node of --server, in the
+// same order.
+func benchPIDs(list, servers string, nodes int) ([]int, error) {
+	if servers == "" {
+		return nil, errors.New("--server-pid needs --server")
+	}
+	var pids []int
+	for _, s := range strings.Split(list, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || pid <= 0 {
+			return nil, fmt.Errorf("--server-pid: %q is not a process id", s)
+		}
+		pids = append(pids, pid)
+	}
+	if len(pids) != nodes {
+		return nil, fmt.Errorf("--server-pid gives %d pids for %d nodes of --server; give one per node, in the same order", len(pids), nodes)
+	}
+	return pids, nil
+}
+
 // benchServerURL checks a --server URL and returns its ws:// form. Only this
 // machine is allowed unless allowRemote: a load tool pointed at someone
 // else's server is an attack.
 func benchServerURL(s string, allowRemote bool) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("--server %q: want ws://host:port", s)
+		return "", fmt.Errorf("--server %q: want ws://host:port (several nodes: comma-separated)", s)
 	}
 	switch u.Scheme {
 	case "ws", "wss":

@@ -57,6 +57,34 @@ func TestBenchPublishFlags(t *testing.T) {
 	}
 }
 
+// TestBenchServerList holds --server as a list of a cluster's nodes and
+// --server-pid beside it: every mistake is named before anything runs.
+func TestBenchServerList(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"empty entry", []string{"--server", "ws://127.0.0.1:1,,ws://127.0.0.1:2"}, "address 2 of the list is empty"},
+		{"trailing comma", []string{"--server", "ws://127.0.0.1:1,"}, "address 2 of the list is empty"},
+		{"twice", []string{"--server", "ws://127.0.0.1:1,http://127.0.0.1:1/"}, "lists http://127.0.0.1:1/ twice"},
+		{"bad scheme", []string{"--server", "ws://127.0.0.1:1,ftp://127.0.0.1:2"}, "want a ws://, wss://, http:// or https:// URL"},
+		{"remote node", []string{"--server", "ws://127.0.0.1:1,ws://10.1.2.3:2"}, "10.1.2.3 is not on this machine"},
+		{"pids short", []string{"--server", "ws://127.0.0.1:1,ws://127.0.0.1:2", "--server-pid", "10"}, "gives 1 pids for 2 nodes"},
+		{"pid not a number", []string{"--server", "ws://127.0.0.1:1", "--server-pid", "x"}, `"x" is not a process id`},
+		{"pid without server", []string{"--server-pid", "10"}, "--server-pid needs --server"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"bench", "--scenario", "rooms", "--conns", "10"}, tt.args...)
+			stdout, stderr, code := runIn(nil, args...)
+			if code != 2 || stdout != "" || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+}
+
 // TestBenchPublishStartsItsOwnServer runs publish as a user would, with
 // the binary starting its own server: the child must take external tokens
 // with the secret it wrote and give the tool a working API key.

@@ -24,23 +24,25 @@ const apiConns = 256
 
 // apiClient calls a server's HTTP API (docs/API.md) as a backend would:
 // JSON bodies, an API key or a user's token as the bearer, and one pool of
-// keep-alive connections that every worker shares. It is safe for
+// keep-alive connections that every worker shares. With several nodes each
+// call goes to the next one. It is safe for
 // concurrent use.
 type apiClient struct {
-	base string // http://host:port/api/v1
-	key  string
-	hc   *http.Client
+	bases []string // each node's http://host:port/api/v1, taken in turn
+	turn  atomic.Uint64
+	key   string
+	hc    *http.Client
 	// ids numbers client_ids, so that every post of a run is a new message.
 	ids    atomic.Uint64
 	prefix string
 }
 
-func newAPIClient(base, key, run string) *apiClient {
+func newAPIClient(bases []string, key, run string) *apiClient {
 	tr := &http.Transport{
 		MaxIdleConns: apiConns, MaxIdleConnsPerHost: apiConns, MaxConnsPerHost: apiConns,
 		IdleConnTimeout: 90 * time.Second, DisableCompression: true,
 	}
-	return &apiClient{base: base, key: key, prefix: "bench-" + run + "-",
+	return &apiClient{bases: bases, key: key, prefix: "bench-" + run + "-",
 		hc: &http.Client{Transport: tr, Timeout: sendTimeout}}
 }
 
@@ -80,7 +82,8 @@ func (a *apiClient) do(ctx context.Context, method, path, token string, body any
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	base := a.bases[(a.turn.Add(1)-1)%uint64(len(a.bases))]
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}

@@ -23,10 +23,11 @@ const (
 	ScenarioChat    = "chat"
 	ScenarioStorm   = "storm"
 	ScenarioPublish = "publish"
+	ScenarioRooms   = "rooms"
 )
 
 // Scenarios lists every scenario in the order "all" runs them.
-var Scenarios = []string{ScenarioIdle, ScenarioFanout, ScenarioChat, ScenarioStorm, ScenarioPublish}
+var Scenarios = []string{ScenarioIdle, ScenarioFanout, ScenarioChat, ScenarioStorm, ScenarioPublish, ScenarioRooms}
 
 // Config describes one run. Zero values take each scenario's defaults.
 type Config struct {
@@ -35,6 +36,10 @@ type Config struct {
 	// ServerURL is the server's base WebSocket URL, like
 	// ws://127.0.0.1:8080; the scenarios connect to its /ws.
 	ServerURL string
+	// MoreServers are the other nodes of a cluster, base URLs like
+	// ServerURL: connection i goes to node i mod (1+len(MoreServers)),
+	// ServerURL being node 0, and HTTP API calls take the nodes in turn.
+	MoreServers []string
 	// Meter samples the server's and this process's resources.
 	Meter Meter
 	// Conns is the number of connections of idle and storm; default 10,000.
@@ -77,17 +82,19 @@ type Config struct {
 
 // env is what a scenario runs with.
 type env struct {
-	cfg   Config
-	wsURL string // the /ws endpoint
-	// metricsURL is the server's /metrics on its main listener, where the
-	// chat scenario reads the store's commits.
+	cfg    Config
+	wsURLs []string // each node's /ws endpoint
+	// metricsURL is the first node's /metrics on its main listener,
+	// where the chat scenario reads the store's commits.
 	metricsURL string
-	// apiURL is the server's HTTP API, http://host:port/api/v1.
-	apiURL string
-	host   string
-	run    string // a per-run suffix for room names, so reruns start clean
-	meter  *Meter
-	out    io.Writer
+	// apiURLs are the nodes' HTTP APIs, http://host:port/api/v1.
+	apiURLs []string
+	// metricsURLs are every node's /metrics, metricsURL among them.
+	metricsURLs []string
+	host        string
+	run         string // a per-run suffix for room names, so reruns start clean
+	meter       *Meter
+	out         io.Writer
 }
 
 func (e *env) logf(format string, args ...any) {
@@ -98,25 +105,32 @@ func (e *env) logf(format string, args ...any) {
 // scenario that fails is recorded with its error and the run goes on; the
 // returned error joins every failure. ctx bounds the whole run.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	u, err := url.Parse(cfg.ServerURL)
-	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return nil, fmt.Errorf("bench: server URL %q: want ws://host:port", cfg.ServerURL)
-	}
 	var suffix [3]byte
 	_, _ = rand.Read(suffix[:])
-	httpURL := *u
-	httpURL.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
-	base := strings.TrimSuffix(u.Path, "/")
-	httpURL.Path = base + "/metrics"
-	metricsURL := httpURL.String()
-	httpURL.Path = base + "/api/v1"
-	e := &env{cfg: cfg, wsURL: strings.TrimSuffix(cfg.ServerURL, "/") + "/ws", host: u.Hostname(),
-		metricsURL: metricsURL, apiURL: httpURL.String(),
-		run: hex.EncodeToString(suffix[:]), meter: &cfg.Meter, out: cfg.Progress}
+	e := &env{cfg: cfg, run: hex.EncodeToString(suffix[:]), meter: &cfg.Meter, out: cfg.Progress}
+	for i, s := range append([]string{cfg.ServerURL}, cfg.MoreServers...) {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			return nil, fmt.Errorf("bench: server URL %q: want ws://host:port", s)
+		}
+		httpURL := *u
+		httpURL.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
+		base := strings.TrimSuffix(u.Path, "/")
+		httpURL.Path = base + "/api/v1"
+		e.apiURLs = append(e.apiURLs, httpURL.String())
+		httpURL.Path = base + "/metrics"
+		e.metricsURLs = append(e.metricsURLs, httpURL.String())
+		e.wsURLs = append(e.wsURLs, strings.TrimSuffix(s, "/")+"/ws")
+		if i == 0 {
+			httpURL.Path = base + "/metrics"
+			e.metricsURL, e.host = httpURL.String(), u.Hostname()
+		}
+	}
 	if e.out == nil {
 		e.out = io.Discard
 	}
-	rep := &Report{Machine: machine(), Server: cfg.ServerURL, ServerPID: cfg.Meter.ServerPID, Started: time.Now()}
+	rep := &Report{Machine: machine(), Server: cfg.ServerURL, MoreServers: cfg.MoreServers, ServerPID: cfg.Meter.ServerPID,
+		MorePIDs: cfg.Meter.MorePIDs, Started: time.Now()}
 	var errs []error
 	for _, s := range cfg.Scenarios {
 		if ctx.Err() != nil {
@@ -135,6 +149,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Storm, err = runStorm(ctx, e)
 		case ScenarioPublish:
 			rep.Publish, err = runPublish(ctx, e)
+		case ScenarioRooms:
+			rep.Rooms, err = runRooms(ctx, e)
 		default:
 			err = fmt.Errorf("unknown scenario %q (want %s)", s, strings.Join(Scenarios, ", "))
 		}
@@ -188,7 +204,7 @@ func Need(cfg Config, serverInProcess bool) int {
 	for _, s := range cfg.Scenarios {
 		var c int
 		switch s {
-		case ScenarioIdle, ScenarioStorm:
+		case ScenarioIdle, ScenarioStorm, ScenarioRooms:
 			c = withDefault(cfg.Conns, 10000) + 110
 		case ScenarioFanout:
 			c = withDefault(cfg.Members, 2000) + 1
@@ -204,6 +220,12 @@ func Need(cfg Config, serverInProcess bool) int {
 	}
 	return n + 64
 }
+
+// nodes is how many server nodes the run spreads over.
+func (e *env) nodes() int { return len(e.wsURLs) }
+
+// nodeOf is the node connection i goes to: round-robin.
+func (e *env) nodeOf(i int) int { return i % len(e.wsURLs) }
 
 func withDefault(v, d int) int {
 	if v > 0 {
@@ -268,20 +290,49 @@ func payload(step int, pad string) string {
 // parsePayload returns the step and the age of a payload; ok is false for
 // text that is not one.
 func parsePayload(text string) (step int, age time.Duration, ok bool) {
+	step, age, _, ok = parsePayloadRest(text)
+	return step, age, ok
+}
+
+// parsePayloadRest is parsePayload that also returns the text after the
+// send time: the padding, which may start with a sender's mark (see
+// nodePad).
+func parsePayloadRest(text string) (step int, age time.Duration, rest string, ok bool) {
 	i := strings.IndexByte(text, ' ')
 	if i <= 0 {
-		return 0, 0, false
+		return 0, 0, "", false
 	}
 	j := strings.IndexByte(text[i+1:], ' ')
 	if j <= 0 {
-		return 0, 0, false
+		return 0, 0, "", false
 	}
 	s, err1 := strconv.Atoi(text[:i])
 	t, err2 := strconv.ParseInt(text[i+1:i+1+j], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, 0, false
+		return 0, 0, "", false
 	}
-	return s, time.Duration(stampNow() - t), true
+	return s, time.Duration(stampNow() - t), text[i+2+j:], true
+}
+
+// nodePad is the padding of a message sent through node: it starts with
+// "n<node> ", so a receiver can tell a delivery that crossed nodes.
+func nodePad(node int) string { return "n" + strconv.Itoa(node) + " " + padding }
+
+// padNode reads the sender's node from a payload's padding; -1 when it
+// carries none.
+func padNode(rest string) int {
+	if len(rest) < 3 || rest[0] != 'n' {
+		return -1
+	}
+	i := strings.IndexByte(rest, ' ')
+	if i < 2 {
+		return -1
+	}
+	n, err := strconv.Atoi(rest[1:i])
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // padding makes payloads about 80 bytes, a typical chat line.

@@ -312,6 +312,55 @@ func TestLoopbackAndLimits(t *testing.T) {
 	}
 }
 
+// TestRooms fills one room with more guests than the presence batching
+// threshold and compares it with as many separate rooms.
+func TestRooms(t *testing.T) {
+	rep := run(t, Config{Scenarios: []string{ScenarioRooms}, Conns: 150})
+	r := rep.Rooms
+	if r == nil || r.Conns != 150 || r.Nodes != 1 || r.Separate.Rooms != 150 || r.One.Rooms != 1 {
+		t.Fatalf("rooms result %+v", r)
+	}
+	for _, p := range []RoomsPhase{r.Separate, r.One} {
+		if p.JoinsPerSec <= 0 || p.Latency.Count != 150 {
+			t.Errorf("phase %+v: want 150 timed joins", p)
+		}
+		checkLatency(t, "join", p.Latency)
+		checkUsage(t, "join", p.Usage)
+	}
+	if r.Ratio <= 0 || r.OK != (r.Ratio >= roomsGoal) {
+		t.Errorf("ratio %v, ok %v", r.Ratio, r.OK)
+	}
+}
+
+// TestChatAcrossNodes runs chat over two nodes of a cluster: connections
+// alternate between them, so each room of four has members on both, and
+// deliveries are split by whether they crossed nodes.
+func TestChatAcrossNodes(t *testing.T) {
+	nodes := startBenchCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	var progress bytes.Buffer
+	rep, err := Run(ctx, Config{Scenarios: []string{ScenarioChat}, ServerURL: nodes[0].WSURL, MoreServers: []string{nodes[1].WSURL},
+		Rooms: 5, Members: 4, Rates: []float64{5}, Duration: 2 * time.Second, Progress: &progress})
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	t.Logf("\n%s", text.String())
+	s := rep.Chat.Steps[0]
+	if rep.Chat.Nodes != 2 || s.SameNode == nil || s.CrossNode == nil {
+		t.Fatalf("chat over 2 nodes: %+v", rep.Chat)
+	}
+	if s.SameNode.Count == 0 || s.CrossNode.Count == 0 || s.SameNode.Count+s.CrossNode.Count != s.Delivery.Count {
+		t.Errorf("same-node %d + cross-node %d deliveries, want both and %d in all", s.SameNode.Count, s.CrossNode.Count, s.Delivery.Count)
+	}
+	checkLatency(t, "cross-node", *s.CrossNode)
+	if !strings.Contains(text.String(), "cross p99 ms") {
+		t.Errorf("the text report has no cross-node table")
+	}
+}
+
 func TestPayloadRoundTrip(t *testing.T) {
 	p := payload(3, padding)
 	step, age, ok := parsePayload(p)
@@ -320,5 +369,9 @@ func TestPayloadRoundTrip(t *testing.T) {
 	}
 	if _, _, ok := parsePayload("hello there"); ok {
 		t.Fatal("plain text parsed as a payload")
+	}
+	_, _, rest, ok := parsePayloadRest(payload(1, nodePad(12)))
+	if !ok || padNode(rest) != 12 || padNode(padding) != -1 {
+		t.Fatalf("node mark: %q read as node %d", rest, padNode(rest))
 	}
 }

@@ -27,7 +27,15 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 		steps[i] = new(stepStats)
 	}
 	var side sideEvents
-	handler := receiver(steps, &side)
+	// With several nodes each member records whether a delivery crossed
+	// nodes; its node is where connect sends it (round-robin).
+	cross := e.nodes() > 1
+	handler := func(i int) func(client.Event) {
+		if !cross {
+			return receiver(steps, &side)
+		}
+		return nodeReceiver(steps, &side, e.nodeOf(i))
+	}
 	roomOf := func(i int) string { return fmt.Sprintf("chat-%s-%d", e.run, i/members) }
 	var f fleet
 	defer f.close()
@@ -35,7 +43,7 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 	e.logf("chat: connecting %d rooms x %d members", rooms, members)
 	clients := make([]*client.Client, n)
 	took, err := e.connect(ctx, &f, n, func(i int) client.Options {
-		return client.Options{Name: fmt.Sprintf("chat%d", i), Handler: handler, Reconnect: true,
+		return client.Options{Name: fmt.Sprintf("chat%d", i), Handler: handler(i), Reconnect: true,
 			BackoffMin: 100 * time.Millisecond, BackoffMax: 2 * time.Second}
 	}, func(ctx context.Context, i int, c *client.Client) error {
 		clients[i] = c
@@ -45,7 +53,7 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &ChatResult{Rooms: rooms, Members: members, ConnectSeconds: took.Seconds(), StepSeconds: dur.Seconds()}
+	res := &ChatResult{Rooms: rooms, Members: members, Nodes: e.nodes(), ConnectSeconds: took.Seconds(), StepSeconds: dur.Seconds()}
 	for k, rate := range rates {
 		if ctx.Err() != nil {
 			break
@@ -59,7 +67,11 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 		sctx, cancel := stepSends(ctx, dur)
 		var wg sync.WaitGroup
 		for i, c := range clients {
-			wg.Go(func() { talk(sctx, c, roomOf(i), k, rate, dur, st) })
+			pad := padding
+			if cross {
+				pad = nodePad(e.nodeOf(i))
+			}
+			wg.Go(func() { talk(sctx, c, roomOf(i), k, rate, dur, pad, st) })
 		}
 		wg.Wait()
 		cancel()
@@ -73,6 +85,10 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 			Ack: st.ack.Summary(), Delivery: st.latency.Summary(),
 			Reconnects: side.reconnects.Load() - rc, Usage: Between(a, b),
 		}
+		if cross {
+			same, other := st.sameNode.Summary(), st.crossNode.Summary()
+			step.SameNode, step.CrossNode = &same, &other
+		}
 		if cb, ok := scrapeCommits(ctx, e.metricsURL); ok && commitsOK {
 			step.Store = commitsBetween(ca, cb)
 		}
@@ -82,6 +98,10 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 		res.Steps = append(res.Steps, step)
 		e.logf("chat: %g msg/s each: %.0f sent/s, %.0f deliveries/s, ack p99 %.1f ms, delivery p99 %.1f ms",
 			rate, step.SendRate, step.DeliveriesPerSec, step.Ack.P99, step.Delivery.P99)
+		if cross {
+			e.logf("chat: delivery p50/p99 on the sender's node %.1f/%.1f ms, across nodes %.1f/%.1f ms",
+				step.SameNode.P50, step.SameNode.P99, step.CrossNode.P50, step.CrossNode.P99)
+		}
 	}
 	return res, nil
 }
@@ -90,7 +110,7 @@ func runChat(ctx context.Context, e *env) (*ChatResult, error) {
 // ack as a person's client would. A member whose acks come slower than its
 // rate falls behind rather than bursting to catch up, so the achieved send
 // rate shows it.
-func talk(ctx context.Context, c *client.Client, room string, step int, rate float64, d time.Duration, st *stepStats) {
+func talk(ctx context.Context, c *client.Client, room string, step int, rate float64, d time.Duration, pad string, st *stepStats) {
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
 	// A random phase spreads the members' sends over the interval.
@@ -100,7 +120,7 @@ func talk(ctx context.Context, c *client.Client, room string, step int, rate flo
 		if err := sleep(ctx, time.Until(next)); err != nil {
 			return
 		}
-		st.send(ctx, step, send)
+		st.sendPad(ctx, step, pad, send)
 		next = next.Add(interval)
 		if now := time.Now(); next.Before(now) {
 			next = now

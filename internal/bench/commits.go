@@ -176,3 +176,32 @@ func commitsBetween(a, b commitSample) *StoreCommits {
 	}
 	return c
 }
+
+// scrapeGauge reads one unlabelled gauge from a server's /metrics; ok is
+// false when it cannot.
+func scrapeGauge(ctx context.Context, url, name string) (float64, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, false
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, false
+	}
+	f := families[name]
+	if f == nil || len(f.GetMetric()) != 1 || f.GetMetric()[0].GetGauge() == nil {
+		return 0, false
+	}
+	return f.GetMetric()[0].GetGauge().GetValue(), true
+}

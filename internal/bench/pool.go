@@ -72,7 +72,7 @@ func (f *fleet) close() {
 	})
 }
 
-// connect dials n clients, each with the options opts(i) and then setup(i)
+// connect dials n clients, client i to node nodeOf(i), each with the options opts(i) and then setup(i)
 // (typically a join), adding them to f, and returns how long it took.
 func (e *env) connect(ctx context.Context, f *fleet, n int, opts func(i int) client.Options,
 	setup func(ctx context.Context, i int, c *client.Client) error) (time.Duration, error) {
@@ -84,7 +84,7 @@ func (e *env) connect(ctx context.Context, f *fleet, n int, opts func(i int) cli
 		}
 		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		c, err := client.Dial(dctx, e.wsURL, o)
+		c, err := client.Dial(dctx, e.wsURLs[e.nodeOf(i)], o)
 		if err != nil {
 			return explainDial(err, i)
 		}

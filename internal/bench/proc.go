@@ -20,6 +20,9 @@ type Meter struct {
 	// in-process server), in which case server figures are reported as
 	// unknown.
 	ServerPID int
+	// MorePIDs are the other nodes of a cluster under test, on this
+	// machine: server figures are the sum over ServerPID and these.
+	MorePIDs []int
 }
 
 // Snapshot is one sample of both processes.
@@ -38,13 +41,20 @@ func (m *Meter) Sample() Snapshot {
 	s := Snapshot{At: time.Now()}
 	s.SelfCPU = selfCPU()
 	s.SelfRSS, _ = procRSS("self")
-	if m.ServerPID > 0 {
-		pid := strconv.Itoa(m.ServerPID)
+	if m.ServerPID <= 0 {
+		return s
+	}
+	s.ServerOK = true
+	for _, p := range append([]int{m.ServerPID}, m.MorePIDs...) {
+		pid := strconv.Itoa(p)
 		cpu, err1 := procCPU(pid)
 		rss, err2 := procRSS(pid)
-		if err1 == nil && err2 == nil {
-			s.ServerOK, s.ServerCPU, s.ServerRSS = true, cpu, rss
+		if err1 != nil || err2 != nil {
+			s.ServerOK = false
+			break
 		}
+		s.ServerCPU += cpu
+		s.ServerRSS += rss
 	}
 	return s
 }

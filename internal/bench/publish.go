@@ -29,7 +29,7 @@ func runPublish(ctx context.Context, e *env) (*PublishResult, error) {
 	case len(e.cfg.JWTSecret) == 0:
 		return nil, ErrNoJWTSecret
 	}
-	api := newAPIClient(e.apiURL, e.cfg.APIKey, e.run)
+	api := newAPIClient(e.apiURLs, e.cfg.APIKey, e.run)
 	defer api.close()
 	workers := withDefault(e.cfg.Workers, 32)
 	dur := e.cfg.Duration

@@ -12,17 +12,22 @@ import (
 
 // Report is the result of a run; its JSON form is what --json writes.
 type Report struct {
-	Machine   Machine        `json:"machine"`
-	Server    string         `json:"server"`
-	ServerPID int            `json:"server_pid,omitempty"` // 0: unknown, server figures are null
-	Started   time.Time      `json:"started"`
-	Seconds   float64        `json:"seconds"`
-	Idle      *IdleResult    `json:"idle,omitempty"`
-	Fanout    *FanoutResult  `json:"fanout,omitempty"`
-	Chat      *ChatResult    `json:"chat,omitempty"`
-	Storm     *StormResult   `json:"storm,omitempty"`
-	Publish   *PublishResult `json:"publish,omitempty"`
-	Errors    []string       `json:"errors,omitempty"`
+	Machine Machine `json:"machine"`
+	Server  string  `json:"server"`
+	// MoreServers are a cluster's other nodes; server CPU and memory
+	// are the sum over ServerPID and MorePIDs.
+	MoreServers []string       `json:"more_servers,omitempty"`
+	ServerPID   int            `json:"server_pid,omitempty"` // 0: unknown, server figures are null
+	MorePIDs    []int          `json:"more_server_pids,omitempty"`
+	Started     time.Time      `json:"started"`
+	Seconds     float64        `json:"seconds"`
+	Idle        *IdleResult    `json:"idle,omitempty"`
+	Fanout      *FanoutResult  `json:"fanout,omitempty"`
+	Chat        *ChatResult    `json:"chat,omitempty"`
+	Storm       *StormResult   `json:"storm,omitempty"`
+	Publish     *PublishResult `json:"publish,omitempty"`
+	Rooms       *RoomsResult   `json:"rooms,omitempty"`
+	Errors      []string       `json:"errors,omitempty"`
 }
 
 // IdleResult is the idle scenario's outcome. Memory figures are resident
@@ -88,8 +93,12 @@ type ChatStep struct {
 	DeliveriesPerSec float64 `json:"deliveries_per_second"`
 	Ack              Latency `json:"ack_latency"`
 	Delivery         Latency `json:"delivery_latency"`
-	Reconnects       int64   `json:"reconnects"`
-	Usage            Usage   `json:"usage"`
+	// SameNode and CrossNode split Delivery by whether the receiver is
+	// connected to the sender's node; nil with one node.
+	SameNode   *Latency `json:"same_node_latency,omitempty"`
+	CrossNode  *Latency `json:"cross_node_latency,omitempty"`
+	Reconnects int64    `json:"reconnects"`
+	Usage      Usage    `json:"usage"`
 	// Store is the server's group commits during the step; nil when its
 	// /metrics could not be read (see scrapeCommits).
 	Store *StoreCommits `json:"store_commits,omitempty"`
@@ -99,6 +108,7 @@ type ChatStep struct {
 type ChatResult struct {
 	Rooms          int        `json:"rooms"`
 	Members        int        `json:"members"`
+	Nodes          int        `json:"nodes"`
 	ConnectSeconds float64    `json:"connect_seconds"`
 	StepSeconds    float64    `json:"step_seconds"`
 	Steps          []ChatStep `json:"steps"`
@@ -145,9 +155,12 @@ func (r *Report) WriteJSON(path string) error {
 func (r *Report) WriteText(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "machine: %d CPUs, %s/%s %s, %s, ulimit -n %d\n", m.CPUs, m.OS, m.Arch, m.Kernel, m.GoVersion, m.NoFile)
-	srv := "server: " + r.Server
+	srv := "server: " + strings.Join(append([]string{r.Server}, r.MoreServers...), ", ")
+	if len(r.MoreServers) > 0 {
+		srv = fmt.Sprintf("servers (%d nodes, connections round-robin): %s", 1+len(r.MoreServers), srv[len("server: "):])
+	}
 	if r.ServerPID > 0 {
-		srv += fmt.Sprintf(" (pid %d)", r.ServerPID)
+		srv += fmt.Sprintf(" (pid %s)", strings.Trim(fmt.Sprint(append([]int{r.ServerPID}, r.MorePIDs...)), "[]"))
 	} else {
 		srv += " (pid unknown: server CPU and memory not measured; give --server-pid)"
 	}
@@ -167,6 +180,9 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	if r.Publish != nil {
 		r.Publish.writeText(w)
+	}
+	if r.Rooms != nil {
+		r.Rooms.writeText(w)
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintln(w, "error:", e)
@@ -241,6 +257,19 @@ func (r *ChatResult) writeText(w io.Writer) {
 	}
 	table(w, fmt.Sprintf("chat: %d rooms x %d members, %g s per rate (connected in %.1f s)", r.Rooms, r.Members, r.StepSeconds, r.ConnectSeconds),
 		"msg/s each\tsent/s\tdeliveries/s\tdelivered\tack p50 ms\tack p99 ms\tdelivery p50 ms\tdelivery p99 ms\tfailed sends\tserver CPU\ttool CPU\tcommits/s\twrites/commit\tcommit mean ms\tcommit p99 ms\tWAL restarts (ms)\tstore wait mean ms\tstore wait p99 ms", rows)
+	if r.Nodes > 1 {
+		var rows []string
+		for _, s := range r.Steps {
+			if s.SameNode == nil || s.CrossNode == nil {
+				continue
+			}
+			rows = append(rows, row(fmt.Sprintf("%g", s.Rate), fmt.Sprint(s.SameNode.Count),
+				fmt.Sprintf("%.1f", s.SameNode.P50), fmt.Sprintf("%.1f", s.SameNode.P99),
+				fmt.Sprint(s.CrossNode.Count), fmt.Sprintf("%.1f", s.CrossNode.P50), fmt.Sprintf("%.1f", s.CrossNode.P99)))
+		}
+		table(w, fmt.Sprintf("chat over %d nodes: delivery latency, receiver on the sender's node or another", r.Nodes),
+			"msg/s each\tsame-node deliveries\tsame p50 ms\tsame p99 ms\tcross-node deliveries\tcross p50 ms\tcross p99 ms", rows)
+	}
 }
 
 // commitCells renders a step's store commits, the writer's WAL-restart

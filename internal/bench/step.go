@@ -17,6 +17,9 @@ type stepStats struct {
 	lastDelivery        atomic.Int64 // stampNow of the latest delivery
 	latency             Histogram    // send to delivery
 	ack                 Histogram    // send to ack
+	// sameNode and crossNode split latency by whether the receiver is
+	// on the sender's node; only chat with several nodes records them.
+	sameNode, crossNode Histogram
 }
 
 // sideEvents counts what members receive besides timed messages.
@@ -34,15 +37,30 @@ type sideEvents struct {
 // (client.Options.Handler), and the payload's step and send time are read
 // from the text as it is, with no second decode and nothing kept.
 func receiver(steps []*stepStats, side *sideEvents) func(client.Event) {
+	return nodeReceiver(steps, side, -1)
+}
+
+// nodeReceiver is receiver for a member on node; with node >= 0 it also
+// records each delivery's latency as same-node or cross-node, by the
+// sender's node in the payload (see nodePad).
+func nodeReceiver(steps []*stepStats, side *sideEvents, node int) func(client.Event) {
 	return func(ev client.Event) {
 		switch ev.Type {
 		case client.EventMessage:
-			step, age, ok := parsePayload(ev.Message.Text)
+			step, age, rest, ok := parsePayloadRest(ev.Message.Text)
 			if !ok || step < 0 || step >= len(steps) {
 				return
 			}
 			st := steps[step]
 			st.latency.Record(age)
+			if node >= 0 {
+				switch from := padNode(rest); {
+				case from == node:
+					st.sameNode.Record(age)
+				case from >= 0:
+					st.crossNode.Record(age)
+				}
+			}
 			st.delivered.Add(1)
 			now := stampNow()
 			for {
@@ -86,9 +104,14 @@ func wsSend(c *client.Client, room string) sendFunc {
 // send sends one timed message of step with fn and records its ack. ctx
 // bounds the send; see stepSends.
 func (st *stepStats) send(ctx context.Context, step int, fn sendFunc) {
+	st.sendPad(ctx, step, padding, fn)
+}
+
+// sendPad is send with the payload padded with pad.
+func (st *stepStats) sendPad(ctx context.Context, step int, pad string, fn sendFunc) {
 	st.sent.Add(1)
 	t0 := time.Now()
-	if err := fn(ctx, payload(step, padding)); err != nil {
+	if err := fn(ctx, payload(step, pad)); err != nil {
 		st.failed.Add(1)
 		return
 	}

@@ -60,14 +60,10 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 	// above it (held, then live). It is never missed.
 	lastSeq := r.delivered
 	r.members[c] = m
-	p := r.users[c.ident.User.ID]
-	first := p == nil
-	if first {
-		p = &presence{user: c.ident.User}
-		r.users[c.ident.User.ID] = p
-	}
+	p, first := r.users.add(c.ident.User)
 	p.conns++
-	members, count := r.memberListLocked(c.hub.cfg.MaxJoinedMembers), len(r.users)
+	members, count := r.memberListLocked(c.hub.cfg.MaxJoinedMembers), r.users.len()
+	busy := len(r.members) > c.hub.cfg.PresenceBatchAbove
 	r.mu.Unlock()
 	announce := first
 	if c.hub.cluster != nil {
@@ -79,7 +75,12 @@ func (c *Client) join(ctx context.Context, env protocol.Envelope) *protocol.Erro
 		if first {
 			announce = c.hub.joinedCluster(key, c.ident.User)
 		}
-		members, count = c.hub.clusterRoster(key)
+		if busy {
+			// Its presence comes gathered, and so does its roster.
+			members, count = c.hub.busyRoster(r)
+		} else {
+			members, count = c.hub.clusterRoster(key)
+		}
 	}
 
 	c.mu.Lock()
@@ -134,7 +135,7 @@ func (c *Client) rejoin(ctx context.Context, id, key string, since *int64) *prot
 		return protocol.Errorf(protocol.CodeNotJoined, "left %q while re-joining", key)
 	}
 	r.mu.Lock()
-	members, count := r.memberListLocked(c.hub.cfg.MaxJoinedMembers), len(r.users)
+	members, count := r.memberListLocked(c.hub.cfg.MaxJoinedMembers), r.users.len()
 	r.mu.Unlock()
 	if c.hub.cluster != nil {
 		members, count = c.hub.clusterRoster(key)
@@ -309,10 +310,10 @@ func (c *Client) leaveRoom(ctx context.Context, r *room) {
 	delete(r.members, c)
 	last := false
 	stoppedTyping := false
-	if p := r.users[uid]; was && p != nil {
+	if p := r.users.get(uid); was && p != nil {
 		p.conns--
 		if p.conns == 0 {
-			delete(r.users, uid)
+			r.users.remove(uid)
 			last = true
 			if t, ok := r.typing[uid]; ok {
 				t.Stop()

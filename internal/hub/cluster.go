@@ -180,6 +180,47 @@ func (h *Hub) clusterRoster(key string) ([]protocol.User, int) {
 	return out, total
 }
 
+// clusterCount is how many users are in room key through any node; ok
+// is false when the store cannot say.
+func (h *Hub) clusterCount(key string) (n int, ok bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, total, err := h.cluster.Presence.RoomPresence(ctx, key, 1)
+	if err != nil {
+		h.log.Warn("cluster: counting a room's users", "room", key, "err", err)
+		return 0, false
+	}
+	return total, true
+}
+
+// rosterCache is a busy room's cluster roster as last read from the
+// store: joined replies and presence diffs of a room past
+// PresenceBatchAbove take it from here for up to PresenceInterval.
+// Reading it fresh for every join counts the whole room in the store each
+// time (count(DISTINCT) over its rows): filling a room of N cost O(N²)
+// rows read, and the store, shared by every node, set the pace.
+type rosterCache struct {
+	mu    sync.Mutex // held while reading, so concurrent joins share a read
+	at    time.Time
+	users []protocol.User
+	count int
+}
+
+// busyRoster is clusterRoster for a busy room r: at most one store read per
+// PresenceInterval, the joins in between sharing it. The list and count may
+// be up to an interval old, as the presence_diff that follows them is.
+func (h *Hub) busyRoster(r *room) ([]protocol.User, int) {
+	rc := &r.cached
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if time.Since(rc.at) < h.cfg.PresenceInterval {
+		return rc.users, rc.count
+	}
+	users, count := h.clusterRoster(r.key)
+	rc.at, rc.users, rc.count = time.Now(), users, count
+	return users, count
+}
+
 // countConnection counts a new connection of c's user across the
 // cluster, refusing it over MaxConnsPerUser, and tells webhooks when it
 // is the user's first anywhere.

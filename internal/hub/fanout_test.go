@@ -17,13 +17,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // frames and remembers the first byte's address of the last one, which tells
 // whether recipients share one encoded frame.
 type countingSender struct {
-	frames atomic.Int64
-	last   atomic.Pointer[byte]
+	frames    atomic.Int64
+	bytes     atomic.Int64
+	last      atomic.Pointer[byte]
+	lastFrame atomic.Pointer[[]byte]
 }
 
 func (s *countingSender) Send(frame []byte) bool {
 	s.frames.Add(1)
+	s.bytes.Add(int64(len(frame)))
 	s.last.Store(&frame[0])
+	s.lastFrame.Store(&frame)
 	return true
 }
 
@@ -35,7 +39,7 @@ func (s *countingSender) Close(int, string) {}
 func benchRoom(n int) (*room, []*countingSender) {
 	h := New(Config{}, nil, nil, nil)
 	r := &room{hub: h, key: "bench", members: make(map[*Client]*membership, n),
-		users: make(map[string]*presence), typing: make(map[string]*time.Timer),
+		users: newRoster(), typing: make(map[string]*time.Timer),
 		pending: make(map[int64]pendingEvent), ready: true}
 	senders := make([]*countingSender, n)
 	for i := range senders {

@@ -36,7 +36,7 @@ type room struct {
 	mu      sync.Mutex
 	ready   bool // delivered holds the store's last sequence
 	members map[*Client]*membership
-	users   map[string]*presence // local users in the room, by id
+	users   roster // local users in the room
 	typing  map[string]*time.Timer
 	// delivered is the highest stored sequence fanned out; stored events
 	// with a higher sequence wait in pending until the gap before them closes.
@@ -46,6 +46,8 @@ type room struct {
 	stopped   bool
 	// diff gathers presence changes while the room is busy.
 	diff presenceDiff
+	// cached is the cluster's roster of a busy room (see busyRoster).
+	cached rosterCache
 }
 
 type pendingEvent struct {
@@ -81,7 +83,7 @@ func (h *Hub) acquireRoom(ctx context.Context, key string) (*room, error) {
 	r := s.rooms[key]
 	if r == nil {
 		r = &room{hub: h, key: key, members: make(map[*Client]*membership),
-			users: make(map[string]*presence), typing: make(map[string]*time.Timer),
+			users: newRoster(), typing: make(map[string]*time.Timer),
 			pending: make(map[int64]pendingEvent)}
 		s.rooms[key] = r
 	}
@@ -311,17 +313,7 @@ func (r *room) fanoutLocked(seq int64, exclude string, frame []byte) {
 
 // memberListLocked returns the room's local users, sorted by id: all of
 // them when limit is 0, else the first limit.
-func (r *room) memberListLocked(limit int) []protocol.User {
-	users := make([]protocol.User, 0, len(r.users))
-	for _, p := range r.users {
-		users = append(users, p.user)
-	}
-	sort.Slice(users, func(i, j int) bool { return users[i].ID < users[j].ID })
-	if limit > 0 && len(users) > limit {
-		users = users[:limit]
-	}
-	return users
-}
+func (r *room) memberListLocked(limit int) []protocol.User { return r.users.list(limit) }
 
 // publish sends an event for this room through the broker.
 func (h *Hub) publishRoom(ctx context.Context, key string, kind byte, seq int64, exclude string, frame []byte) {

@@ -321,11 +321,17 @@ type PresenceBody struct {
 }
 
 // PresenceDiffBody is a busy room's presence changes over an interval:
-// who joined and who left, each user once, by their last change.
+// who joined and who left, each user once, by their last change. Each
+// list holds at most the server's max-joined-members users, the first by
+// id; Truncated says some were left out, and MemberCount is the room's
+// count when the diff was sent, so filling a room of N costs each member
+// a bounded frame per interval rather than the whole arrival list.
 type PresenceDiffBody struct {
-	Room   string `json:"room"`
-	Joins  []User `json:"joins"`
-	Leaves []User `json:"leaves"`
+	Room        string `json:"room"`
+	Joins       []User `json:"joins"`
+	Leaves      []User `json:"leaves"`
+	MemberCount int    `json:"member_count"`
+	Truncated   bool   `json:"truncated,omitempty"`
 }
 
 // TypingEvent is the server's typing frame.

@@ -612,6 +612,12 @@ export class ParleyClient extends Emitter {
       case "presence_diff":
         for (const user of b.leaves ?? []) this._onPresence({ room: b.room, user, event: "leave" });
         for (const user of b.joins ?? []) this._onPresence({ room: b.room, user, event: "join" });
+        // The lists are bounded (the first by id): the count comes whole.
+        if (typeof b.member_count === "number" && this.rooms.get(b.room)) {
+          const room = this.rooms.get(b.room);
+          room.memberCount = b.member_count;
+          room._emit("members", room.members);
+        }
         return;
       case "typing": return this._onTyping(b);
       case "read": return this._roomEvent("read", b);

@@ -46,6 +46,24 @@ test("typing is debounced; presence and members follow joins and leaves", async 
   assert.equal(rb.state, "left");
 });
 
+test("a busy room's presence_diff sets memberCount whole", async (t) => {
+  // Past one connection the room is busy: presence comes as diffs.
+  const srv = await startServer(t, [...FLAGS, "--guests", "--presence-batch-above", "1", "--presence-interval", "100ms"]);
+  const ws = countingWebSocket();
+  const { alice, bob } = await accounts(t, srv, ws.WebSocket);
+  const name = unique("busy");
+  const ra = await alice.join(name);
+  await bob.join(name);
+  await waitFor(() => ra.members.has(bob.welcome.user.id), { message: "alice to hear of bob from a diff" });
+  // The count comes from the diff's member_count, not from adding it up:
+  // a wrong local count is set right by the next diff.
+  ra.memberCount = 7;
+  const carol = client(t, { url: srv.ws, guest: "carol" });
+  await carol.connect();
+  await carol.join(name);
+  await waitFor(() => ra.memberCount === 3, { message: "memberCount to be the diff's member_count, 3" });
+});
+
 test("edit, react and delete arrive as updates in seq order; history pages both ways", async (t) => {
   const srv = await startServer(t, FLAGS);
   const { alice, bob } = await accounts(t, srv);
