@@ -1,0 +1,163 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/protocol"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// reader reads a recordingSender's frames in the order they were sent
+// (recordingSender.next gives only the latest).
+type reader struct {
+	out  *recordingSender
+	read int
+}
+
+// connectAs connects a user to h; the connection closes when the test ends.
+func connectAs(t *testing.T, h *Hub, id Identity) (*Client, *reader) {
+	t.Helper()
+	out := &recordingSender{sent: make(chan struct{}, 4096)}
+	c, err := h.Connect(context.Background(), "c-"+id.User.ID, id, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c, &reader{out: out}
+}
+
+// next waits for the frame after the last one read and returns it.
+func (r *reader) next(t *testing.T) protocol.Envelope {
+	t.Helper()
+	select {
+	case <-r.out.sent:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no frame sent within 5s")
+	}
+	r.out.mu.Lock()
+	defer r.out.mu.Unlock()
+	r.read++
+	return r.out.frames[r.read-1]
+}
+
+// expectFrame reads the next frame but the unread summary a user gets on
+// connecting, checks its type and id, and decodes its body into v (when v
+// is not nil).
+func expectFrame(t *testing.T, r *reader, typ, id string, v any) {
+	t.Helper()
+	got := r.next(t)
+	if got.Type == protocol.TypeUnread {
+		got = r.next(t)
+	}
+	if got.Type != typ || got.ID != id {
+		t.Fatalf("got %s %q %s, want %s %q", got.Type, got.ID, got.Body, typ, id)
+	}
+	if v != nil {
+		if err := json.Unmarshal(got.Body, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestOnlyMembersAndAdminsEnterAPrivateRoom: a private room refuses the
+// join and the history of a guest and of a user who is not a member, with
+// forbidden; its members and an administrator get both.
+func TestOnlyMembersAndAdminsEnterAPrivateRoom(t *testing.T) {
+	h, st := newTestHub(t)
+	ctx := context.Background()
+	if _, err := st.CreateRoom(ctx, store.Room{Name: "secret", Private: true, Owner: "u_owner"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddMember(ctx, "secret", "u_member", store.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		id    Identity
+		enter bool
+	}{
+		{"a guest", Identity{User: protocol.User{ID: "guest:eve", Name: "eve", Guest: true}}, false},
+		{"a user who is not a member", Identity{User: protocol.User{ID: "u_stranger", Name: "stranger"}}, false},
+		{"a member", Identity{User: protocol.User{ID: "u_member", Name: "member"}}, true},
+		{"an administrator", Identity{User: protocol.User{ID: "u_admin", Name: "admin"}, Admin: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, out := connectAs(t, h, tc.id)
+			for _, f := range []protocol.Envelope{
+				frame("history", "h", protocol.HistoryBody{Room: "secret"}),
+				frame("join", "j", protocol.JoinBody{Room: "secret"}),
+			} {
+				c.Handle(ctx, f)
+				if !tc.enter {
+					var e protocol.ErrorBody
+					expectFrame(t, out, protocol.TypeError, f.ID, &e)
+					if e.Code != protocol.CodeForbidden {
+						t.Fatalf("%s of a private room: %+v, want forbidden", f.Type, e)
+					}
+					continue
+				}
+				want := map[string]string{"history": protocol.TypeHistory, "join": protocol.TypeJoined}[f.Type]
+				expectFrame(t, out, want, f.ID, nil)
+			}
+		})
+	}
+}
+
+// TestRecoveryReplaysAGapUpToTheWindowAndNoMore: a join with since replays
+// every event after since, in order, when the gap is at most the recovery
+// window, and says recovered: true; one event more and it replays nothing
+// and says recovered: false. A gap of one event is replayed like any other.
+func TestRecoveryReplaysAGapUpToTheWindowAndNoMore(t *testing.T) {
+	const window, total = 5, 8
+	h, st := newTestHub(t)
+	h.cfg.RecoveryWindow = window
+	ctx := context.Background()
+	if _, err := st.CreateRoom(ctx, store.Room{Name: "lobby"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range total {
+		if _, _, err := st.Append(ctx, store.NewMessage{Room: "lobby", Sender: "guest:w", Text: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name      string
+		gap       int64
+		recovered bool
+	}{
+		{"nothing missed", 0, true},
+		{"one event", 1, true},
+		{"exactly the window", window, true},
+		{"one past the window", window + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, out := connectAs(t, h, Identity{User: protocol.User{ID: "guest:r" + fmt.Sprint(tc.gap), Guest: true}})
+			since := int64(total) - tc.gap
+			c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby", Since: &since}))
+			var jb protocol.JoinedBody
+			expectFrame(t, out, protocol.TypeJoined, "j", &jb)
+			if jb.LastSeq != total || jb.Recovered == nil || *jb.Recovered != tc.recovered {
+				t.Fatalf("joined since %d: last_seq %d, recovered %v; want %d, %v", since, jb.LastSeq, jb.Recovered, total, tc.recovered)
+			}
+			want := tc.gap
+			if !tc.recovered {
+				want = 0
+			}
+			if int64(jb.Replayed) != want {
+				t.Fatalf("replayed %d events, want %d", jb.Replayed, want)
+			}
+			for seq := since + 1; seq <= since+want; seq++ {
+				var m protocol.MessageBody
+				got := out.next(t)
+				_ = json.Unmarshal(got.Body, &m)
+				if got.Type != protocol.TypeMessage || m.Seq != seq {
+					t.Fatalf("replay: got %s seq %d, want message %d", got.Type, m.Seq, seq)
+				}
+			}
+		})
+	}
+}
