@@ -230,3 +230,29 @@ func TestOpenFailsWhenTheFirstFlushFails(t *testing.T) {
 		t.Fatalf("Open: %v, want the flush's error", err)
 	}
 }
+
+// TestAWriteWhoseFlushFailsIsNotAcknowledged: an append that succeeded in
+// SQLite but whose WAL flush fails is answered with the flush's error,
+// never acknowledged: it may not be on disk.
+func TestAWriteWhoseFlushFailsIsNotAcknowledged(t *testing.T) {
+	s, g, _ := openGated(t)
+	ctx := context.Background()
+	created := make(chan error, 1)
+	go func() {
+		_, err := s.CreateRoom(ctx, store.Room{Name: "r"})
+		created <- err
+	}()
+	g.pass(t, nil)
+	if err := await(t, created, "answer to CreateRoom"); err != nil {
+		t.Fatal(err)
+	}
+	appended := make(chan error, 1)
+	go func() {
+		_, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "ann", Text: "hi"})
+		appended <- err
+	}()
+	g.pass(t, errors.New("disk on fire"))
+	if err := await(t, appended, "answer to Append"); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("an append whose flush failed was answered %v, want the flush's error", err)
+	}
+}
