@@ -161,3 +161,22 @@ func TestRecoveryReplaysAGapUpToTheWindowAndNoMore(t *testing.T) {
 		})
 	}
 }
+
+// TestAConnectionJoinsAtMostMaxRoomsPerConn: the last room within the
+// bound is joined; the next is refused with too_many_rooms.
+func TestAConnectionJoinsAtMostMaxRoomsPerConn(t *testing.T) {
+	h, _ := newTestHub(t)
+	h.cfg.MaxRoomsPerConn = 2
+	ctx := context.Background()
+	c, out := connectAs(t, h, Identity{User: protocol.User{ID: "guest:ann", Name: "ann", Guest: true}})
+	for _, room := range []string{"one", "two"} {
+		c.Handle(ctx, frame("join", room, protocol.JoinBody{Room: room}))
+		expectFrame(t, out, protocol.TypeJoined, room, nil)
+	}
+	c.Handle(ctx, frame("join", "three", protocol.JoinBody{Room: "three"}))
+	var e protocol.ErrorBody
+	expectFrame(t, out, protocol.TypeError, "three", &e)
+	if e.Code != protocol.CodeTooManyRooms {
+		t.Fatalf("a third room: %+v, want too_many_rooms", e)
+	}
+}
