@@ -180,3 +180,45 @@ func TestAConnectionJoinsAtMostMaxRoomsPerConn(t *testing.T) {
 		t.Fatalf("a third room: %+v, want too_many_rooms", e)
 	}
 }
+
+// TestAUserLeavesARoomWithTheirLastConnection: a user in a room through
+// two connections stays in its member list when one leaves, and is gone
+// from it once the other leaves too.
+func TestAUserLeavesARoomWithTheirLastConnection(t *testing.T) {
+	h, _ := newTestHub(t)
+	ctx := context.Background()
+	// dee stays throughout, so that the room stays in memory.
+	dee, deeOut := connectAs(t, h, Identity{User: protocol.User{ID: "guest:dee", Name: "dee", Guest: true}})
+	dee.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby"}))
+	expectFrame(t, deeOut, protocol.TypeJoined, "j", nil)
+	ann := Identity{User: protocol.User{ID: "guest:ann", Name: "ann", Guest: true}}
+	var conns []*Client
+	for i := range 2 {
+		out := &recordingSender{sent: make(chan struct{}, 64)}
+		c, err := h.Connect(ctx, fmt.Sprint("ann", i), ann, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby"}))
+		expectFrame(t, &reader{out: out}, protocol.TypeJoined, "j", nil)
+		conns = append(conns, c)
+	}
+	members := func(who string) int {
+		t.Helper()
+		c, out := connectAs(t, h, Identity{User: protocol.User{ID: "guest:" + who, Name: who, Guest: true}})
+		c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby"}))
+		var jb protocol.JoinedBody
+		expectFrame(t, out, protocol.TypeJoined, "j", &jb)
+		c.Close()
+		return jb.MemberCount
+	}
+	conns[0].Handle(ctx, frame("leave", "l", protocol.RoomBody{Room: "lobby"}))
+	if n := members("bob"); n != 3 {
+		t.Fatalf("with one of ann's two connections gone: %d members, want dee, ann and bob", n)
+	}
+	conns[1].Handle(ctx, frame("leave", "l", protocol.RoomBody{Room: "lobby"}))
+	if n := members("cy"); n != 2 {
+		t.Fatalf("after ann's last connection left: %d members, want dee and cy", n)
+	}
+}
