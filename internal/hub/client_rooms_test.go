@@ -222,3 +222,37 @@ func TestAUserLeavesARoomWithTheirLastConnection(t *testing.T) {
 		t.Fatalf("after ann's last connection left: %d members, want dee and cy", n)
 	}
 }
+
+// TestAReplayOfExactlyMaxReplayBytesIsSent: missed events whose frames
+// add up to exactly MaxReplayBytes are replayed; one byte less allowed and
+// the join says recovered: false instead.
+func TestAReplayOfExactlyMaxReplayBytesIsSent(t *testing.T) {
+	h, st := newTestHub(t)
+	ctx := context.Background()
+	if _, err := st.CreateRoom(ctx, store.Room{Name: "lobby"}); err != nil {
+		t.Fatal(err)
+	}
+	size := 0
+	for i := range 3 {
+		ev, _, err := st.Append(ctx, store.NewMessage{Room: "lobby", Sender: "guest:w", Text: fmt.Sprint("message ", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		size += len(encodeEvent(ev))
+	}
+	for _, tc := range []struct {
+		limit     int
+		recovered bool
+	}{{size, true}, {size - 1, false}} {
+		h.cfg.MaxReplayBytes = tc.limit
+		c, out := connectAs(t, h, Identity{User: protocol.User{ID: fmt.Sprint("guest:r", tc.limit), Guest: true}})
+		since := int64(0)
+		c.Handle(ctx, frame("join", "j", protocol.JoinBody{Room: "lobby", Since: &since}))
+		var jb protocol.JoinedBody
+		expectFrame(t, out, protocol.TypeJoined, "j", &jb)
+		if jb.Recovered == nil || *jb.Recovered != tc.recovered {
+			t.Fatalf("a replay of %d bytes with MaxReplayBytes %d: recovered %v, want %v", size, tc.limit, jb.Recovered, tc.recovered)
+		}
+		c.Close()
+	}
+}
