@@ -256,3 +256,31 @@ func TestAWriteWhoseFlushFailsIsNotAcknowledged(t *testing.T) {
 		t.Fatalf("an append whose flush failed was answered %v, want the flush's error", err)
 	}
 }
+
+// TestCloseReleasesTheWALFile: after Close the process holds no file
+// descriptor on the WAL the syncer flushed (Linux, where /proc shows them).
+func TestCloseReleasesTheWALFile(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd to count open files")
+	}
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRoom(context.Background(), store.Room{Name: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		if target, _ := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); strings.HasPrefix(target, path) {
+			t.Fatalf("after Close file descriptor %s is still open on %s", fd.Name(), target)
+		}
+	}
+}
