@@ -57,6 +57,11 @@ func TestNewAccountCheck(t *testing.T) {
 			"", "", ErrInvalidDisplayName, "1 to 64"},
 		{"control character", NewAccount{Username: "bob", Password: pw, DisplayName: "Bob\x07"},
 			"", "", ErrInvalidDisplayName, "control character"},
+		{"display name of the longest length", NewAccount{Username: "bob", Password: pw, DisplayName: strings.Repeat("ñ", 64)},
+			"bob", strings.Repeat("ñ", 64), nil, ""},
+		{"display name of one character", NewAccount{Username: "bob", Password: pw, DisplayName: "B"}, "bob", "B", nil, ""},
+		{"control character first", NewAccount{Username: "bob", Password: pw, DisplayName: "\x1bBob"},
+			"", "", ErrInvalidDisplayName, "control character"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,6 +143,9 @@ func TestCheckAPIKey(t *testing.T) {
 		{"blank", " ", []string{ScopePublish}, "name must be 1 to 64 characters", false},
 		{"too long", strings.Repeat("k", 65), []string{ScopePublish}, "name must be 1 to 64", false},
 		{"control character", "bad\nname", []string{ScopePublish}, "without control characters", false},
+		{"the longest name", strings.Repeat("ķ", 64), []string{ScopePublish}, strings.Repeat("ķ", 64), true},
+		{"a name of one character", "k", []string{ScopePublish}, "k", true},
+		{"control character first", "\x1bname", []string{ScopePublish}, "name must be 1 to 64", false},
 		{"no scopes", "k", nil, "scopes: give at least one scope", false},
 		{"unknown scope", "k", []string{"everything"}, `scopes: "everything" is not a scope`, false},
 	}

@@ -419,3 +419,32 @@ func FuzzExternalVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestExternalTokenOfTheLongestLengthIsVerified: a genuine token of
+// exactly MaxTokenLen bytes is verified, and one byte longer it is refused
+// before it is parsed. (The padding claim is one Verify ignores; base64
+// cannot reach every length, so the kid header moves the token by one.)
+func TestExternalTokenOfTheLongestLengthIsVerified(t *testing.T) {
+	secret := []byte(strings.Repeat("s", 32))
+	v, err := NewExternalVerifier(ExternalConfig{Algorithm: "HS256", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sized := func(n int) string {
+		t.Helper()
+		for pad := n*3/4 - 300; pad < n; pad++ { // base64 makes 4 bytes of 3
+			for _, kid := range []string{"", "k", "kk"} {
+				if tok := mint(t, jwt.SigningMethodHS256, secret, kid, claims(map[string]any{"pad": strings.Repeat("p", pad)})); len(tok) == n {
+					return tok
+				}
+			}
+		}
+		t.Fatalf("no token of %d bytes", n)
+		return ""
+	}
+	checkExternal(t, v, sized(MaxTokenLen), Identity{UserID: "user-42", Name: "user-42", External: true}, nil)
+	_, err = v.Verify(sized(MaxTokenLen + 1))
+	if !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), "want at most") {
+		t.Fatalf("a token one byte too long: %v, want ErrInvalidToken for its size", err)
+	}
+}

@@ -194,3 +194,35 @@ func TestLoginLimiterConcurrent(t *testing.T) {
 		t.Fatalf("%d of 160 concurrent attempts allowed, want 50", allowed)
 	}
 }
+
+// TestLoginLimiterZeroConfigMeansTheDefaults: limits left at zero take
+// their documented defaults: 10 attempts a minute per account and per
+// address, and buckets kept for 10 minutes after their last attempt.
+func TestLoginLimiterZeroConfigMeansTheDefaults(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	l := NewLoginLimiter(LoginLimiterConfig{Now: clock.Now})
+	for i := range DefaultAccountPerMinute {
+		if ok, _ := l.Allow("alice", fmt.Sprintf("10.3.0.%d", i)); !ok {
+			t.Fatalf("attempt %d for one account refused", i+1)
+		}
+	}
+	if ok, _ := l.Allow("alice", "10.3.1.1"); ok {
+		t.Fatalf("attempt %d for one account allowed", DefaultAccountPerMinute+1)
+	}
+	for i := range DefaultAddressPerMinute {
+		if ok, _ := l.Allow(fmt.Sprint("user", i), "10.3.2.1"); !ok {
+			t.Fatalf("attempt %d from one address refused", i+1)
+		}
+	}
+	if ok, _ := l.Allow("another", "10.3.2.1"); ok {
+		t.Fatalf("attempt %d from one address allowed", DefaultAddressPerMinute+1)
+	}
+	clock.Advance(DefaultLimiterIdle - time.Minute)
+	l.Allow("late", "10.3.3.1") // sweeps; nothing has been idle for 10 minutes
+	l.mu.Lock()
+	_, kept := l.accounts["alice"]
+	l.mu.Unlock()
+	if !kept {
+		t.Fatalf("a bucket idle for %v was dropped; want it kept for %v", DefaultLimiterIdle-time.Minute, DefaultLimiterIdle)
+	}
+}

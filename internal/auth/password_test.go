@@ -240,3 +240,18 @@ func FuzzDecodePHC(f *testing.F) {
 		}
 	})
 }
+
+// TestTheLongestPasswordVerifies: a password of exactly MaxPasswordLen
+// bytes, which ValidatePassword accepts, also signs in.
+func TestTheLongestPasswordVerifies(t *testing.T) {
+	h := NewHasher(0)
+	ctx := context.Background()
+	pw := strings.Repeat("p", MaxPasswordLen)
+	phc, err := h.Hash(ctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.Verify(ctx, pw, phc); !ok || err != nil {
+		t.Fatalf("Verify of a %d-byte password = %v, %v; want true", len(pw), ok, err)
+	}
+}

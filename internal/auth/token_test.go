@@ -264,3 +264,44 @@ func TestGuestTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestIssuerTakesTheDefaultLifeForZero: an Issuer made with a zero ttl
+// gives its tokens DefaultAccessTTL, not a life of nothing.
+func TestIssuerTakesTheDefaultLifeForZero(t *testing.T) {
+	iss := NewIssuer(testKey(1), 0, "")
+	tok, exp, err := iss.Issue("u1", "Ann", "s1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iss.TTL() != DefaultAccessTTL || time.Until(exp) < DefaultAccessTTL-time.Minute {
+		t.Fatalf("TTL %v, expiry in %v; want %v", iss.TTL(), time.Until(exp), DefaultAccessTTL)
+	}
+	if _, err := iss.Verify(tok); err != nil {
+		t.Fatalf("a fresh token: %v", err)
+	}
+}
+
+// TestAnAccessTokenOfTheLongestLengthVerifies: Parley's own token of
+// exactly MaxTokenLen bytes verifies; one byte longer it is refused for
+// its size.
+func TestAnAccessTokenOfTheLongestLengthVerifies(t *testing.T) {
+	iss := NewIssuer(testKey(1), time.Hour, "parley-test")
+	sized := func(n int) string {
+		t.Helper()
+		for pad := n*3/4 - 300; pad < n; pad++ { // base64 makes 4 bytes of 3
+			for _, sid := range []string{"s", "ss", "sss"} {
+				if tok, _, err := iss.Issue("u1", strings.Repeat("n", pad), sid, false); err == nil && len(tok) == n {
+					return tok
+				}
+			}
+		}
+		t.Fatalf("no token of %d bytes", n)
+		return ""
+	}
+	if _, err := iss.Verify(sized(MaxTokenLen)); err != nil {
+		t.Fatalf("a token of %d bytes: %v", MaxTokenLen, err)
+	}
+	if _, err := iss.Verify(sized(MaxTokenLen + 1)); !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), "want at most") {
+		t.Fatalf("a token one byte too long: %v, want ErrInvalidToken for its size", err)
+	}
+}

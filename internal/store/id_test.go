@@ -78,3 +78,27 @@ func TestNewIDConcurrentUnique(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestNewIDKeepsOrderWhenItsRandomPartCarries: within one millisecond the
+// random part counts up; when its low 64 bits wrap, the carry goes into
+// the high 16, and when all 80 wrap the id borrows the next millisecond.
+// Either way the next id still sorts after the last one.
+func TestNewIDKeepsOrderWhenItsRandomPartCarries(t *testing.T) {
+	at := time.Now()
+	for _, tc := range []struct {
+		name string
+		hi   uint16
+	}{{"low bits wrap", 0x1234}, {"all random bits wrap", 0xFFFF}} {
+		t.Run(tc.name, func(t *testing.T) {
+			newIDAt(at)
+			idGen.Lock()
+			idGen.hi, idGen.lo = tc.hi, ^uint64(0)
+			last := encodeID(idGen.ms, idGen.hi, idGen.lo)
+			idGen.Unlock()
+			next := newIDAt(at)
+			if next <= last {
+				t.Fatalf("id %q made after %q at the wrap sorts before it", next, last)
+			}
+		})
+	}
+}

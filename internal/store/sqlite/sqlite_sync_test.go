@@ -230,3 +230,57 @@ func TestOpenFailsWhenTheFirstFlushFails(t *testing.T) {
 		t.Fatalf("Open: %v, want the flush's error", err)
 	}
 }
+
+// TestAWriteWhoseFlushFailsIsNotAcknowledged: an append that succeeded in
+// SQLite but whose WAL flush fails is answered with the flush's error,
+// never acknowledged: it may not be on disk.
+func TestAWriteWhoseFlushFailsIsNotAcknowledged(t *testing.T) {
+	s, g, _ := openGated(t)
+	ctx := context.Background()
+	created := make(chan error, 1)
+	go func() {
+		_, err := s.CreateRoom(ctx, store.Room{Name: "r"})
+		created <- err
+	}()
+	g.pass(t, nil)
+	if err := await(t, created, "answer to CreateRoom"); err != nil {
+		t.Fatal(err)
+	}
+	appended := make(chan error, 1)
+	go func() {
+		_, _, err := s.Append(ctx, store.NewMessage{Room: "r", Sender: "ann", Text: "hi"})
+		appended <- err
+	}()
+	g.pass(t, errors.New("disk on fire"))
+	if err := await(t, appended, "answer to Append"); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("an append whose flush failed was answered %v, want the flush's error", err)
+	}
+}
+
+// TestCloseReleasesTheWALFile: after Close the process holds no file
+// descriptor on the WAL the syncer flushed (Linux, where /proc shows them).
+func TestCloseReleasesTheWALFile(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd to count open files")
+	}
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRoom(context.Background(), store.Room{Name: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		if target, _ := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); strings.HasPrefix(target, path) {
+			t.Fatalf("after Close file descriptor %s is still open on %s", fd.Name(), target)
+		}
+	}
+}

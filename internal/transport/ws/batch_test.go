@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -110,5 +111,88 @@ func TestFlushWithinKeepsWhatDidNotFit(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("peer did not get the rest")
+	}
+}
+
+// readFor reads what the peer has been sent within d.
+func readFor(t *testing.T, peer net.Conn, d time.Duration) []byte {
+	t.Helper()
+	var got []byte
+	buf := make([]byte, 32<<10)
+	_ = peer.SetReadDeadline(time.Now().Add(d))
+	for {
+		n, err := peer.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			return got
+		}
+	}
+}
+
+// TestABatchWaitsForItsFlushUntilItIsFull: while a batch is open, writes
+// reach the socket only at the flush, except once the batch holds
+// maxBatchBytes, which go out at once; each Write reports all its bytes.
+func TestABatchWaitsForItsFlushUntilItIsFull(t *testing.T) {
+	bc, peer := loopbackPair(t)
+	bc.begin()
+	if err := bc.SetWriteDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	small := pattern(1000)
+	if n, err := bc.Write(small); n != len(small) || err != nil {
+		t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(small))
+	}
+	if got := readFor(t, peer, 100*time.Millisecond); len(got) != 0 {
+		t.Fatalf("the peer got %d bytes of an open batch before its flush", len(got))
+	}
+	rest := pattern(maxBatchBytes - len(small)) // the batch is now exactly full
+	if n, err := bc.Write(rest); n != len(rest) || err != nil {
+		t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(rest))
+	}
+	if got := readFor(t, peer, 2*time.Second); len(got) != maxBatchBytes {
+		t.Fatalf("the peer got %d bytes of a full batch before its flush, want %d", len(got), maxBatchBytes)
+	}
+	if err := bc.flush(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOutsideABatchTheDeadlineReachesTheSocket: with no batch open, a
+// write deadline applies to the socket at once (a write after it fails).
+func TestOutsideABatchTheDeadlineReachesTheSocket(t *testing.T) {
+	bc, _ := loopbackPair(t)
+	if err := bc.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bc.Write([]byte("late")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a write past the deadline = %v, want a timeout", err)
+	}
+}
+
+// TestATLSBatchIsNeverFlushedWithTheShortDeadline: on a fragile (TLS)
+// connection flushWithin writes nothing and leaves the batch to the
+// connection's writer, reporting errSocketFull; an empty batch it closes.
+func TestATLSBatchIsNeverFlushedWithTheShortDeadline(t *testing.T) {
+	bc, peer := loopbackPair(t)
+	bc.fragile = true
+	bc.begin()
+	if err := bc.flushWithin(time.Second); err != nil {
+		t.Fatalf("flushWithin of an empty batch = %v, want nil", err)
+	}
+	bc.begin()
+	bc.mu.Lock()
+	*bc.buf = append(*bc.buf, "frame"...)
+	bc.mu.Unlock()
+	if err := bc.flushWithin(time.Second); !errors.Is(err, errSocketFull) {
+		t.Fatalf("flushWithin on TLS = %v, want errSocketFull", err)
+	}
+	if got := readFor(t, peer, 100*time.Millisecond); len(got) != 0 {
+		t.Fatalf("flushWithin on TLS wrote %q", got)
+	}
+	if err := bc.flush(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFor(t, peer, 2*time.Second); string(got) != "frame" {
+		t.Fatalf("the writer's flush sent %q, want %q", got, "frame")
 	}
 }
