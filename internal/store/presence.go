@@ -62,6 +62,12 @@ type Presence interface {
 	// node.
 	DropStale(ctx context.Context, node string) ([]PresenceGone, error)
 
+	// JoinPresence, LeavePresence, AddConnection and RemoveConnection
+	// change one row each in a transaction; the hub writes through
+	// WriteNodeState instead, in batches (a transaction per connection
+	// overran PostgreSQL in connection storms), and they remain for
+	// tools and tests.
+
 	// JoinPresence records user in room through node (confirming a stale
 	// row); first reports whether no row had the user in the room before.
 	JoinPresence(ctx context.Context, room, node string, user PresenceUser) (first bool, err error)

@@ -71,17 +71,9 @@ func (s *Store) WriteNodeState(ctx context.Context, node string, conns []store.N
 		}
 	}
 	b := &pgx.Batch{}
-	if len(setUsers) > 0 {
-		b.Queue(`INSERT INTO connections (user_id, node, conns) SELECT u, $1, n FROM unnest($2::text[], $3::int[]) AS t(u, n)
-			ON CONFLICT (user_id, node) DO UPDATE SET conns = excluded.conns WHERE connections.conns <> excluded.conns`,
-			node, setUsers, setConns)
-	}
-	if len(dropUsers) > 0 {
-		b.Queue(`DELETE FROM connections WHERE node = $1 AND user_id = ANY($2)`, node, dropUsers)
-	}
-	if full {
-		b.Queue(`DELETE FROM connections WHERE node = $1 AND NOT (user_id = ANY($2))`, node, append([]string{}, setUsers...))
-	}
+	// Presence before connections, the order in which ReapNodes and
+	// NodeStarted lock a node's rows, so that a reap racing a write waits
+	// rather than deadlocks.
 	if len(inRooms) > 0 {
 		b.Queue(`INSERT INTO presence (room, user_id, node, name, guest, stale)
 			SELECT r, u, $1, n, g, false FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS t(r, u, n, g)
@@ -97,6 +89,17 @@ func (s *Store) WriteNodeState(ctx context.Context, node string, conns []store.N
 		b.Queue(`DELETE FROM presence p WHERE p.node = $1 AND NOT p.stale AND NOT EXISTS
 			(SELECT 1 FROM unnest($2::text[], $3::text[]) AS t(r, u) WHERE t.r = p.room AND t.u = p.user_id)`,
 			node, append([]string{}, inRooms...), append([]string{}, inUsers...))
+	}
+	if len(setUsers) > 0 {
+		b.Queue(`INSERT INTO connections (user_id, node, conns) SELECT u, $1, n FROM unnest($2::text[], $3::int[]) AS t(u, n)
+			ON CONFLICT (user_id, node) DO UPDATE SET conns = excluded.conns WHERE connections.conns <> excluded.conns`,
+			node, setUsers, setConns)
+	}
+	if len(dropUsers) > 0 {
+		b.Queue(`DELETE FROM connections WHERE node = $1 AND user_id = ANY($2)`, node, dropUsers)
+	}
+	if full {
+		b.Queue(`DELETE FROM connections WHERE node = $1 AND NOT (user_id = ANY($2))`, node, append([]string{}, setUsers...))
 	}
 	if b.Len() == 0 {
 		return nil
