@@ -455,24 +455,16 @@ func (h *Hub) RoomOnline(room string) []protocol.User {
 }
 
 // Online reports how many connections user has: on every node of a
-// cluster, on this one otherwise.
+// cluster (this node's from memory, the others' as they last wrote
+// them), on this one otherwise.
 func (h *Hub) Online(uid string) int {
+	n := h.localConns(uid)
 	if h.cluster != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		defer cancel()
-		n, err := h.cluster.Presence.Connections(ctx, uid)
-		if err == nil {
-			return n
+		if others := h.otherConns(uid); others > 0 {
+			n += others
 		}
-		h.log.Warn("cluster: counting a user's connections; counting this node's", "user", uid, "err", err)
 	}
-	s := &h.users[h.shard(uid)]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if u := s.users[uid]; u != nil {
-		return len(u.clients)
-	}
-	return 0
+	return n
 }
 
 // Stats is a snapshot of the hub's size.
