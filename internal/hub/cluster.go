@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parley-chat/parley/internal/event"
 	"github.com/parley-chat/parley/internal/protocol"
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -33,15 +32,17 @@ type Cluster struct {
 // cluster is a hub's running Cluster.
 type cluster struct {
 	Cluster
-	stop chan struct{}
-	done sync.WaitGroup
+	writer *nodeWriter
+	stop   chan struct{}
+	done   sync.WaitGroup
 }
 
 // opTimeout bounds one presence operation: presence is advisory, and a
 // slow store must not hold a join or a close for long.
 const opTimeout = 5 * time.Second
 
-// startCluster registers the node and starts its heartbeat and reaper.
+// startCluster registers the node and starts its heartbeat, reaper and
+// writer.
 func (h *Hub) startCluster(c Cluster) {
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 2 * time.Second
@@ -49,19 +50,22 @@ func (h *Hub) startCluster(c Cluster) {
 	if c.NodeTimeout <= 0 {
 		c.NodeTimeout = 10 * time.Second
 	}
-	h.cluster = &cluster{Cluster: c, stop: make(chan struct{})}
+	h.cluster = &cluster{Cluster: c, writer: newNodeWriter(), stop: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	started := time.Now()
 	if err := c.Presence.NodeStarted(ctx, c.Node, started); err != nil {
 		h.log.Error("cluster: registering this node; presence across nodes may be wrong", "node", c.Node, "err", err)
 	}
-	h.cluster.done.Add(1)
+	h.cluster.done.Add(2)
 	go h.clusterLoop(started)
+	go h.writerLoop()
 }
 
-// clusterLoop beats the node's heartbeat, reaps nodes that went silent,
-// and, once NodeTimeout after the start, drops the presence a previous run
+// clusterLoop beats the node's heartbeat, has the writer rewrite the
+// node's rows from memory (repairing any write that failed, or rows
+// another node reaped while this one could not reach the store), reaps
+// nodes that went silent, and, once NodeTimeout after the start, drops the presence a previous run
 // of this node left that no user came back to.
 func (h *Hub) clusterLoop(started time.Time) {
 	cl := h.cluster
@@ -78,6 +82,7 @@ func (h *Hub) clusterLoop(started time.Time) {
 			if err := cl.Presence.NodeAlive(ctx, cl.Node, now); err != nil {
 				h.log.Warn("cluster: heartbeat", "err", err)
 			}
+			cl.writer.markAll()
 			gone, err := cl.Presence.ReapNodes(ctx, now.Add(-cl.NodeTimeout))
 			if err != nil {
 				h.log.Warn("cluster: reaping silent nodes", "err", err)
@@ -132,29 +137,56 @@ func (h *Hub) stopCluster() {
 func (h *Hub) leaveRecorded() bool { return h.cluster != nil && !h.stopping.Load() }
 
 // joinedCluster records that a user's first connection on this node
-// joined room key and reports whether the join is news to the cluster
-// (no node had them in the room). On a store failure it says no: a
-// missing join event is better than one for someone already there.
+// joined room key and reports whether the join is news to the cluster: no
+// other node has them in the room, nor had this node before a restart (a
+// stale row). The row is written by the writer, in a batch with others'
+// (the join waits for it, so that the roster read next has the joiner);
+// the check is one read. On a store failure it says no: a missing join
+// event is better than one for someone already there.
 func (h *Hub) joinedCluster(key string, u protocol.User) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	first, err := h.cluster.Presence.JoinPresence(ctx, key, h.cluster.Node, store.PresenceUser{ID: u.ID, Name: u.Name, Guest: u.Guest})
-	if err != nil {
-		h.log.Warn("cluster: recording presence", "room", key, "user", u.ID, "err", err)
+	// Read before the row is written: the write confirms a stale row.
+	rows, err := h.presenceRows(key, u.ID)
+	select {
+	case <-h.cluster.writer.markPresence(key, u.ID):
+	case <-time.After(opTimeout):
 	}
-	return first
+	if err != nil {
+		return false
+	}
+	for _, r := range rows {
+		if r.Node != h.cluster.Node || r.Stale {
+			return false
+		}
+	}
+	return true
 }
 
 // leftCluster records that a user's last connection on this node left
-// room key and reports whether they are now in it through no node.
+// room key and reports whether they are now in it through no node (this
+// node's row, going, does not count).
 func (h *Hub) leftCluster(key, uid string) bool {
+	h.cluster.writer.markPresence(key, uid)
+	rows, err := h.presenceRows(key, uid)
+	if err != nil {
+		return false
+	}
+	for _, r := range rows {
+		if r.Node != h.cluster.Node {
+			return false
+		}
+	}
+	return true
+}
+
+// presenceRows reads the nodes that have uid in room key.
+func (h *Hub) presenceRows(key, uid string) ([]store.PresenceRow, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	last, err := h.cluster.Presence.LeavePresence(ctx, key, h.cluster.Node, uid)
+	rows, err := h.cluster.Presence.PresenceNodes(ctx, key, uid)
 	if err != nil {
-		h.log.Warn("cluster: recording a leave", "room", key, "user", uid, "err", err)
+		h.log.Warn("cluster: reading a user's presence", "room", key, "user", uid, "err", err)
 	}
-	return last
+	return rows, err
 }
 
 // clusterMembers lists the users in room key through any node, the
@@ -219,41 +251,6 @@ func (h *Hub) busyRoster(r *room) ([]protocol.User, int) {
 	users, count := h.clusterRoster(r.key)
 	rc.at, rc.users, rc.count = time.Now(), users, count
 	return users, count
-}
-
-// countConnection counts a new connection of c's user across the
-// cluster, refusing it over MaxConnsPerUser, and tells webhooks when it
-// is the user's first anywhere.
-func (h *Hub) countConnection(c *Client) error {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	before, ok, err := h.cluster.Presence.AddConnection(ctx, h.cluster.Node, c.ident.User.ID, h.cfg.MaxConnsPerUser)
-	switch {
-	case err != nil:
-		// The limit cannot be checked; the node's own limit still holds.
-		h.log.Warn("cluster: counting a connection", "user", c.ident.User.ID, "err", err)
-		return nil
-	case !ok:
-		return ErrTooManyConns
-	case before == 0:
-		h.emit(event.UserOnline, func() any { return event.User{User: c.ident.User} })
-	}
-	return nil
-}
-
-// uncountConnection counts a closed connection, telling webhooks when it
-// was the user's last anywhere.
-func (h *Hub) uncountConnection(c *Client) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	left, err := h.cluster.Presence.RemoveConnection(ctx, h.cluster.Node, c.ident.User.ID)
-	if err != nil {
-		h.log.Warn("cluster: counting a closed connection", "user", c.ident.User.ID, "err", err)
-		return
-	}
-	if left == 0 {
-		h.emit(event.UserOffline, func() any { return event.User{User: c.ident.User} })
-	}
 }
 
 // BrokerReconnected catches every active room up from the store: events

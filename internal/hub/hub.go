@@ -248,22 +248,27 @@ func (h *Hub) Connect(ctx context.Context, connID string, id Identity, out Sende
 	return c, nil
 }
 
-// addUserConn counts c among its user's connections: across the cluster
-// first, when there is one, then on this node.
+// addUserConn counts c among its user's connections: against the limit
+// across the cluster when there is one (this node's count, exact, plus
+// the others' as last written to the store: one read), then on this node.
 func (h *Hub) addUserConn(c *Client) error {
+	others := 0
 	if h.cluster != nil {
-		if err := h.countConnection(c); err != nil {
-			return err
-		}
+		others = h.otherConns(c.ident.User.ID)
 	}
-	err := h.addLocalConn(c)
-	if err != nil && h.cluster != nil {
-		h.uncountConnection(c)
+	if err := h.addLocalConn(c, others); err != nil {
+		return err
 	}
-	return err
+	if h.cluster != nil {
+		h.cluster.writer.markUser(c.ident.User.ID)
+	}
+	return nil
 }
 
-func (h *Hub) addLocalConn(c *Client) error {
+// addLocalConn adds c to its user's connections on this node, unless
+// they and others (the user's connections on other nodes; -1: unknown)
+// reach MaxConnsPerUser. The user is online when both were none.
+func (h *Hub) addLocalConn(c *Client, others int) error {
 	uid := c.ident.User.ID
 	s := &h.users[h.shard(uid)]
 	s.mu.Lock()
@@ -277,40 +282,41 @@ func (h *Hub) addLocalConn(c *Client) error {
 		}
 		u.sub = sub
 		s.users[uid] = u
-		if h.cluster == nil {
-			h.emit(event.UserOnline, func() any { return event.User{User: c.ident.User} })
-		}
 	}
-	if len(u.clients) >= h.cfg.MaxConnsPerUser {
+	if max(others, 0)+len(u.clients) >= h.cfg.MaxConnsPerUser {
 		if len(u.clients) == 0 {
 			_ = u.sub.Unsubscribe()
 			delete(s.users, uid)
 		}
 		return ErrTooManyConns
 	}
+	if len(u.clients) == 0 && others == 0 {
+		h.emit(event.UserOnline, func() any { return event.User{User: c.ident.User} })
+	}
 	u.clients[c] = struct{}{}
 	return nil
 }
 
 func (h *Hub) removeUserConn(c *Client) {
-	if h.removeLocalConn(c) && h.leaveRecorded() {
-		h.uncountConnection(c)
+	was, last := h.removeLocalConn(c)
+	if was && h.leaveRecorded() {
+		h.closedInCluster(c, last)
 	}
 }
 
 // removeLocalConn drops c from its user's connections on this node and
-// reports whether it was one.
-func (h *Hub) removeLocalConn(c *Client) bool {
+// reports whether it was one, and whether it was their last here.
+func (h *Hub) removeLocalConn(c *Client) (was, last bool) {
 	uid := c.ident.User.ID
 	s := &h.users[h.shard(uid)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.users[uid]
 	if u == nil {
-		return false
+		return false, false
 	}
 	if _, ok := u.clients[c]; !ok {
-		return false
+		return false, false
 	}
 	delete(u.clients, c)
 	if len(u.clients) == 0 {
@@ -319,8 +325,9 @@ func (h *Hub) removeLocalConn(c *Client) bool {
 		if h.cluster == nil {
 			h.emit(event.UserOffline, func() any { return event.User{User: c.ident.User} })
 		}
+		return true, true
 	}
-	return true
+	return true, false
 }
 
 // emit reports an event of type typ, building its data only when someone
@@ -448,24 +455,16 @@ func (h *Hub) RoomOnline(room string) []protocol.User {
 }
 
 // Online reports how many connections user has: on every node of a
-// cluster, on this one otherwise.
+// cluster (this node's from memory, the others' as they last wrote
+// them), on this one otherwise.
 func (h *Hub) Online(uid string) int {
+	n := h.localConns(uid)
 	if h.cluster != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		defer cancel()
-		n, err := h.cluster.Presence.Connections(ctx, uid)
-		if err == nil {
-			return n
+		if others := h.otherConns(uid); others > 0 {
+			n += others
 		}
-		h.log.Warn("cluster: counting a user's connections; counting this node's", "user", uid, "err", err)
 	}
-	s := &h.users[h.shard(uid)]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if u := s.users[uid]; u != nil {
-		return len(u.clients)
-	}
-	return 0
+	return n
 }
 
 // Stats is a snapshot of the hub's size.

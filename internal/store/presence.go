@@ -18,6 +18,28 @@ type PresenceGone struct {
 	User PresenceUser
 }
 
+// PresenceRow is one node's row of a user in a room, as PresenceNodes
+// lists them.
+type PresenceRow struct {
+	Node string
+	// Stale marks a row an earlier run of Node left that no join has
+	// confirmed yet (see NodeStarted).
+	Stale bool
+}
+
+// NodeConns is how many connections a user has on one node.
+type NodeConns struct {
+	User  string
+	Conns int // 0: none, the row goes
+}
+
+// NodePresence says whether a user is in a room through one node.
+type NodePresence struct {
+	Room string
+	User PresenceUser
+	In   bool // false: the row goes
+}
+
 // Presence is the record a cluster's nodes share of who is in which room
 // through which node, and how many connections each user has on each: it
 // makes presence and the per-user connection limit hold across nodes. A
@@ -40,6 +62,12 @@ type Presence interface {
 	// node.
 	DropStale(ctx context.Context, node string) ([]PresenceGone, error)
 
+	// JoinPresence, LeavePresence, AddConnection and RemoveConnection
+	// change one row each in a transaction; the hub writes through
+	// WriteNodeState instead, in batches (a transaction per connection
+	// overran PostgreSQL in connection storms), and they remain for
+	// tools and tests.
+
 	// JoinPresence records user in room through node (confirming a stale
 	// row); first reports whether no row had the user in the room before.
 	JoinPresence(ctx context.Context, room, node string, user PresenceUser) (first bool, err error)
@@ -59,4 +87,17 @@ type Presence interface {
 	RemoveConnection(ctx context.Context, node, userID string) (left int, err error)
 	// Connections returns userID's connections across nodes.
 	Connections(ctx context.Context, userID string) (int, error)
+
+	// OtherConnections returns userID's connections on nodes other than
+	// node: with node's own count, kept in memory, it checks the limit
+	// in one read.
+	OtherConnections(ctx context.Context, node, userID string) (int, error)
+	// PresenceNodes lists the rows that have userID in room, one per node.
+	PresenceNodes(ctx context.Context, room, userID string) ([]PresenceRow, error)
+	// WriteNodeState sets node's rows to what conns and presence say, in
+	// one transaction: each is an absolute value, not a change, so that
+	// writing it again or late is harmless. With full, they are all of
+	// node's rows: its other connection rows and its other confirmed
+	// presence rows go (stale ones stay for DropStale).
+	WriteNodeState(ctx context.Context, node string, conns []NodeConns, presence []NodePresence, full bool) error
 }

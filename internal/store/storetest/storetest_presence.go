@@ -148,6 +148,58 @@ var presenceTests = []namedTest{
 		noErr(t, err, "Connections")
 		equal(t, total, 10, "bob's connections")
 	}},
+	{"NodeStateIsWrittenWhole", func(t *testing.T, s store.Store) {
+		p, c := presence(t, s), ctx(t)
+		now := store.Timestamp(time.Now())
+		noErr(t, p.NodeStarted(c, "a", now), "NodeStarted")
+		_, err := p.JoinPresence(c, "r", "a", store.PresenceUser{ID: "old", Name: "old"})
+		noErr(t, err, "JoinPresence")
+		noErr(t, p.NodeStarted(c, "a", now.Add(time.Second)), "NodeStarted again: old's row is stale")
+		_, _, err = p.AddConnection(c, "b", "ann", 0)
+		noErr(t, err, "AddConnection on b")
+		ann, bob := store.PresenceUser{ID: "ann", Name: "Ann"}, store.PresenceUser{ID: "bob", Name: "Bob", Guest: true}
+		noErr(t, p.WriteNodeState(c, "a", []store.NodeConns{{User: "ann", Conns: 3}, {User: "bob", Conns: 1}},
+			[]store.NodePresence{{Room: "r", User: ann, In: true}, {Room: "r", User: bob, In: true}, {Room: "s", User: bob, In: true}}, false),
+			"WriteNodeState")
+		noErr(t, p.WriteNodeState(c, "a", []store.NodeConns{{User: "ann", Conns: 2}}, nil, false), "WriteNodeState again")
+		n, err := p.Connections(c, "ann")
+		noErr(t, err, "Connections")
+		equal(t, n, 3, "ann's connections: 2 on a (set, not added) and 1 on b")
+		n, err = p.OtherConnections(c, "a", "ann")
+		noErr(t, err, "OtherConnections")
+		equal(t, n, 1, "ann's connections on nodes other than a")
+		rows, err := p.PresenceNodes(c, "r", "old")
+		noErr(t, err, "PresenceNodes")
+		equal(t, rows, []store.PresenceRow{{Node: "a", Stale: true}}, "old's stale row")
+		rows, err = p.PresenceNodes(c, "r", "ann")
+		noErr(t, err, "PresenceNodes")
+		equal(t, rows, []store.PresenceRow{{Node: "a"}}, "ann's row")
+
+		// A change to none drops the row; a full write drops what it does
+		// not list, except stale rows and other nodes' rows.
+		noErr(t, p.WriteNodeState(c, "a", []store.NodeConns{{User: "bob", Conns: 0}},
+			[]store.NodePresence{{Room: "s", User: bob}}, false), "WriteNodeState of leaves")
+		n, err = p.Connections(c, "bob")
+		noErr(t, err, "Connections")
+		equal(t, n, 0, "bob's connections after a write of none")
+		noErr(t, p.WriteNodeState(c, "a", []store.NodeConns{{User: "cat", Conns: 1}},
+			[]store.NodePresence{{Room: "r", User: bob, In: true}}, true), "full WriteNodeState")
+		for user, want := range map[string]int{"ann": 1, "bob": 0, "cat": 1} {
+			n, err = p.Connections(c, user)
+			noErr(t, err, "Connections")
+			equal(t, n, want, "connections of "+user+" after a full write")
+		}
+		users, _, err := p.RoomPresence(c, "r", 10)
+		noErr(t, err, "RoomPresence")
+		equal(t, users, []store.PresenceUser{bob, {ID: "old", Name: "old"}}, "users in r after a full write")
+		users, _, err = p.RoomPresence(c, "s", 10)
+		noErr(t, err, "RoomPresence")
+		equal(t, len(users), 0, "users in s")
+		noErr(t, p.WriteNodeState(c, "a", nil, nil, true), "full WriteNodeState of nothing")
+		n, err = p.Connections(c, "cat")
+		noErr(t, err, "Connections")
+		equal(t, n, 0, "cat's connections after a full write of nothing")
+	}},
 }
 
 // presence returns s as a store.Presence, which every backend must be.
