@@ -256,19 +256,36 @@ func (h *Hub) addUserConn(c *Client) error {
 	if h.cluster != nil {
 		others = h.otherConns(c.ident.User.ID)
 	}
-	if err := h.addLocalConn(c, others); err != nil {
+	subscribed, err := h.addLocalConn(c, others)
+	if err != nil {
 		return err
 	}
 	if h.cluster != nil {
 		h.cluster.writer.markUser(c.ident.User.ID)
 	}
+	if f, ok := h.broker.(flusher); ok && subscribed {
+		// A private message sent from another node right after this
+		// user's welcome must find the subscription in place on NATS;
+		// without the round trip it could be published first and missed.
+		// A broker that is down fails the flush: the node goes on serving
+		// its own users, as it does for every publish then.
+		if err := f.Flush(); err != nil {
+			h.log.Debug("hub: flush a new user subscription", "user", c.ident.User.ID, "err", err)
+		}
+	}
 	return nil
 }
+
+// flusher is a broker whose subscriptions take effect asynchronously:
+// Flush returns once those made so far are in place.
+type flusher interface{ Flush() error }
 
 // addLocalConn adds c to its user's connections on this node, unless
 // they and others (the user's connections on other nodes; -1: unknown)
 // reach MaxConnsPerUser. The user is online when both were none.
-func (h *Hub) addLocalConn(c *Client, others int) error {
+// subscribed says that c is the user's first connection here, so the
+// user's broker subscription was just made.
+func (h *Hub) addLocalConn(c *Client, others int) (subscribed bool, err error) {
 	uid := c.ident.User.ID
 	s := &h.users[h.shard(uid)]
 	s.mu.Lock()
@@ -278,23 +295,24 @@ func (h *Hub) addLocalConn(c *Client, others int) error {
 		u = &localUser{clients: make(map[*Client]struct{})}
 		sub, err := h.broker.Subscribe(userSubject(uid), func(data []byte) { h.deliverToUser(uid, data) })
 		if err != nil {
-			return fmt.Errorf("hub: subscribe to user %q: %w", uid, err)
+			return false, fmt.Errorf("hub: subscribe to user %q: %w", uid, err)
 		}
 		u.sub = sub
 		s.users[uid] = u
+		subscribed = true
 	}
 	if max(others, 0)+len(u.clients) >= h.cfg.MaxConnsPerUser {
 		if len(u.clients) == 0 {
 			_ = u.sub.Unsubscribe()
 			delete(s.users, uid)
 		}
-		return ErrTooManyConns
+		return false, ErrTooManyConns
 	}
 	if len(u.clients) == 0 && others == 0 {
 		h.emit(event.UserOnline, func() any { return event.User{User: c.ident.User} })
 	}
 	u.clients[c] = struct{}{}
-	return nil
+	return subscribed, nil
 }
 
 func (h *Hub) removeUserConn(c *Client) {
