@@ -23,10 +23,15 @@ const (
 	ScenarioChat    = "chat"
 	ScenarioStorm   = "storm"
 	ScenarioPublish = "publish"
+	ScenarioSoak    = "soak"
 )
 
 // Scenarios lists every scenario in the order "all" runs them.
 var Scenarios = []string{ScenarioIdle, ScenarioFanout, ScenarioChat, ScenarioStorm, ScenarioPublish}
+
+// LongScenarios run only when named: they take minutes to hours, so "all"
+// leaves them out.
+var LongScenarios = []string{ScenarioSoak}
 
 // Config describes one run. Zero values take each scenario's defaults.
 type Config struct {
@@ -71,6 +76,17 @@ type Config struct {
 	// single posts went from 3,400/s with 8 to 5,500 with 16, 7,000 with 32
 	// and 8,000-9,000 with 64, latency doubling from 32 to 64.
 	Workers int
+	// Churn is the fraction of soak's connections that keep closing,
+	// dialling again and joining again, each after a lifetime of 5–30 s;
+	// default 0.05. Soak's Conns default to 10,000, its Duration to 10
+	// minutes and its rate per member (Rates[0]) to 0.05 msg/s.
+	Churn float64
+	// SampleEvery is how often soak samples the server; default 10s.
+	SampleEvery time.Duration
+	// CSVPath, if set, is where soak writes its samples as they come.
+	CSVPath string
+	// PNGPath, if set, is where soak plots its samples at the end.
+	PNGPath string
 	// Progress receives one line per phase; nil discards them.
 	Progress io.Writer
 }
@@ -135,6 +151,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Storm, err = runStorm(ctx, e)
 		case ScenarioPublish:
 			rep.Publish, err = runPublish(ctx, e)
+		case ScenarioSoak:
+			rep.Soak, err = runSoak(ctx, e)
 		default:
 			err = fmt.Errorf("unknown scenario %q (want %s)", s, strings.Join(Scenarios, ", "))
 		}
@@ -188,7 +206,7 @@ func Need(cfg Config, serverInProcess bool) int {
 	for _, s := range cfg.Scenarios {
 		var c int
 		switch s {
-		case ScenarioIdle, ScenarioStorm:
+		case ScenarioIdle, ScenarioStorm, ScenarioSoak:
 			c = withDefault(cfg.Conns, 10000) + 110
 		case ScenarioFanout:
 			c = withDefault(cfg.Members, 2000) + 1

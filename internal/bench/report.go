@@ -22,6 +22,7 @@ type Report struct {
 	Chat      *ChatResult    `json:"chat,omitempty"`
 	Storm     *StormResult   `json:"storm,omitempty"`
 	Publish   *PublishResult `json:"publish,omitempty"`
+	Soak      *SoakResult    `json:"soak,omitempty"`
 	Errors    []string       `json:"errors,omitempty"`
 }
 
@@ -167,6 +168,9 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	if r.Publish != nil {
 		r.Publish.writeText(w)
+	}
+	if r.Soak != nil {
+		r.Soak.writeText(w)
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintln(w, "error:", e)
