@@ -101,7 +101,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decode reads the request body into v strictly: at most MaxBodyBytes, valid
 // UTF-8 (encoding/json would silently replace bad bytes), exactly one JSON
-// value and no fields v does not have. An empty body is allowed only when
+// object (not null) and no fields v does not have. An empty body is allowed only when
 // optional is true, and leaves v untouched.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -113,7 +113,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	case err != nil:
 		return fmt.Errorf("api: read request body: %w", err)
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
 		if optional {
 			return nil
 		}
@@ -121,6 +122,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	}
 	if !utf8.Valid(data) {
 		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "the request body is not valid UTF-8")
+	}
+	if trimmed[0] != '{' {
+		// encoding/json takes null for a struct and leaves it untouched,
+		// which would let "null" pass for an object the document requires.
+		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "the request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
