@@ -105,7 +105,7 @@ func fuzzSetup(f *testing.F) *fuzzServer {
 		return b
 	}
 	var tok struct {
-		AccessToken string `json:"access_token"`
+		AccessToken string              `json:"access_token"`
 		User        struct{ ID string } `json:"user"`
 	}
 	for _, name := range []string{"root", "fuzzer"} {
