@@ -222,9 +222,12 @@ func FuzzHistoryQuery(f *testing.F) {
 	fs := fuzzSetup(f)
 	f.Fuzz(func(t *testing.T, which uint8, query string) {
 		p := fuzzPages[int(which)%len(fuzzPages)]
+		if strings.ContainsFunc(query, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '#' }) {
+			return // not a request line a client could send; net/http itself refuses it
+		}
 		u, err := url.Parse(fs.ts.URL + p.path + "?" + query)
 		if err != nil || u.Path != p.path {
-			return // not a query string a client could send
+			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
 		defer cancel()
