@@ -9,6 +9,8 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
+	"reflect"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -101,7 +103,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decode reads the request body into v strictly: at most MaxBodyBytes, valid
 // UTF-8 (encoding/json would silently replace bad bytes), exactly one JSON
-// object (not null) and no fields v does not have. An empty body is allowed only when
+// object (not null) and no fields v does not have, names matching exactly
+// (encoding/json would take "TEXT" for "text"). An empty body is allowed only when
 // optional is true, and leaves v untouched.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -136,6 +139,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "the request body must hold one JSON object")
 	}
+	if name := inexactMember(trimmed, reflect.TypeOf(v)); name != "" {
+		return errorf(http.StatusBadRequest, protocol.CodeInvalid,
+			"the request body is not valid: unknown field %q (field names are case-sensitive)", name)
+	}
 	return nil
 }
 
@@ -157,4 +164,17 @@ func jsonProblem(err error) string {
 	// DisallowUnknownFields reports `json: unknown field "x"`; its message is
 	// the clearest description there is.
 	return err.Error()
+}
+
+// noEmptyParams refuses a query parameter given with an empty value
+// ("?limit=" or "?before"), as openapi.json does: "absent" is said by
+// leaving it out, and an empty value taken as absent would hide a client's
+// bug.
+func noEmptyParams(q url.Values, names ...string) error {
+	for _, name := range names {
+		if q.Has(name) && q.Get(name) == "" {
+			return errorf(http.StatusBadRequest, protocol.CodeInvalid, "%s is empty: give a value or leave it out", name)
+		}
+	}
+	return nil
 }

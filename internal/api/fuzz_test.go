@@ -305,3 +305,29 @@ func (fs *fuzzServer) page(q url.Values) ([]int64, bool) {
 	}
 	return out, true
 }
+
+// TestFuzzFindings keeps what the fuzz targets found as plain scenarios:
+// member names that differ only in case, null bodies and empty query
+// parameters are refused with 400 rather than taken.
+func TestFuzzFindings(t *testing.T) {
+	ts := testutil.StartServer(t, nil)
+	root := admin(t, ts)
+	key := newKey(t, ts, root, "findings", "publish", "rooms").Key
+	alice := signUp(t, ts, "alice")
+	runScenarios(t, ts, []scenario{
+		{name: "make lobby", method: "POST", path: "/api/v1/rooms", body: `{"name":"lobby"}`, token: root, want: 201},
+		{name: "field name in another case", method: "POST", path: "/api/v1/rooms/lobby/messages", body: `{"TEXT":"hi"}`,
+			token: key, want: 400, contains: []string{`unknown field \"TEXT\"`, "case-sensitive"}},
+		{name: "nested field name in another case", method: "POST", path: "/api/v1/messages",
+			body: `{"messages":[{"room":"lobby","Text":"hi"}]}`, token: key, want: 400, contains: []string{"case-sensitive"}},
+		{name: "null body where one is optional", method: "DELETE", path: "/api/v1/connections/" + alice.User.ID, body: `null`,
+			token: root, want: 400, contains: []string{"must be a JSON object"}},
+		{name: "empty limit", method: "GET", path: "/api/v1/notifications?limit=", token: alice.AccessToken, want: 400,
+			contains: []string{"limit is empty"}},
+		{name: "empty unread", method: "GET", path: "/api/v1/notifications?unread", token: alice.AccessToken, want: 400},
+		{name: "empty audit action", method: "GET", path: "/api/v1/admin/audit?action=", token: root, want: 400,
+			contains: []string{"action is empty"}},
+		{name: "exact names still pass", method: "POST", path: "/api/v1/rooms/lobby/messages", body: `{"text":"hi"}`,
+			token: key, want: 201},
+	})
+}
