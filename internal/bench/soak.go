@@ -56,6 +56,12 @@ type soak struct {
 	churned, drops, dialErrors atomic.Int64
 	// totals over the whole run
 	sent, failed, delivered atomic.Uint64
+
+	// sampling: where from, since when, into what
+	probe probe
+	t0    time.Time
+	res   *SoakResult
+	rec   *soakRecorder
 }
 
 func (s *soak) room(i int) string { return fmt.Sprintf("soak-%s-%d", s.e.run, i/soakRoomSize) }
@@ -200,80 +206,23 @@ func runSoak(ctx context.Context, e *env) (*SoakResult, error) {
 		return nil, err
 	}
 	defer rec.close()
-	pr := probe{metricsURL: e.metricsURL, pid: e.meter.ServerPID}
-	t0 := time.Now()
-	take := func(phase string) SoakSample {
-		iv := s.cur.Swap(new(soakInterval))
-		smp := pr.read(ctx)
-		smp.Seconds, smp.Phase, smp.Conns = time.Since(t0).Seconds(), phase, s.conns.Load()
-		smp.Sent, smp.Failed, smp.Delivered = iv.sent.Load(), iv.failed.Load(), iv.delivered.Load()
-		smp.Churned, smp.Drops = s.churned.Load(), s.drops.Load()
-		smp.DeliveryP99MS, smp.AckP99MS = -1, -1
-		if iv.delivery.Count() > 0 {
-			smp.DeliveryP99MS = ms(iv.delivery.Quantile(0.99))
-		}
-		if iv.ack.Count() > 0 {
-			smp.AckP99MS = ms(iv.ack.Quantile(0.99))
-		}
-		s.delivered.Add(smp.Delivered)
-		res.Samples = append(res.Samples, smp)
-		rec.write(smp)
-		return smp
-	}
-	take("cold")
+	s.probe, s.t0, s.res, s.rec = probe{metricsURL: e.metricsURL, pid: e.meter.ServerPID}, time.Now(), res, rec
+	s.take(ctx, "cold")
 	if err := s.prime(ctx); err != nil {
 		return nil, fmt.Errorf("prime: %w", err)
 	}
 	if err := sleep(ctx, soakPrimeSettle); err != nil {
 		return nil, err
 	}
-	base := take("baseline")
+	base := s.take(ctx, "baseline")
 	res.Source = base.Source
 
-	e.logf("soak: connecting %d clients, %d to a room, %d of them churning", s.n, soakRoomSize, s.churn)
-	// On success every member closes its own connections; f closes the
-	// first ones only when connecting fails.
-	var f fleet
-	clients := make([]*client.Client, s.n)
-	took, err := e.connect(ctx, &f, s.n, s.options, func(ctx context.Context, i int, c *client.Client) error {
-		clients[i] = c
-		_, err := c.Join(ctx, s.room(i))
-		return err
-	})
+	runStart, err := s.run(ctx, dur, every)
 	if err != nil {
-		f.close()
 		return nil, err
 	}
-	res.ConnectSeconds = took.Seconds()
-	s.conns.Store(int64(s.n))
-	e.logf("soak: %d connected in %.1fs; chatting at %g msg/s each for %v, a sample every %v", s.n, took.Seconds(), s.rate, dur, every)
-
-	runCtx, stopRun := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for i, c := range clients {
-		wg.Go(func() { s.member(runCtx, i, c) })
-	}
-	clients = nil
-	runStart := time.Since(t0)
-	tick := time.NewTicker(every)
-	for done := false; !done; {
-		select {
-		case <-tick.C:
-			smp := take("run")
-			if time.Since(t0)-runStart >= dur {
-				done = true
-			}
-			e.logf("soak: %s", smp.line())
-		case <-ctx.Done():
-			done = true
-		}
-	}
-	tick.Stop()
-	e.logf("soak: draining: closing every connection")
-	stopRun()
-	wg.Wait()
 	drainStart := time.Now()
-	res.Drain = drainSamples(ctx, func() SoakSample { return take("drain") }, base, min(every, 5*time.Second), e)
+	res.Drain = drainSamples(ctx, func() SoakSample { return s.take(ctx, "drain") }, base, min(every, 5*time.Second), e)
 	res.DrainSeconds = time.Since(drainStart).Seconds()
 	res.summarise(base, runStart)
 	if cfg.PNGPath != "" {
@@ -287,6 +236,76 @@ func runSoak(ctx context.Context, e *env) (*SoakResult, error) {
 		return res, err
 	}
 	return res, ctx.Err()
+}
+
+// run connects the members, lets them chat and churn for dur with a sample
+// every interval, then closes every connection; it returns when the
+// members started, in the samples' time.
+func (s *soak) run(ctx context.Context, dur, every time.Duration) (time.Duration, error) {
+	s.e.logf("soak: connecting %d clients, %d to a room, %d of them churning", s.n, soakRoomSize, s.churn)
+	// On success every member closes its own connections; f closes the
+	// first ones only when connecting fails.
+	var f fleet
+	clients := make([]*client.Client, s.n)
+	took, err := s.e.connect(ctx, &f, s.n, s.options, func(ctx context.Context, i int, c *client.Client) error {
+		clients[i] = c
+		_, err := c.Join(ctx, s.room(i))
+		return err
+	})
+	if err != nil {
+		f.close()
+		return 0, err
+	}
+	s.res.ConnectSeconds = took.Seconds()
+	s.conns.Store(int64(s.n))
+	s.e.logf("soak: %d connected in %.1fs; chatting at %g msg/s each for %v, a sample every %v", s.n, took.Seconds(), s.rate, dur, every)
+
+	runCtx, stopRun := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Go(func() { s.member(runCtx, i, c) })
+	}
+	clients = nil
+	runStart := time.Since(s.t0)
+	tick := time.NewTicker(every)
+	for done := false; !done; {
+		select {
+		case <-tick.C:
+			smp := s.take(ctx, "run")
+			if time.Since(s.t0)-runStart >= dur {
+				done = true
+			}
+			s.e.logf("soak: %s", smp.line())
+		case <-ctx.Done():
+			done = true
+		}
+	}
+	tick.Stop()
+	s.e.logf("soak: draining: closing every connection")
+	stopRun()
+	wg.Wait()
+	return runStart, nil
+}
+
+// take records one sample of phase: the server's figures and the interval
+// since the previous sample, into the result and the CSV.
+func (s *soak) take(ctx context.Context, phase string) SoakSample {
+	iv := s.cur.Swap(new(soakInterval))
+	smp := s.probe.read(ctx)
+	smp.Seconds, smp.Phase, smp.Conns = time.Since(s.t0).Seconds(), phase, s.conns.Load()
+	smp.Sent, smp.Failed, smp.Delivered = iv.sent.Load(), iv.failed.Load(), iv.delivered.Load()
+	smp.Churned, smp.Drops = s.churned.Load(), s.drops.Load()
+	smp.DeliveryP99MS, smp.AckP99MS = -1, -1
+	if iv.delivery.Count() > 0 {
+		smp.DeliveryP99MS = ms(iv.delivery.Quantile(0.99))
+	}
+	if iv.ack.Count() > 0 {
+		smp.AckP99MS = ms(iv.ack.Quantile(0.99))
+	}
+	s.delivered.Add(smp.Delivered)
+	s.res.Samples = append(s.res.Samples, smp)
+	s.rec.write(smp)
+	return smp
 }
 
 // prime makes the server open what it opens lazily on its first load
