@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,10 +25,15 @@ import (
 const (
 	maxBenchConns   = 100000
 	maxBenchRate    = 100000
-	maxBenchTimeout = time.Hour
-	maxBenchWorkers = 256 // the tool's HTTP connections to the server
+	maxBenchTimeout = 25 * time.Hour // a day's soak and its drain
+	maxBenchWorkers = 256            // the tool's HTTP connections to the server
 	// benchTimeoutPerScenario makes the default --timeout.
 	benchTimeoutPerScenario = 2 * time.Minute
+	// soakTimeoutSlack is added to soak's --duration for the default
+	// --timeout: connecting, the drain's wait to settle and the plot.
+	soakTimeoutSlack = 10 * time.Minute
+	// defaultSoakDuration is soak's --duration when none is given.
+	defaultSoakDuration = 10 * time.Minute
 )
 
 const benchLong = `Load-test a Parley server over loopback with the Go client and prints a
@@ -64,13 +71,26 @@ Scenarios:
           its own, then (new connections) all into one room; joins/s and
           join-to-joined p50/p99 of each, and whether the one room goes at
           least half as fast as the separate rooms
-  all     every scenario in turn
+  soak    --conns (default 10000) in rooms of 10 for --duration (default
+          10m), each chatting at --rates' first value (default 0.05 msg/s)
+          and --churn of them (default 0.05) closing, dialling and joining
+          again every 5-30 s; every --sample-every (default 10s) it records
+          the server's RSS, Go heap, goroutines and open descriptors (from
+          /metrics, else RSS and descriptors from /proc/<pid>) and the
+          interval's delivery p99 to --csv FILE, then closes every
+          connection and samples until goroutines and descriptors settle;
+          --png FILE plots it. It reports RSS growth after the warm-up (the
+          first 10% of --duration, at most 5 min) and baseline against
+          after-drain figures.
+  all     every scenario in turn but soak
 
 Without --server the tool starts its own server as a child process on a free
 loopback port with a temporary data directory, guests on and rate and
 per-user connection limits lifted, external HS256 tokens taken with a random
 secret, and an API key made with "parley apikey create"; it stops it with
-SIGTERM at the end. With --server it drives that server, which must allow
+SIGTERM at the end; that server also serves Go's profiler on a second
+loopback port (--debug-addr, printed at the start) for a look at a leak
+while it runs. With --server it drives that server, which must allow
 guests, high rates and many connections per user (see parley serve -h); give
 --server-pid to measure its CPU and memory.
 
@@ -92,6 +112,9 @@ the tool reports "ulimit -n" too low, raise it in the shell first:
 // benchFlags are the flags of "parley bench".
 type benchFlags struct {
 	scenario, rates, jsonPath, serverURL, cpuProfile string
+	csvPath, pngPath                                 string
+	churn                                            float64
+	sampleEvery                                      time.Duration
 	apiKey, jwtSecretFile, serverPIDs                string
 	conns, members, rooms                            int
 	subscribers, workers                             int
@@ -111,16 +134,20 @@ func benchCommand(e *cli) *cobra.Command {
 	}
 	fs := c.Flags()
 	fs.SortFlags = false
-	fs.StringVar(&f.scenario, "scenario", "", "scenarios to run, comma-separated: idle, fanout, chat, storm, publish, rooms or all (required)")
-	fs.IntVar(&f.conns, "conns", 0, "connections for idle, storm and rooms (default 10000)")
+	fs.StringVar(&f.scenario, "scenario", "", "scenarios to run, comma-separated: idle, fanout, chat, storm, publish, rooms, soak or all (required)")
+	fs.IntVar(&f.conns, "conns", 0, "connections for idle, storm, rooms and soak (default 10000)")
 	fs.IntVar(&f.members, "members", 0, "room size: fanout and publish subscribers (default 2000), chat members per room (default 4)")
 	fs.IntVar(&f.rooms, "rooms", 0, "rooms for chat (default 500)")
 	fs.StringVar(&f.rates, "rates", "", "messages per second, comma-separated: fanout's and publish's steps, chat's rate per member")
 	fs.DurationVar(&f.stepDur, "step-duration", 0, "how long each fanout and publish step sends (default 5s)")
-	fs.DurationVar(&f.duration, "duration", 0, "how long each chat rate runs (default 10s), idle holds its connections (default 5s) "+
-		"and each publish throughput phase posts (default 5s)")
+	fs.DurationVar(&f.duration, "duration", 0, "how long each chat rate runs (default 10s), idle holds its connections (default 5s), "+
+		"each publish throughput phase posts (default 5s) and soak runs (default 10m)")
 	fs.IntVar(&f.subscribers, "subscribers", 0, "offline subscribers of publish's notification (default 10000)")
 	fs.IntVar(&f.workers, "workers", 0, "HTTP requests publish keeps going at once (default 32)")
+	fs.Float64Var(&f.churn, "churn", 0, "soak: fraction of connections that keep reconnecting, 0 to 1 (default 0.05)")
+	fs.DurationVar(&f.sampleEvery, "sample-every", 0, "soak: how often to sample the server (default 10s)")
+	fs.StringVar(&f.csvPath, "csv", "", "soak: write the samples as CSV to this file")
+	fs.StringVar(&f.pngPath, "png", "", "soak: plot the samples as PNG to this file")
 	fs.StringVar(&f.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&f.serverURL, "server", "", "base URL of a running server, ws://127.0.0.1:8080, or of a cluster's nodes, "+
 		"comma-separated (default: start one)")
@@ -138,7 +165,8 @@ func benchCommand(e *cli) *cobra.Command {
 func runBench(f *benchFlags, e *cli) error {
 	stdout, stderr := e.stdout, e.stderr
 	cfg := bench.Config{Conns: f.conns, Members: f.members, Rooms: f.rooms,
-		StepDuration: f.stepDur, Duration: f.duration, Subscribers: f.subscribers, Workers: f.workers, Progress: stderr}
+		StepDuration: f.stepDur, Duration: f.duration, Subscribers: f.subscribers, Workers: f.workers, Progress: stderr,
+		Churn: f.churn, SampleEvery: f.sampleEvery, CSVPath: f.csvPath, PNGPath: f.pngPath}
 	var err error
 	if cfg.Scenarios, err = parseScenarios(f.scenario); err == nil {
 		cfg.Rates, err = parseRates(f.rates)
@@ -147,6 +175,9 @@ func runBench(f *benchFlags, e *cli) error {
 		// Each scenario takes up to a minute or so with its defaults;
 		// "all" needs more than one scenario's cap.
 		f.timeout = time.Duration(max(len(cfg.Scenarios), 1)) * benchTimeoutPerScenario
+		if contains(cfg.Scenarios, bench.ScenarioSoak) {
+			f.timeout += cmp.Or(cfg.Duration, defaultSoakDuration) + soakTimeoutSlack
+		}
 	}
 	if err == nil {
 		err = checkBenchBounds(cfg, f.timeout)
@@ -157,6 +188,9 @@ func runBench(f *benchFlags, e *cli) error {
 	var pids []int
 	if err == nil && f.serverPIDs != "" {
 		pids, err = benchPIDs(f.serverPIDs, f.serverURL, 1+len(cfg.MoreServers))
+	}
+	if err == nil {
+		err = checkSoakFlags(cfg)
 	}
 	if err == nil {
 		err = publishCredentials(&cfg, f, e.getenv)
@@ -185,7 +219,8 @@ func runBench(f *benchFlags, e *cli) error {
 		}
 		cfg.ServerURL, cfg.Meter.ServerPID = child.URL, child.PID
 		cfg.APIKey, cfg.JWTSecret = child.APIKey, child.JWTSecret
-		fmt.Fprintf(stderr, "bench: started %s serve on %s (pid %d)\n", exe, child.URL, child.PID)
+		fmt.Fprintf(stderr, "bench: started %s serve on %s (pid %d), profiler on http://%s/debug/pprof/\n",
+			exe, child.URL, child.PID, child.DebugAddr)
 	} else if len(pids) > 0 {
 		cfg.Meter.ServerPID, cfg.Meter.MorePIDs = pids[0], pids[1:]
 	}
@@ -277,7 +312,7 @@ func publishCredentials(cfg *bench.Config, f *benchFlags, getenv func(string) st
 
 func parseScenarios(s string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
-		return nil, errors.New("--scenario is required: " + strings.Join(bench.Scenarios, ", ") + " or all")
+		return nil, errors.New("--scenario is required: " + strings.Join(append(slices.Clone(bench.Scenarios), bench.LongScenarios...), ", ") + " or all")
 	}
 	var out []string
 	for _, name := range strings.Split(s, ",") {
@@ -286,10 +321,11 @@ func parseScenarios(s string) ([]string, error) {
 		case name == "":
 		case name == "all":
 			out = append(out, bench.Scenarios...)
-		case contains(bench.Scenarios, name):
+		case contains(bench.Scenarios, name), contains(bench.LongScenarios, name):
 			out = append(out, name)
 		default:
-			return nil, fmt.Errorf("unknown scenario %q (want %s or all)", name, strings.Join(bench.Scenarios, ", "))
+			return nil, fmt.Errorf("unknown scenario %q (want %s or all)", name,
+				strings.Join(append(slices.Clone(bench.Scenarios), bench.LongScenarios...), ", "))
 		}
 	}
 	return out, nil
@@ -391,6 +427,22 @@ func benchPIDs(list, servers string, nodes int) ([]int, error) {
 		return nil, fmt.Errorf("--server-pid gives %d pids for %d nodes of --server; give one per node, in the same order", len(pids), nodes)
 	}
 	return pids, nil
+}
+
+// checkSoakFlags checks soak's flags; they mean nothing to the other
+// scenarios, so giving them without soak is a mistake worth reporting.
+func checkSoakFlags(cfg bench.Config) error {
+	soak := contains(cfg.Scenarios, bench.ScenarioSoak)
+	if !soak && (cfg.Churn != 0 || cfg.SampleEvery != 0 || cfg.CSVPath != "" || cfg.PNGPath != "") {
+		return errors.New("--churn, --sample-every, --csv and --png are for --scenario soak")
+	}
+	if cfg.Churn < 0 || cfg.Churn > 1 {
+		return fmt.Errorf("--churn %g: want a fraction from 0 to 1", cfg.Churn)
+	}
+	if cfg.SampleEvery < 0 || (cfg.SampleEvery > 0 && cfg.SampleEvery < 100*time.Millisecond) {
+		return errors.New("--sample-every must be at least 100ms")
+	}
+	return nil
 }
 
 // benchServerURL checks a --server URL and returns its ws:// form. Only this

@@ -121,3 +121,35 @@ func TestBenchPublishStartsItsOwnServer(t *testing.T) {
 		t.Errorf("first notification %+v: want 20 recipients and the child's memory, peak >= after", r)
 	}
 }
+
+// TestBenchSoakFlags holds soak's flags: refused without soak, checked
+// with it, and soak left out of "all".
+func TestBenchSoakFlags(t *testing.T) {
+	soak := []string{"bench", "--scenario", "soak"}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"csv without soak", []string{"bench", "--scenario", "idle", "--csv", "x.csv"}, "are for --scenario soak"},
+		{"churn without soak", []string{"bench", "--scenario", "all", "--churn", "0.1"}, "are for --scenario soak"},
+		{"churn above one", append(soak, "--churn", "2"), "--churn 2: want a fraction from 0 to 1"},
+		{"sampling too often", append(soak, "--sample-every", "1ms"), "--sample-every must be at least 100ms"},
+		{"duration past timeout", append(soak, "--duration", "2h", "--timeout", "1h"), "within --timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runIn(nil, tt.args...)
+			if code != 2 || stdout != "" || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+	all, err := parseScenarios("all")
+	if err != nil || contains(all, bench.ScenarioSoak) || len(all) != len(bench.Scenarios) {
+		t.Errorf("all = %v, %v; want every scenario but soak", all, err)
+	}
+	if s, err := parseScenarios("soak"); err != nil || len(s) != 1 || s[0] != bench.ScenarioSoak {
+		t.Errorf("soak = %v, %v", s, err)
+	}
+}

@@ -106,7 +106,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"user", "list", "--admin"}, `parley user list: unknown flag: --admin; see 'parley user list --help'`},
 		{[]string{"apikey", "revoke"}, `parley apikey revoke: missing ID; see 'parley apikey revoke --help'`},
 		{[]string{"apikey", "create", "--scopes", "rooms"}, `parley apikey create: --name is required; see 'parley apikey create --help'`},
-		{[]string{"bench", "--scenario", "nope"}, `parley bench: unknown scenario "nope" (want idle, fanout, chat, storm, publish, rooms or all); see 'parley bench --help'`},
+		{[]string{"bench", "--scenario", "nope"}, `parley bench: unknown scenario "nope" (want idle, fanout, chat, storm, publish, rooms, soak or all); see 'parley bench --help'`},
 		{[]string{"version", "now"}, `parley version: unexpected argument "now"; see 'parley version --help'`},
 		{[]string{"help", "nosuch"}, `parley help: unknown command "nosuch"; see 'parley --help'`},
 		{[]string{"help", "user", "nosuch"}, `parley help: unknown command "nosuch"; see 'parley user --help'`},

@@ -28,6 +28,10 @@ func AuditEntryJSON(e store.AuditEntry) AuditJSON {
 // and admin keys.
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ auth.Identity) {
 	q := r.URL.Query()
+	if err := noEmptyParams(q, "before", "action", "room", "actor", "limit"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	aq := store.AuditQuery{Before: q.Get("before"), Action: q.Get("action"), Room: q.Get("room"), Actor: q.Get("actor"), Limit: 50}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
+	"reflect"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -103,7 +105,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // (see limits), within the read timeout (408 when the client is too slow),
 // valid
 // UTF-8 (encoding/json would silently replace bad bytes), exactly one JSON
-// value and no fields v does not have. An empty body is allowed only when
+// object (not null) and no fields v does not have, names matching exactly
+// (encoding/json would take "TEXT" for "text"). An empty body is allowed only when
 // optional is true, and leaves v untouched.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	// limits has capped r.Body; the cap here covers a handler mounted
@@ -123,7 +126,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		return fmt.Errorf("api: read request body: %w", err)
 	}
 	clearReadDeadline(w)
-	if len(bytes.TrimSpace(data)) == 0 {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
 		if optional {
 			return nil
 		}
@@ -132,6 +136,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	if !utf8.Valid(data) {
 		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "the request body is not valid UTF-8")
 	}
+	if trimmed[0] != '{' {
+		// encoding/json takes null for a struct and leaves it untouched,
+		// which would let "null" pass for an object the document requires.
+		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "the request body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -139,6 +148,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errorf(http.StatusBadRequest, protocol.CodeInvalid, "the request body must hold one JSON object")
+	}
+	if name := inexactMember(trimmed, reflect.TypeOf(v)); name != "" {
+		return errorf(http.StatusBadRequest, protocol.CodeInvalid,
+			"the request body is not valid: unknown field %q (field names are case-sensitive)", name)
 	}
 	return nil
 }
@@ -161,4 +174,17 @@ func jsonProblem(err error) string {
 	// DisallowUnknownFields reports `json: unknown field "x"`; its message is
 	// the clearest description there is.
 	return err.Error()
+}
+
+// noEmptyParams refuses a query parameter given with an empty value
+// ("?limit=" or "?before"), as openapi.json does: "absent" is said by
+// leaving it out, and an empty value taken as absent would hide a client's
+// bug.
+func noEmptyParams(q url.Values, names ...string) error {
+	for _, name := range names {
+		if q.Has(name) && q.Get(name) == "" {
+			return errorf(http.StatusBadRequest, protocol.CodeInvalid, "%s is empty: give a value or leave it out", name)
+		}
+	}
+	return nil
 }

@@ -189,6 +189,10 @@ func (a *API) recipients(r *http.Request, req notificationRequest) ([]string, er
 // first: ?before=ID, ?unread=true, ?limit=N (default 50).
 func (a *API) listNotifications(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	q := r.URL.Query()
+	if err := noEmptyParams(q, "before", "unread", "limit"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	nq := store.NotificationQuery{Before: q.Get("before"), Limit: 50}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -199,7 +203,7 @@ func (a *API) listNotifications(w http.ResponseWriter, r *http.Request, id auth.
 		nq.Limit = n
 	}
 	switch q.Get("unread") {
-	case "", "false":
+	case "", "false": // "" only when absent: noEmptyParams refused "?unread="
 	case "true":
 		nq.Unread = true
 	default:

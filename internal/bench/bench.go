@@ -24,10 +24,15 @@ const (
 	ScenarioStorm   = "storm"
 	ScenarioPublish = "publish"
 	ScenarioRooms   = "rooms"
+	ScenarioSoak    = "soak"
 )
 
 // Scenarios lists every scenario in the order "all" runs them.
 var Scenarios = []string{ScenarioIdle, ScenarioFanout, ScenarioChat, ScenarioStorm, ScenarioPublish, ScenarioRooms}
+
+// LongScenarios run only when named: they take minutes to hours, so "all"
+// leaves them out.
+var LongScenarios = []string{ScenarioSoak}
 
 // Config describes one run. Zero values take each scenario's defaults.
 type Config struct {
@@ -76,6 +81,17 @@ type Config struct {
 	// single posts went from 3,400/s with 8 to 5,500 with 16, 7,000 with 32
 	// and 8,000-9,000 with 64, latency doubling from 32 to 64.
 	Workers int
+	// Churn is the fraction of soak's connections that keep closing,
+	// dialling again and joining again, each after a lifetime of 5–30 s;
+	// default 0.05. Soak's Conns default to 10,000, its Duration to 10
+	// minutes and its rate per member (Rates[0]) to 0.05 msg/s.
+	Churn float64
+	// SampleEvery is how often soak samples the server; default 10s.
+	SampleEvery time.Duration
+	// CSVPath, if set, is where soak writes its samples as they come.
+	CSVPath string
+	// PNGPath, if set, is where soak plots its samples at the end.
+	PNGPath string
 	// Progress receives one line per phase; nil discards them.
 	Progress io.Writer
 }
@@ -151,6 +167,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Publish, err = runPublish(ctx, e)
 		case ScenarioRooms:
 			rep.Rooms, err = runRooms(ctx, e)
+		case ScenarioSoak:
+			rep.Soak, err = runSoak(ctx, e)
 		default:
 			err = fmt.Errorf("unknown scenario %q (want %s)", s, strings.Join(Scenarios, ", "))
 		}
@@ -204,7 +222,7 @@ func Need(cfg Config, serverInProcess bool) int {
 	for _, s := range cfg.Scenarios {
 		var c int
 		switch s {
-		case ScenarioIdle, ScenarioStorm, ScenarioRooms:
+		case ScenarioIdle, ScenarioStorm, ScenarioRooms, ScenarioSoak:
 			c = withDefault(cfg.Conns, 10000) + 110
 		case ScenarioFanout:
 			c = withDefault(cfg.Members, 2000) + 1

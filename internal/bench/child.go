@@ -42,6 +42,9 @@ type Child struct {
 	// JWTSecret is the HS256 secret the server takes external tokens
 	// signed with.
 	JWTSecret []byte
+	// DebugAddr is the loopback host:port of the server's profiler
+	// (/debug/pprof/), to look into a leak while a long run goes on.
+	DebugAddr string
 
 	cmd  *exec.Cmd
 	dir  string
@@ -50,11 +53,19 @@ type Child struct {
 }
 
 // StartChild runs exe (normally os.Executable(), the parley binary itself)
-// as "exe serve --addr 127.0.0.1:PORT --data-dir DIR <ChildArgs>", taking
+// as "exe serve --addr 127.0.0.1:PORT --data-dir DIR <ChildArgs>" with its
+// profiler on a second loopback port, taking
 // external HS256 tokens signed with a random secret of its own, waits until
 // it answers /readyz and makes it an API key. Stop it with Stop.
 func StartChild(ctx context.Context, exe string) (*Child, error) {
 	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	debugAddr, err := freePort()
+	for err == nil && debugAddr == addr {
+		debugAddr, err = freePort()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -68,8 +79,8 @@ func StartChild(ctx context.Context, exe string) (*Child, error) {
 		return nil, err
 	}
 	args := append([]string{"serve", "--addr", addr, "--data-dir", dir,
-		"--jwt-algorithm", "HS256", "--jwt-secret-file", secretFile}, ChildArgs...)
-	ch := &Child{URL: "ws://" + addr, JWTSecret: secret, dir: dir, logs: &tailBuffer{max: 16 << 10}, done: make(chan error, 1)}
+		"--jwt-algorithm", "HS256", "--jwt-secret-file", secretFile, "--debug-addr", debugAddr}, ChildArgs...)
+	ch := &Child{URL: "ws://" + addr, DebugAddr: debugAddr, JWTSecret: secret, dir: dir, logs: &tailBuffer{max: 16 << 10}, done: make(chan error, 1)}
 	ch.cmd = exec.Command(exe, args...)
 	ch.cmd.Stdout = ch.logs
 	ch.cmd.Stderr = ch.logs

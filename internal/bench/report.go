@@ -27,6 +27,7 @@ type Report struct {
 	Storm       *StormResult   `json:"storm,omitempty"`
 	Publish     *PublishResult `json:"publish,omitempty"`
 	Rooms       *RoomsResult   `json:"rooms,omitempty"`
+	Soak        *SoakResult    `json:"soak,omitempty"`
 	Errors      []string       `json:"errors,omitempty"`
 }
 
@@ -183,6 +184,9 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	if r.Rooms != nil {
 		r.Rooms.writeText(w)
+	}
+	if r.Soak != nil {
+		r.Soak.writeText(w)
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintln(w, "error:", e)
