@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/durable"
 	"github.com/parley-chat/parley/internal/store/sqlite"
 )
 
@@ -93,7 +94,7 @@ func (f files) prepare(log *slog.Logger) (signingKey []byte, err error) {
 		// without it a power cut can take the directory and everything
 		// acknowledged in it. Synced at every start, as a start before
 		// may have crashed between the two.
-		if err := syncDir(filepath.Dir(filepath.Clean(f.dataDir))); err != nil {
+		if err := durable.SyncDir(filepath.Dir(filepath.Clean(f.dataDir))); err != nil {
 			return nil, pathError("data-dir", f.dataDir, err)
 		}
 		if err := probeWritable(f.dataDir); err != nil {
@@ -180,22 +181,6 @@ func checkDataDir(dir string) error {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return probeWritable(dir)
-}
-
-// syncDir makes the entries of directory dir durable (fsync).
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync the directory %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync the directory %s: %w", dir, err)
-	}
-	return nil
 }
 
 // probeWritable creates and removes a file in dir: SQLite needs to create

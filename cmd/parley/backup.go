@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/durable"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/sqlite"
 	"github.com/parley-chat/parley/server"
@@ -198,7 +199,7 @@ func (f *backupFlags) restore(c *cobra.Command, e *cli, file string) error {
 		}
 		// Restore syncs the database and its directory; the directory's
 		// own name is durable only once its parent is synced too.
-		if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+		if err := durable.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
 			return fmt.Errorf("create the data directory: %w", err)
 		}
 	}
@@ -288,21 +289,4 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
-}
-
-// syncDir makes the entries of directory dir durable (fsync), so that a
-// power cut cannot take a directory just made in it.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync the directory %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync the directory %s: %w", dir, err)
-	}
-	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/parley-chat/parley/internal/durable"
 )
 
 // Defaults and limits for Parley's own tokens.
@@ -74,7 +76,7 @@ func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
 		if errors.Is(err, os.ErrExist) {
 			key, err := LoadKey(path) // another process won the race
 			if err == nil {
-				err = syncDir(dir) // its name may not be durable yet
+				err = durable.SyncDir(dir) // its name may not be durable yet
 			}
 			return key, false, err
 		}
@@ -84,26 +86,10 @@ func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
 	// it a power cut can lose the key after tokens were signed with it,
 	// and the next start would make another that rejects them all.
 	os.Remove(tmp.Name())
-	if err := syncDir(dir); err != nil {
-		return nil, false, err
+	if err := durable.SyncDir(dir); err != nil {
+		return nil, false, fmt.Errorf("auth: %w", err)
 	}
 	return key, true, nil
-}
-
-// syncDir makes the entries of directory dir durable (fsync).
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("auth: sync directory %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("auth: sync directory %s: %w", dir, err)
-	}
-	return nil
 }
 
 // LoadKey reads a hex key file as LoadOrCreateKey writes it. A missing file
