@@ -194,6 +194,12 @@ func (a *API) listNotifications(w http.ResponseWriter, r *http.Request, id auth.
 		return
 	}
 	nq := store.NotificationQuery{Before: q.Get("before"), Limit: 50}
+	if nq.Before != "" && !cursorID(nq.Before) {
+		// A store that keeps text as UTF-8 (PostgreSQL) refuses bytes
+		// such as NUL outright; no id has them, so say so here.
+		a.fail(w, r, errorf(http.StatusBadRequest, protocol.CodeInvalid, "before must be the id of a notification"))
+		return
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > store.MaxLimit {
@@ -295,4 +301,19 @@ func (a *API) deleteSubscription(w http.ResponseWriter, r *http.Request, id auth
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// cursorID says whether s can be an id that Parley made: letters and
+// digits only (ids are 26 characters of base32), at most 64 of them.
+func cursorID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

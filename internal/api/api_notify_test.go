@@ -157,11 +157,11 @@ func TestNotificationsLiveAndOnConnect(t *testing.T) {
 		IDs    []string `json:"ids"`
 		Unread int      `json:"unread"`
 	}
-	phone.Expect("notifications_read").Decode(t, &read)
+	phone.Expect("notifications_read", "unread").Decode(t, &read)
 	if read.Unread != 0 || !slices.Equal(read.IDs, []string{id}) {
 		t.Fatalf("phone's read reply %+v", read)
 	}
-	if f := laptop.Expect("notifications_read"); f.ID != "" || !strings.Contains(string(f.Body), `"unread":0`) {
+	if f := laptop.Expect("notifications_read", "unread"); f.ID != "" || !strings.Contains(string(f.Body), `"unread":0`) {
 		t.Fatalf("laptop got %s, want the news that all are read", f.Raw)
 	}
 	if l := notificationsOf(t, ts, ann.AccessToken); l.Unread != 0 || !l.Notifications[0].Read {
