@@ -85,6 +85,9 @@ test("a client that missed messages during a restart recovers them on re-join (m
     const t0 = performance.now();
     await srv.stop();
     await lost;
+    // Listen before the server is back: alice may re-join and sync before
+    // carol below has even connected.
+    const synced = nextEvent(alice, "synced", { timeout: 30000 });
     await srv.restart();
     const ready = performance.now();
     // Another client writes as soon as the server is back, racing alice's
@@ -92,7 +95,6 @@ test("a client that missed messages during a restart recovers them on re-join (m
     const carol = client(t, { url: srv.ws, guest: "carol" });
     await carol.connect();
     const rc = await carol.join(name);
-    const synced = nextEvent(alice, "synced", { timeout: 30000 });
     for (let i = 0; i < 5; i++) await rc.send(`r${r}-${i}`);
     carol.close();
     await synced;
