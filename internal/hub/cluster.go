@@ -256,15 +256,7 @@ func (h *Hub) busyRoster(r *room) ([]protocol.User, int) {
 // BrokerReconnected catches every active room up from the store: events
 // stored on other nodes while the broker was away never arrived here.
 func (h *Hub) BrokerReconnected() {
-	var rooms []*room
-	for i := range h.rooms {
-		sh := &h.rooms[i]
-		sh.mu.Lock()
-		for _, r := range sh.rooms {
-			rooms = append(rooms, r)
-		}
-		sh.mu.Unlock()
-	}
+	rooms := h.activeRooms()
 	for _, r := range rooms {
 		r.catchUp()
 	}
@@ -299,4 +291,18 @@ func (h *Hub) publish(ctx context.Context, subject string, data []byte) error {
 		h.deliverNotification(data)
 	}
 	return err
+}
+
+// activeRooms returns the rooms open on this node, taken shard by shard.
+func (h *Hub) activeRooms() []*room {
+	var rooms []*room
+	for i := range h.rooms {
+		sh := &h.rooms[i]
+		sh.mu.Lock()
+		for _, r := range sh.rooms {
+			rooms = append(rooms, r)
+		}
+		sh.mu.Unlock()
+	}
+	return rooms
 }

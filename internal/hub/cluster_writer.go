@@ -195,15 +195,7 @@ func (h *Hub) nodeTruth() ([]store.NodeConns, []store.NodePresence) {
 		}
 		s.mu.Unlock()
 	}
-	var rooms []*room
-	for i := range h.rooms {
-		sh := &h.rooms[i]
-		sh.mu.Lock()
-		for _, r := range sh.rooms {
-			rooms = append(rooms, r)
-		}
-		sh.mu.Unlock()
-	}
+	rooms := h.activeRooms()
 	var pres []store.NodePresence
 	for _, r := range rooms {
 		r.mu.Lock()
